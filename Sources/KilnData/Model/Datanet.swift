@@ -1,0 +1,165 @@
+// A Datanet: a curated collection people contribute to, with the rules its items must meet.
+import Foundation
+
+/// What a Datanet collects.
+public enum DatanetKind: String, Sendable, Codable, CaseIterable {
+    case text
+    case image
+    case audio
+}
+
+/// The shape of a text item: one `text` field, an instruction/response pair, or a conversation.
+public enum TextSchema: String, Sendable, Codable, CaseIterable {
+    case plain
+    case instruction
+    case chat
+}
+
+/// A Datanet as stored and as the API shows it.
+public struct Datanet: Sendable, Equatable {
+    /// The database id.
+    public var id: Int
+    /// The URL name, unique on the node.
+    public var slug: String
+    /// The display title.
+    public var title: String
+    /// What the Datanet is for, in the curators' words.
+    public var description: String
+    /// Text, image or audio.
+    public var kind: DatanetKind
+    /// For text Datanets, the item shape; media Datanets use `plain`.
+    public var schema: TextSchema
+    /// What items must meet to be accepted.
+    public var rules: DatanetRules
+    /// The licence contributions are made under (an SPDX id such as `CC-BY-4.0`).
+    public var license: String
+    /// Who made it.
+    public var createdBy: Int
+    /// When it was made, Unix milliseconds.
+    public var createdAt: Int
+}
+
+/// The rules every submission to a Datanet is checked against.
+public struct DatanetRules: Sendable, Equatable, Codable {
+    /// Accepted formats by sniffed content: `txt`/`jsonl` for text, `png`/`jpeg`/`webp`/`gif`, `wav`/`flac`/`mp3`/`ogg`.
+    public var formats: [String]
+    /// The most bytes one item may have.
+    public var maxItemBytes: Int
+    /// The most pending plus accepted items one contributor may add per UTC day.
+    public var dailyLimit: Int
+    /// Bounds on a text item's length in Unicode code points.
+    public var minChars: Int?
+    public var maxChars: Int?
+    /// Bounds on an image's width × height.
+    public var minPixels: Int?
+    public var maxPixels: Int?
+    /// Bounds on an audio item's duration.
+    public var minSeconds: Double?
+    public var maxSeconds: Double?
+    /// The share of a version's items held out for validation, in percent.
+    public var validationPercent: Int
+
+    /// The largest item any Datanet may allow, so one rule cannot make the server buffer gigabytes.
+    public static let hardMaxItemBytes = 64 * 1024 * 1024
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case formats
+        case maxItemBytes = "max_item_bytes"
+        case dailyLimit = "daily_limit"
+        case minChars = "min_chars"
+        case maxChars = "max_chars"
+        case minPixels = "min_pixels"
+        case maxPixels = "max_pixels"
+        case minSeconds = "min_seconds"
+        case maxSeconds = "max_seconds"
+        case validationPercent = "validation_percent"
+    }
+
+    /// The rules a new Datanet of `kind` gets for every field the creator leaves out.
+    public static func defaults(for kind: DatanetKind) -> DatanetRules {
+        switch kind {
+        case .text:
+            DatanetRules(formats: ["txt", "jsonl"], maxItemBytes: 100_000, dailyLimit: 100, minChars: 1, maxChars: 20_000,
+                         validationPercent: 10)
+        case .image:
+            DatanetRules(formats: ["png", "jpeg", "webp", "gif"], maxItemBytes: 10_000_000, dailyLimit: 100,
+                         minPixels: 64, maxPixels: 40_000_000, validationPercent: 10)
+        case .audio:
+            DatanetRules(formats: ["wav", "flac", "mp3", "ogg"], maxItemBytes: 25_000_000, dailyLimit: 100,
+                         minSeconds: 0.5, maxSeconds: 600, validationPercent: 10)
+        }
+    }
+
+    /// Creates rules; absent bounds mean "no bound".
+    public init(formats: [String], maxItemBytes: Int, dailyLimit: Int, minChars: Int? = nil, maxChars: Int? = nil,
+                minPixels: Int? = nil, maxPixels: Int? = nil, minSeconds: Double? = nil, maxSeconds: Double? = nil,
+                validationPercent: Int = 10) {
+        self.formats = formats
+        self.maxItemBytes = maxItemBytes
+        self.dailyLimit = dailyLimit
+        self.minChars = minChars
+        self.maxChars = maxChars
+        self.minPixels = minPixels
+        self.maxPixels = maxPixels
+        self.minSeconds = minSeconds
+        self.maxSeconds = maxSeconds
+        self.validationPercent = validationPercent
+    }
+
+    /// Decodes a stored rule set (trusted, already validated).
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        formats = try c.decode([String].self, forKey: .formats)
+        maxItemBytes = try c.decode(Int.self, forKey: .maxItemBytes)
+        dailyLimit = try c.decode(Int.self, forKey: .dailyLimit)
+        minChars = try c.decodeIfPresent(Int.self, forKey: .minChars)
+        maxChars = try c.decodeIfPresent(Int.self, forKey: .maxChars)
+        minPixels = try c.decodeIfPresent(Int.self, forKey: .minPixels)
+        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels)
+        minSeconds = try c.decodeIfPresent(Double.self, forKey: .minSeconds)
+        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
+        validationPercent = try c.decodeIfPresent(Int.self, forKey: .validationPercent) ?? 10
+    }
+
+    /// The formats each kind may list.
+    public static func knownFormats(for kind: DatanetKind) -> Set<String> {
+        switch kind {
+        case .text: ["txt", "jsonl"]
+        case .image: ["png", "jpeg", "webp", "gif"]
+        case .audio: ["wav", "flac", "mp3", "ogg"]
+        }
+    }
+
+    /// Checks the rules make sense for `kind`.
+    /// - Throws: `DataError.badRequest` naming the first rule that does not.
+    public func validate(for kind: DatanetKind) throws {
+        func fail(_ message: String) throws -> Never { throw DataError.badRequest(code: "invalid_rules", message: message) }
+        let known = Self.knownFormats(for: kind)
+        if formats.isEmpty { try fail("rules.formats must list at least one format.") }
+        for format in formats where !known.contains(format) {
+            try fail("rules.formats: \"\(format)\" is not a \(kind.rawValue) format; use \(known.sorted().joined(separator: ", ")).")
+        }
+        if Set(formats).count != formats.count { try fail("rules.formats lists a format twice.") }
+        if maxItemBytes < 1 || maxItemBytes > Self.hardMaxItemBytes {
+            try fail("rules.max_item_bytes must be between 1 and \(Self.hardMaxItemBytes).")
+        }
+        if dailyLimit < 1 || dailyLimit > 1_000_000 { try fail("rules.daily_limit must be between 1 and 1000000.") }
+        if !(0...50).contains(validationPercent) { try fail("rules.validation_percent must be between 0 and 50.") }
+        try Self.checkBounds("chars", minChars, maxChars, applies: kind == .text, kind: kind)
+        try Self.checkBounds("pixels", minPixels, maxPixels, applies: kind == .image, kind: kind)
+        try Self.checkBounds("seconds", minSeconds, maxSeconds, applies: kind == .audio, kind: kind)
+    }
+
+    private static func checkBounds<T: Comparable & Numeric>(_ name: String, _ low: T?, _ high: T?, applies: Bool,
+                                                            kind: DatanetKind) throws {
+        if !applies && (low != nil || high != nil) {
+            throw DataError.badRequest(code: "invalid_rules", message: "rules.min_\(name)/max_\(name) do not apply to \(kind.rawValue) Datanets.")
+        }
+        if let low, low < 0 { throw DataError.badRequest(code: "invalid_rules", message: "rules.min_\(name) must not be negative.") }
+        if let high, high <= 0 { throw DataError.badRequest(code: "invalid_rules", message: "rules.max_\(name) must be positive.") }
+        if let low, let high, low > high {
+            throw DataError.badRequest(code: "invalid_rules", message: "rules.min_\(name) is larger than rules.max_\(name).")
+        }
+    }
+}

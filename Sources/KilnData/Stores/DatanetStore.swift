@@ -1,0 +1,271 @@
+// Creating, listing and finding Datanets, and who curates them.
+import Foundation
+import KilnStore
+import SQLKit
+import Synchronization
+
+/// What a client sends to create a Datanet; rules left out take the kind's defaults.
+public struct CreateDatanetRequest: Decodable, Sendable {
+    public var slug: String
+    public var title: String
+    public var description: String
+    public var kind: DatanetKind
+    public var schema: TextSchema
+    public var license: String
+    /// The rules after merging the given fields over the defaults.
+    public var rules: DatanetRules
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case slug, title, description, kind, schema, rules, license
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        slug = try c.decode(String.self, forKey: .slug)
+        title = try c.decode(String.self, forKey: .title)
+        description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
+        guard let kind = DatanetKind(rawValue: try c.decode(String.self, forKey: .kind)) else {
+            throw DataError.badRequest(code: "invalid_value", message: "kind must be text, image or audio.")
+        }
+        self.kind = kind
+        let schemaName = try c.decodeIfPresent(String.self, forKey: .schema) ?? "plain"
+        guard let schema = TextSchema(rawValue: schemaName) else {
+            throw DataError.badRequest(code: "invalid_value", message: "schema must be plain, instruction or chat.")
+        }
+        self.schema = schema
+        license = try c.decodeIfPresent(String.self, forKey: .license) ?? "CC-BY-4.0"
+        let given = try c.decodeIfPresent(PartialRules.self, forKey: .rules) ?? PartialRules()
+        rules = given.merged(over: DatanetRules.defaults(for: kind))
+    }
+
+    /// Creates a request in code (CLI, demo, tests).
+    public init(slug: String, title: String, description: String, kind: DatanetKind, schema: TextSchema = .plain,
+                license: String = "CC-BY-4.0", rules: DatanetRules? = nil) {
+        self.slug = slug
+        self.title = title
+        self.description = description
+        self.kind = kind
+        self.schema = schema
+        self.license = license
+        self.rules = rules ?? DatanetRules.defaults(for: kind)
+    }
+
+    /// Checks every field.
+    /// - Throws: `DataError.badRequest` naming the first bad one.
+    public func validate() throws {
+        let slugOK = slug.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
+        guard (2...48).contains(slug.utf8.count), slugOK, slug.first != "-", slug.last != "-" else {
+            throw DataError.badRequest(code: "invalid_slug", message: "A slug has 2 to 48 lowercase letters, digits or '-'.")
+        }
+        let trimmedTitle = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmedTitle.isEmpty, title.count <= 200 else {
+            throw DataError.badRequest(code: "invalid_title", message: "A title has 1 to 200 characters.")
+        }
+        guard description.count <= 5000 else {
+            throw DataError.badRequest(code: "invalid_description", message: "A description has at most 5000 characters.")
+        }
+        guard !license.isEmpty, license.count <= 100 else {
+            throw DataError.badRequest(code: "invalid_license", message: "A licence is an SPDX id or name of at most 100 characters.")
+        }
+        if kind != .text && schema != .plain {
+            throw DataError.badRequest(code: "invalid_schema", message: "Image and audio Datanets use the plain schema.")
+        }
+        try rules.validate(for: kind)
+    }
+}
+
+/// Rules as a client sends them: every field optional.
+struct PartialRules: Decodable {
+    var formats: [String]?
+    var maxItemBytes: Int?
+    var dailyLimit: Int?
+    var minChars: Int?
+    var maxChars: Int?
+    var minPixels: Int?
+    var maxPixels: Int?
+    var minSeconds: Double?
+    var maxSeconds: Double?
+    var validationPercent: Int?
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        typealias K = DatanetRules.CodingKeys
+        try decoder.rejectUnknownKeys(Set(K.allCases.map(\.rawValue)))
+        let c = try decoder.container(keyedBy: K.self)
+        formats = try c.decodeIfPresent([String].self, forKey: .formats)
+        maxItemBytes = try c.decodeIfPresent(Int.self, forKey: .maxItemBytes)
+        dailyLimit = try c.decodeIfPresent(Int.self, forKey: .dailyLimit)
+        minChars = try c.decodeIfPresent(Int.self, forKey: .minChars)
+        maxChars = try c.decodeIfPresent(Int.self, forKey: .maxChars)
+        minPixels = try c.decodeIfPresent(Int.self, forKey: .minPixels)
+        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels)
+        minSeconds = try c.decodeIfPresent(Double.self, forKey: .minSeconds)
+        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
+        validationPercent = try c.decodeIfPresent(Int.self, forKey: .validationPercent)
+    }
+
+    func merged(over defaults: DatanetRules) -> DatanetRules {
+        var rules = defaults
+        if let formats { rules.formats = formats }
+        if let maxItemBytes { rules.maxItemBytes = maxItemBytes }
+        if let dailyLimit { rules.dailyLimit = dailyLimit }
+        // A bound given on one side replaces the default pair, so a creator's max is not fought by a default min.
+        if minChars != nil || maxChars != nil { (rules.minChars, rules.maxChars) = (minChars, maxChars) }
+        if minPixels != nil || maxPixels != nil { (rules.minPixels, rules.maxPixels) = (minPixels, maxPixels) }
+        if minSeconds != nil || maxSeconds != nil { (rules.minSeconds, rules.maxSeconds) = (minSeconds, maxSeconds) }
+        if let validationPercent { rules.validationPercent = validationPercent }
+        return rules
+    }
+}
+
+/// A Datanet with its live counts, for lists and pages.
+public struct DatanetSummary: Sendable {
+    /// The Datanet.
+    public var datanet: Datanet
+    /// Items by status.
+    public var accepted: Int
+    public var pending: Int
+    public var rejected: Int
+    /// Contributors with at least one accepted item.
+    public var contributors: Int
+    /// Published versions.
+    public var versions: Int
+    /// Usernames of the curators.
+    public var curators: [String]
+}
+
+/// Stores Datanets and their curators.
+public final class DatanetStore: Sendable {
+    private let database: Database
+    private let now: @Sendable () -> Date
+    // Datanets change rarely and are read on every submission, so they are cached by slug.
+    private let cache = Mutex<[String: Datanet]>([:])
+
+    /// Creates the store.
+    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.now = now
+    }
+
+    /// Creates a Datanet; its creator becomes its first curator.
+    /// - Throws: `DataError.badRequest` for bad fields, `.conflict` if the slug is taken.
+    public func create(_ request: CreateDatanetRequest, by user: User) async throws -> Datanet {
+        try request.validate()
+        let created = Int(now().timeIntervalSince1970 * 1000)
+        let rulesJSON = String(decoding: try JSONEncoder.sorted.encode(request.rules), as: UTF8.self)
+        return try await database.write { sql in
+            if try await sql.raw("SELECT id FROM datanets WHERE slug = \(bind: request.slug)").first() != nil {
+                throw DataError.conflict(code: "slug_taken", message: "A Datanet named \"\(request.slug)\" already exists.")
+            }
+            let row = try await sql.raw("""
+                INSERT INTO datanets (slug, title, description, kind, schema, rules, license, created_by, created_at)
+                VALUES (\(bind: request.slug), \(bind: request.title), \(bind: request.description), \(bind: request.kind.rawValue),
+                        \(bind: request.schema.rawValue), \(bind: rulesJSON), \(bind: request.license), \(bind: user.id), \(bind: created))
+                RETURNING id
+                """).first()
+            let id = try row!.decode(column: "id", as: Int.self)
+            try await sql.raw("INSERT INTO curators (datanet_id, user_id, added_at) VALUES (\(bind: id), \(bind: user.id), \(bind: created))").run()
+            return Datanet(id: id, slug: request.slug, title: request.title, description: request.description, kind: request.kind,
+                           schema: request.schema, rules: request.rules, license: request.license, createdBy: user.id, createdAt: created)
+        }
+    }
+
+    /// The Datanet named `slug`.
+    /// - Throws: `DataError.notFound`.
+    public func get(_ slug: String) async throws -> Datanet {
+        if let hit = cache.withLock({ $0[slug] }) { return hit }
+        let row = try await database.read { sql in
+            try await sql.raw("SELECT * FROM datanets WHERE slug = \(bind: slug)").first()
+        }
+        guard let row else { throw DataError.notFound("There is no Datanet named \"\(slug)\".") }
+        let datanet = try Self.datanet(row)
+        cache.withLock { $0[slug] = datanet }
+        return datanet
+    }
+
+    /// Every Datanet with its counts, newest first.
+    public func list() async throws -> [DatanetSummary] {
+        let rows = try await database.read { sql in
+            try await sql.raw("SELECT * FROM datanets ORDER BY id DESC").all()
+        }
+        var out: [DatanetSummary] = []
+        for row in rows {
+            out.append(try await summary(of: try Self.datanet(row)))
+        }
+        return out
+    }
+
+    /// One Datanet's counts.
+    public func summary(of datanet: Datanet) async throws -> DatanetSummary {
+        let id = datanet.id
+        return try await database.read { sql in
+            var summary = DatanetSummary(datanet: datanet, accepted: 0, pending: 0, rejected: 0, contributors: 0, versions: 0, curators: [])
+            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM submissions WHERE datanet_id = \(bind: id) GROUP BY status").all() {
+                let n = try row.decode(column: "n", as: Int.self)
+                switch try row.decode(column: "status", as: String.self) {
+                case "accepted": summary.accepted = n
+                case "pending": summary.pending = n
+                default: summary.rejected = n
+                }
+            }
+            summary.contributors = try await sql.raw("""
+                SELECT COUNT(DISTINCT contributor_id) AS n FROM submissions WHERE datanet_id = \(bind: id) AND status = 'accepted'
+                """).first()!.decode(column: "n", as: Int.self)
+            summary.versions = try await sql.raw("SELECT COUNT(*) AS n FROM versions WHERE datanet_id = \(bind: id)").first()!
+                .decode(column: "n", as: Int.self)
+            summary.curators = try await sql.raw("""
+                SELECT u.username FROM curators c JOIN users u ON u.id = c.user_id WHERE c.datanet_id = \(bind: id) ORDER BY c.added_at, u.id
+                """).all().map { try $0.decode(column: "username", as: String.self) }
+            return summary
+        }
+    }
+
+    /// Whether `user` may review and publish in `datanet` (its curators and every admin).
+    public func canCurate(_ user: User, _ datanet: Datanet) async throws -> Bool {
+        if user.isAdmin { return true }
+        return try await database.read { sql in
+            try await sql.raw("SELECT 1 AS one FROM curators WHERE datanet_id = \(bind: datanet.id) AND user_id = \(bind: user.id)").first() != nil
+        }
+    }
+
+    /// The slugs of the Datanets `user` curates.
+    public func curated(by user: User) async throws -> Set<String> {
+        try await database.read { sql in
+            let rows = try await sql.raw("""
+                SELECT d.slug FROM curators c JOIN datanets d ON d.id = c.datanet_id WHERE c.user_id = \(bind: user.id)
+                """).all()
+            return Set(try rows.map { try $0.decode(column: "slug", as: String.self) })
+        }
+    }
+
+    /// Adds a curator to a Datanet (idempotent).
+    public func addCurator(_ user: User, to datanet: Datanet) async throws {
+        let added = Int(now().timeIntervalSince1970 * 1000)
+        try await database.write { sql in
+            if try await sql.raw("SELECT 1 AS one FROM curators WHERE datanet_id = \(bind: datanet.id) AND user_id = \(bind: user.id)").first() == nil {
+                try await sql.raw("INSERT INTO curators (datanet_id, user_id, added_at) VALUES (\(bind: datanet.id), \(bind: user.id), \(bind: added))").run()
+            }
+        }
+    }
+
+    static func datanet(_ row: any SQLRow) throws -> Datanet {
+        let rules = try JSONDecoder().decode(DatanetRules.self, from: Data(try row.decode(column: "rules", as: String.self).utf8))
+        return Datanet(id: try row.decode(column: "id", as: Int.self), slug: try row.decode(column: "slug", as: String.self),
+                       title: try row.decode(column: "title", as: String.self), description: try row.decode(column: "description", as: String.self),
+                       kind: DatanetKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .text,
+                       schema: TextSchema(rawValue: try row.decode(column: "schema", as: String.self)) ?? .plain, rules: rules,
+                       license: try row.decode(column: "license", as: String.self), createdBy: try row.decode(column: "created_by", as: Int.self),
+                       createdAt: try row.decode(column: "created_at", as: Int.self))
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder with sorted keys, for stable stored JSON.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

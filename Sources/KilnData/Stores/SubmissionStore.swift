@@ -1,0 +1,250 @@
+// Submitting items (the database checks and the daily limit, atomically) and reviewing them.
+import Foundation
+import KilnStore
+import SQLKit
+
+/// Stores submissions: runs the duplicate checks, enforces daily limits and records every decision.
+public final class SubmissionStore: Sendable {
+    private let database: Database
+    private let blobs: BlobStore
+    private let now: @Sendable () -> Date
+
+    /// Creates the store.
+    public init(database: Database, blobs: BlobStore, now: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.blobs = blobs
+        self.now = now
+    }
+
+    /// Checks and stores a batch of items from one contributor, all or nothing.
+    ///
+    /// Items that fail a check are stored as rejected with their reason. If the items that pass
+    /// would take the contributor past the daily limit, nothing is stored.
+    /// - Throws: `DataError.dailyLimit` (nothing stored), `.tooLarge`, `.badRequest` from the checks.
+    public func submit(_ items: [IncomingItem], to datanet: Datanet, by contributor: User) async throws -> [Submission] {
+        let checked = try items.map { try SubmissionValidator.check($0, datanet: datanet) }
+        // Media bytes go to the blob store first: the row that names a blob is committed only after its bytes are durable.
+        for item in checked {
+            if let data = item.data { try blobs.put(data) }
+        }
+        let time = Int(now().timeIntervalSince1970 * 1000)
+        let day = time.floorDivided(by: 86_400_000)
+        let limit = datanet.rules.dailyLimit
+        return try await database.write { sql in
+            try await self.database.lock(sql, key: Int64(datanet.id))
+            var used = try await sql.raw("""
+                SELECT COUNT(*) AS n FROM submissions WHERE contributor_id = \(bind: contributor.id)
+                AND datanet_id = \(bind: datanet.id) AND day = \(bind: day) AND status <> 'rejected'
+                """).first()!.decode(column: "n", as: Int.self)
+            var seen = Set<String>()
+            var stored: [Submission] = []
+            for var item in checked {
+                if item.rejection == nil {
+                    try await self.duplicateChecks(&item, datanet: datanet, sql: sql, seen: seen)
+                }
+                if item.rejection == nil {
+                    guard used < limit else {
+                        throw DataError.dailyLimit(limit: limit, resetsAt: Date(timeIntervalSince1970: Double((day + 1) * 86_400_000) / 1000))
+                    }
+                    used += 1
+                    seen.insert(item.sha256)
+                }
+                stored.append(try await self.insert(item, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql))
+            }
+            return stored
+        }
+    }
+
+    private func duplicateChecks(_ item: inout CheckedItem, datanet: Datanet, sql: any SQLDatabase, seen: Set<String>) async throws {
+        let sha = item.sha256
+        let exact = try await sql.raw("""
+            SELECT id FROM submissions WHERE datanet_id = \(bind: datanet.id) AND sha256 = \(bind: sha) AND status <> 'rejected' LIMIT 1
+            """).first()
+        if let exact {
+            item.fail("duplicate", code: "duplicate", "The same content is already in this Datanet (item \(try exact.decode(column: "id", as: Int.self))).")
+            return
+        }
+        if seen.contains(sha) {
+            item.fail("duplicate", code: "duplicate", "The same content appears earlier in this batch.")
+            return
+        }
+        item.pass("duplicate", "No identical item in this Datanet.")
+        guard let signature = item.minhash else { return }
+        let keys = signature.bandKeys
+        let candidates = try await sql.raw("""
+            SELECT DISTINCT s.id, s.minhash FROM minhash_bands b JOIN submissions s ON s.id = b.submission_id
+            WHERE b.datanet_id = \(bind: datanet.id) AND b.band_key IN (\(binds: keys)) AND s.status = 'accepted'
+            """).all()
+        var best: (id: Int, similarity: Double)?
+        for row in candidates {
+            guard let other = MinHash(hex: try row.decode(column: "minhash", as: String?.self) ?? "") else { continue }
+            let similarity = signature.similarity(to: other)
+            if similarity > (best?.similarity ?? -1) { best = (try row.decode(column: "id", as: Int.self), similarity) }
+        }
+        if let best, best.similarity >= 0.8 {
+            item.fail("near_duplicate", code: "near_duplicate",
+                      "The text is \(Int((best.similarity * 100).rounded()))% similar to accepted item \(best.id) (the limit is 80%).")
+            return
+        }
+        item.pass("near_duplicate", "No accepted item is 80% similar.")
+    }
+
+    private func insert(_ item: CheckedItem, datanet: Datanet, contributor: User, time: Int, day: Int, sql: any SQLDatabase) async throws -> Submission {
+        let status: SubmissionStatus = item.rejection == nil ? .pending : .rejected
+        let stage: DecisionStage? = item.rejection == nil ? nil : .auto
+        let checksJSON = String(decoding: try JSONEncoder.sorted.encode(item.checks), as: UTF8.self)
+        let blob = item.data == nil ? nil : item.sha256
+        let row = try await sql.raw("""
+            INSERT INTO submissions (datanet_id, contributor_id, status, stage, reason_code, reason, sha256, bytes, format, content,
+                blob_sha256, file_name, width, height, seconds, chars, minhash, checks, day, created_at, decided_at)
+            VALUES (\(bind: datanet.id), \(bind: contributor.id), \(bind: status.rawValue), \(bind: stage?.rawValue),
+                \(bind: item.rejection?.code), \(bind: item.rejection?.reason), \(bind: item.sha256), \(bind: item.bytes),
+                \(bind: item.format), \(bind: item.content), \(bind: blob), \(bind: item.fileName), \(bind: item.width),
+                \(bind: item.height), \(bind: item.seconds), \(bind: item.chars), \(bind: item.minhash?.hex), \(bind: checksJSON),
+                \(bind: day), \(bind: time), \(bind: status == .rejected ? time : nil))
+            RETURNING id
+            """).first()
+        let id = try row!.decode(column: "id", as: Int.self)
+        try await sql.raw("""
+            INSERT INTO submission_events (submission_id, from_status, to_status, stage, actor_id, reason, at)
+            VALUES (\(bind: id), \(bind: String?.none), \(bind: status.rawValue), 'auto', \(bind: Int?.none), \(bind: item.rejection?.reason), \(bind: time))
+            """).run()
+        return Submission(id: id, datanet: datanet.slug, kind: datanet.kind, contributor: contributor.username, contributorId: contributor.id,
+                          status: status, stage: stage, reasonCode: item.rejection?.code, reason: item.rejection?.reason,
+                          sha256: item.sha256, bytes: item.bytes, format: item.format, content: item.content, blobSHA256: blob,
+                          fileName: item.fileName, width: item.width, height: item.height, seconds: item.seconds, chars: item.chars,
+                          checks: item.checks, createdAt: time, decidedAt: status == .rejected ? time : nil)
+    }
+
+    /// A curator's decision on a pending item.
+    public enum Decision: String, Sendable {
+        case accept
+        case reject
+    }
+
+    /// Accepts or rejects a pending item.
+    /// - Throws: `.notFound`, `.forbidden` (not a curator of its Datanet), `.unprocessable` (a rejection
+    ///   without a reason), `.conflict` (already decided).
+    public func review(_ id: Int, decision: Decision, reason: String?, by reviewer: User, datanets: DatanetStore) async throws -> Submission {
+        let current = try await get(id)
+        let datanet = try await datanets.get(current.datanet)
+        guard try await datanets.canCurate(reviewer, datanet) else {
+            throw DataError.forbidden("Only curators of \(datanet.slug) can review its items.")
+        }
+        let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let why = (trimmed?.isEmpty ?? true) ? nil : trimmed
+        if decision == .reject && why == nil {
+            throw DataError.unprocessable(code: "reason_required", message: "Say why the item is rejected; the contributor sees the reason.")
+        }
+        if let why, why.count > 2000 { throw DataError.invalid("A reason has at most 2000 characters.") }
+        let time = Int(now().timeIntervalSince1970 * 1000)
+        let status: SubmissionStatus = decision == .accept ? .accepted : .rejected
+        try await database.write { sql in
+            try await self.database.lock(sql, key: Int64(datanet.id))
+            let row = try await sql.raw("SELECT status, minhash FROM submissions WHERE id = \(bind: id)").first()!
+            guard try row.decode(column: "status", as: String.self) == "pending" else {
+                throw DataError.conflict(code: "already_decided", message: "Item \(id) has already been decided.")
+            }
+            try await sql.raw("""
+                UPDATE submissions SET status = \(bind: status.rawValue), stage = 'curator', reason_code = \(bind: decision == .reject ? "curator" : nil),
+                reason = \(bind: why), decided_at = \(bind: time), decided_by = \(bind: reviewer.id) WHERE id = \(bind: id)
+                """).run()
+            try await sql.raw("""
+                INSERT INTO submission_events (submission_id, from_status, to_status, stage, actor_id, reason, at)
+                VALUES (\(bind: id), 'pending', \(bind: status.rawValue), 'curator', \(bind: reviewer.id), \(bind: why), \(bind: time))
+                """).run()
+            if status == .accepted, let signature = MinHash(hex: try row.decode(column: "minhash", as: String?.self) ?? "") {
+                for key in signature.bandKeys {
+                    try await sql.raw("""
+                        INSERT INTO minhash_bands (datanet_id, band_key, submission_id) VALUES (\(bind: datanet.id), \(bind: key), \(bind: id))
+                        """).run()
+                }
+            }
+        }
+        return try await get(id)
+    }
+
+    /// One submission.
+    /// - Throws: `DataError.notFound`.
+    public func get(_ id: Int) async throws -> Submission {
+        let row = try await database.read { sql in
+            try await sql.raw("\(unsafeRaw: Self.select) WHERE s.id = \(bind: id)").first()
+        }
+        guard let row else { throw DataError.notFound("There is no submission \(id).") }
+        return try Self.submission(row)
+    }
+
+    /// A Datanet's pending items, oldest first.
+    public func queue(_ datanet: Datanet, page: PageRequest) async throws -> Page<Submission> {
+        let after = page.after ?? 0
+        let rows = try await database.read { sql in
+            try await sql.raw("""
+                \(unsafeRaw: Self.select) WHERE s.datanet_id = \(bind: datanet.id) AND s.status = 'pending' AND s.id > \(bind: after)
+                ORDER BY s.id LIMIT \(bind: page.limit + 1)
+                """).all()
+        }
+        return try Self.page(rows, limit: page.limit)
+    }
+
+    /// A contributor's own items, newest first.
+    public func mine(_ user: User, page: PageRequest) async throws -> Page<Submission> {
+        let before = page.after ?? Int.max
+        let rows = try await database.read { sql in
+            try await sql.raw("""
+                \(unsafeRaw: Self.select) WHERE s.contributor_id = \(bind: user.id) AND s.id < \(bind: before)
+                ORDER BY s.id DESC LIMIT \(bind: page.limit + 1)
+                """).all()
+        }
+        return try Self.page(rows, limit: page.limit)
+    }
+
+    /// Every state change of a submission, oldest first.
+    public func events(_ id: Int) async throws -> [SubmissionEvent] {
+        try await database.read { sql in
+            try await sql.raw("""
+                SELECT e.from_status, e.to_status, e.stage, e.reason, e.at, u.username FROM submission_events e
+                LEFT JOIN users u ON u.id = e.actor_id WHERE e.submission_id = \(bind: id) ORDER BY e.id
+                """).all().map { row in
+                SubmissionEvent(from: (try row.decode(column: "from_status", as: String?.self)).flatMap(SubmissionStatus.init(rawValue:)),
+                                to: SubmissionStatus(rawValue: try row.decode(column: "to_status", as: String.self)) ?? .pending,
+                                stage: try row.decode(column: "stage", as: String.self), actor: try row.decode(column: "username", as: String?.self),
+                                reason: try row.decode(column: "reason", as: String?.self), at: try row.decode(column: "at", as: Int.self))
+            }
+        }
+    }
+
+    /// The bytes of a media submission.
+    public func media(_ submission: Submission) throws -> Data? {
+        guard let sha = submission.blobSHA256 else { return nil }
+        return try blobs.get(sha)
+    }
+
+    static let select = """
+        SELECT s.id, s.status, s.stage, s.reason_code, s.reason, s.sha256, s.bytes, s.format, s.content, s.blob_sha256,
+            s.file_name, s.width, s.height, s.seconds, s.chars, s.checks, s.created_at, s.decided_at, s.contributor_id,
+            u.username, d.slug, d.kind
+        FROM submissions s JOIN users u ON u.id = s.contributor_id JOIN datanets d ON d.id = s.datanet_id
+        """
+
+    static func page(_ rows: [any SQLRow], limit: Int) throws -> Page<Submission> {
+        let items = try rows.prefix(limit).map(submission)
+        return Page(items: items, next: rows.count > limit ? items.last.map { String($0.id) } : nil)
+    }
+
+    static func submission(_ row: any SQLRow) throws -> Submission {
+        let checks = (try? JSONDecoder().decode([CheckResult].self, from: Data(try row.decode(column: "checks", as: String.self).utf8))) ?? []
+        return Submission(
+            id: try row.decode(column: "id", as: Int.self), datanet: try row.decode(column: "slug", as: String.self),
+            kind: DatanetKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .text,
+            contributor: try row.decode(column: "username", as: String.self), contributorId: try row.decode(column: "contributor_id", as: Int.self),
+            status: SubmissionStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .pending,
+            stage: (try row.decode(column: "stage", as: String?.self)).flatMap(DecisionStage.init(rawValue:)),
+            reasonCode: try row.decode(column: "reason_code", as: String?.self), reason: try row.decode(column: "reason", as: String?.self),
+            sha256: try row.decode(column: "sha256", as: String.self), bytes: try row.decode(column: "bytes", as: Int.self),
+            format: try row.decode(column: "format", as: String.self), content: try row.decode(column: "content", as: String?.self),
+            blobSHA256: try row.decode(column: "blob_sha256", as: String?.self), fileName: try row.decode(column: "file_name", as: String?.self),
+            width: try row.decode(column: "width", as: Int?.self), height: try row.decode(column: "height", as: Int?.self),
+            seconds: try row.decode(column: "seconds", as: Double?.self), chars: try row.decode(column: "chars", as: Int?.self),
+            checks: checks, createdAt: try row.decode(column: "created_at", as: Int.self), decidedAt: try row.decode(column: "decided_at", as: Int?.self))
+    }
+}

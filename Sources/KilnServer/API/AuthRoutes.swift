@@ -1,0 +1,61 @@
+// Registration, login and the caller's own view.
+import Foundation
+import Hummingbird
+import KilnData
+
+/// `{username, password}`, as register and login take it.
+struct PasswordRequest: Decodable {
+    var username: String
+    var password: String
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(["username", "password"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        username = try c.decode(String.self, forKey: .username)
+        password = try c.decode(String.self, forKey: .password)
+    }
+
+    enum CodingKeys: String, CodingKey { case username, password }
+}
+
+extension APIController {
+    @Sendable func register(_ request: Request, context: KilnContext) async throws -> Response {
+        let body = try await decodeBody(PasswordRequest.self, request)
+        let user = try await services.accounts.register(username: body.username, password: body.password)
+        return JSON.response(UserJSON(user), status: .created)
+    }
+
+    @Sendable func login(_ request: Request, context: KilnContext) async throws -> Response {
+        struct Body: Encodable {
+            var token: String
+            var user: UserJSON
+        }
+        let body = try await decodeBody(PasswordRequest.self, request)
+        let (token, credential) = try await services.accounts.login(username: body.username, password: body.password)
+        return JSON.response(Body(token: token, user: UserJSON(credential.user)))
+    }
+
+    @Sendable func logout(_ request: Request, context: KilnContext) async throws -> Response {
+        _ = try context.requireUser()
+        if let header = request.headers[.authorization], let token = header.split(separator: " ").last {
+            try await services.accounts.revoke(token: String(token))
+        }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, context: KilnContext) async throws -> Response {
+        struct Body: Encodable {
+            var user: UserJSON
+            var curates: [String]
+        }
+        let user = try context.requireUser()
+        let curated = try await services.datanets.curated(by: user)
+        return JSON.response(Body(user: UserJSON(user), curates: curated.sorted()))
+    }
+
+    @Sendable func mySubmissions(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let page = try await services.submissions.mine(user, page: try page(request))
+        return JSON.response(PageJSON(items: page.items.map(SubmissionJSON.init), next: page.next))
+    }
+}

@@ -1,0 +1,60 @@
+// Datanets: create, list, show, curators, leaderboards.
+import Foundation
+import Hummingbird
+import KilnData
+
+extension APIController {
+    @Sendable func listDatanets(_ request: Request, context: KilnContext) async throws -> Response {
+        let page = try page(request)
+        let all = try await services.datanets.list()
+        let start = page.after ?? 0
+        let slice = all.dropFirst(start).prefix(page.limit)
+        let next = start + slice.count < all.count ? String(start + slice.count) : nil
+        return JSON.response(PageJSON(items: slice.map { DatanetJSON($0.datanet, summary: $0) }, next: next))
+    }
+
+    @Sendable func createDatanet(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await decodeBody(CreateDatanetRequest.self, request)
+        let datanet = try await services.datanets.create(body, by: user)
+        return JSON.response(DatanetJSON(datanet, summary: try await services.datanets.summary(of: datanet)), status: .created)
+    }
+
+    @Sendable func showDatanet(_ request: Request, context: KilnContext) async throws -> Response {
+        let datanet = try await datanet(context)
+        return JSON.response(DatanetJSON(datanet, summary: try await services.datanets.summary(of: datanet)))
+    }
+
+    @Sendable func addCurator(_ request: Request, context: KilnContext) async throws -> Response {
+        struct Body: Decodable {
+            var username: String
+            init(from decoder: any Decoder) throws {
+                try decoder.rejectUnknownKeys(["username"])
+                username = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .username)
+            }
+            enum CodingKeys: String, CodingKey { case username }
+        }
+        let user = try context.requireUser()
+        let datanet = try await datanet(context)
+        guard try await services.datanets.canCurate(user, datanet) else {
+            throw DataError.forbidden("Only curators of \(datanet.slug) can add curators.")
+        }
+        let body = try await decodeBody(Body.self, request)
+        guard let added = try await services.accounts.user(named: body.username) else {
+            throw DataError.notFound("There is no user named \"\(body.username)\".")
+        }
+        try await services.datanets.addCurator(added, to: datanet)
+        return JSON.response(DatanetJSON(datanet, summary: try await services.datanets.summary(of: datanet)))
+    }
+
+    @Sendable func datanetLeaderboard(_ request: Request, context: KilnContext) async throws -> Response {
+        let datanet = try await datanet(context)
+        let page = try await services.leaderboards.standings(in: datanet, page: try page(request))
+        return JSON.response(PageJSON(items: page.items.map(StandingJSON.init), next: page.next))
+    }
+
+    @Sendable func globalLeaderboard(_ request: Request, context: KilnContext) async throws -> Response {
+        let page = try await services.leaderboards.standings(in: nil, page: try page(request))
+        return JSON.response(PageJSON(items: page.items.map(StandingJSON.init), next: page.next))
+    }
+}

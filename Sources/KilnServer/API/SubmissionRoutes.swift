@@ -1,0 +1,169 @@
+// Submitting items, the review queue and reviews.
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KilnData
+
+/// `{"decision": "accept"|"reject", "reason": …}`.
+struct ReviewRequest: Decodable {
+    var decision: SubmissionStore.Decision
+    var reason: String?
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(["decision", "reason"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard let decision = SubmissionStore.Decision(rawValue: try c.decode(String.self, forKey: .decision)) else {
+            throw DataError.badRequest(code: "invalid_value", message: "decision must be \"accept\" or \"reject\".")
+        }
+        self.decision = decision
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+    }
+
+    enum CodingKeys: String, CodingKey { case decision, reason }
+}
+
+extension APIController {
+    @Sendable func submit(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let datanet = try await datanet(context)
+        let (items, single) = try await incomingItems(request, datanet: datanet)
+        let stored = try await services.submissions.submit(items, to: datanet, by: user)
+        if single, let only = stored.first {
+            return JSON.response(SubmissionJSON(only), status: .created)
+        }
+        return JSON.response(PageJSON(items: stored.map(SubmissionJSON.init), next: nil), status: .created)
+    }
+
+    /// The items a submission request carries, by its content type; `single` when it is one JSON object.
+    func incomingItems(_ request: Request, datanet: Datanet) async throws -> (items: [IncomingItem], single: Bool) {
+        let rules = datanet.rules
+        // JSON escapes can take up to six bytes per character, so the raw cap allows for them.
+        let textLimit = min(rules.maxItemBytes * 6 + 16 * 1024, DatanetRules.hardMaxItemBytes)
+        switch UploadReader.mediaType(request) {
+        case "application/json":
+            guard datanet.kind == .text else {
+                throw DataError.unsupportedMediaType("\(datanet.slug) collects \(datanet.kind.rawValue) files: send them as multipart/form-data.")
+            }
+            let body = try await UploadReader.collect(request, limit: textLimit * 8)
+            let (text, repaired) = TextFile.decodeUTF8(body)
+            if text.drop(while: \.isWhitespace).first == "[" {
+                guard let values = try? JSONDecoder().decode([JSONValue].self, from: Data(text.utf8)) else {
+                    throw DataError.badRequest(code: "invalid_json", message: "The body is not valid JSON.")
+                }
+                guard !values.isEmpty, values.count <= TextFile.maxBatchItems else {
+                    throw DataError.invalid("A JSON array holds 1 to \(TextFile.maxBatchItems) items.")
+                }
+                let items = try values.enumerated().map { index, value -> IncomingItem in
+                    do {
+                        let item = try TextItem.decode(try JSON.encoder.encode(value), schema: datanet.schema)
+                        return .text(item, format: "txt", repairedUTF8: repaired)
+                    } catch let error as DataError {
+                        throw DataError.badRequest(code: error.code, message: "Item \(index): \(error.message)")
+                    }
+                }
+                return (items, false)
+            }
+            let item = try TextItem.decode(Array(text.utf8), schema: datanet.schema)
+            return ([.text(item, format: "txt", repairedUTF8: repaired)], true)
+        case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/x-jsonl":
+            guard datanet.kind == .text else {
+                throw DataError.unsupportedMediaType("\(datanet.slug) collects \(datanet.kind.rawValue) files: send them as multipart/form-data.")
+            }
+            let body = try await UploadReader.collect(request, limit: min(textLimit * TextFile.maxBatchItems, 64 * 1024 * 1024))
+            return (try TextFile.jsonLines(body, schema: datanet.schema), false)
+        case "multipart/form-data":
+            let parts = try await UploadReader.multipart(
+                request, partLimit: datanet.kind == .text ? textLimit * TextFile.maxBatchItems : rules.maxItemBytes,
+                totalLimit: min(rules.maxItemBytes * 100 + 1024 * 1024, 80 * 1024 * 1024))
+            var items: [IncomingItem] = []
+            for part in parts {
+                if part.fileName != nil || part.name == "file" || part.name == "files" {
+                    if datanet.kind == .text {
+                        items += TextFile.items(fromFile: part.data, datanet: datanet)
+                    } else {
+                        items.append(.media(part.data, fileName: part.fileName))
+                    }
+                } else if part.name == "text", datanet.kind == .text, datanet.schema == .plain {
+                    let (text, repaired) = TextFile.decodeUTF8(part.data)
+                    items.append(.text(.plain(text: text), format: "txt", repairedUTF8: repaired))
+                } else if part.name != "csrf" {
+                    throw DataError.badRequest(code: "unknown_field", message: "Unknown form field \"\(part.name)\"; send files as \"file\".")
+                }
+            }
+            guard !items.isEmpty else { throw DataError.invalid("The form holds no file; send it in a field named \"file\".") }
+            guard items.count <= TextFile.maxBatchItems else {
+                throw DataError.tooLarge(limit: TextFile.maxBatchItems, message: "A request holds at most \(TextFile.maxBatchItems) items.")
+            }
+            return (items, items.count == 1)
+        default:
+            throw DataError.unsupportedMediaType(
+                "Send text items as application/json (or application/x-ndjson for a batch) and files as multipart/form-data.")
+        }
+    }
+
+    @Sendable func queue(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let datanet = try await datanet(context)
+        guard try await services.datanets.canCurate(user, datanet) else {
+            throw DataError.forbidden("Only curators of \(datanet.slug) can see its review queue.")
+        }
+        let page = try await services.submissions.queue(datanet, page: try page(request))
+        return JSON.response(PageJSON(items: page.items.map(SubmissionJSON.init), next: page.next))
+    }
+
+    @Sendable func showSubmission(_ request: Request, context: KilnContext) async throws -> Response {
+        struct Body: Encodable {
+            var submission: SubmissionJSON
+            var events: [EventJSON]
+
+            func encode(to encoder: any Encoder) throws {
+                // The submission's own fields sit at the top level, with its history beside them.
+                try submission.encode(to: encoder)
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(events, forKey: .events)
+            }
+
+            enum CodingKeys: String, CodingKey { case events }
+        }
+        let submission = try await visibleSubmission(context)
+        return JSON.response(Body(submission: SubmissionJSON(submission), events: try await services.submissions.events(submission.id).map(EventJSON.init)))
+    }
+
+    @Sendable func submissionContent(_ request: Request, context: KilnContext) async throws -> Response {
+        let submission = try await visibleSubmission(context)
+        guard let data = try services.submissions.media(submission) else {
+            throw DataError.notFound("Submission \(submission.id) is text; its content is in the submission itself.")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = MediaFormat(rawValue: submission.format)?.mimeType ?? "application/octet-stream"
+        headers[.cacheControl] = "private, max-age=86400, immutable"
+        // Uploaded bytes are served as what they were sniffed to be and never rendered as HTML.
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A submission the caller may see: accepted ones are public, others only to their contributor and curators.
+    func visibleSubmission(_ context: KilnContext) async throws -> Submission {
+        let submission = try await services.submissions.get(try intParameter("id", context))
+        if submission.status == .accepted { return submission }
+        guard let user = context.credential?.user else {
+            throw DataError.unauthorized("Sign in to see items that are not accepted.")
+        }
+        if user.id == submission.contributorId { return submission }
+        let datanet = try await services.datanets.get(submission.datanet)
+        guard try await services.datanets.canCurate(user, datanet) else {
+            throw DataError.forbidden("Only the contributor and the curators can see this item.")
+        }
+        return submission
+    }
+
+    @Sendable func review(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try intParameter("id", context)
+        let body = try await decodeBody(ReviewRequest.self, request)
+        let submission = try await services.submissions.review(id, decision: body.decision, reason: body.reason, by: user,
+                                                               datanets: services.datanets)
+        return JSON.response(SubmissionJSON(submission))
+    }
+}

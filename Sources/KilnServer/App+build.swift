@@ -1,0 +1,60 @@
+// Builds the HTTP application: middleware, API routes and web pages over one set of stores.
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KilnData
+import Logging
+
+/// Where and how `kiln serve` listens.
+public struct ServerOptions: Sendable {
+    /// The address to bind.
+    public var host: String
+    /// The port to bind; 0 picks a free one.
+    public var port: Int
+    /// The log level.
+    public var logLevel: Logger.Level
+
+    /// Creates options.
+    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info) {
+        self.host = host
+        self.port = port
+        self.logLevel = logLevel
+    }
+}
+
+/// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
+public func buildRouter(_ services: KilnServices) -> Router<KilnContext> {
+    let router = Router(context: KilnContext.self)
+    // Middleware applies to routes added after it, so it is added first.
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: AuthMiddleware(accounts: services.accounts))
+    APIController(services: services).addRoutes(to: router)
+    WebController(services: services).addRoutes(to: router)
+    return router
+}
+
+/// The whole application, ready to run.
+public func buildApplication(_ services: KilnServices, options: ServerOptions,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    var logger = Logger(label: "kiln")
+    logger.logLevel = options.logLevel
+    return Application(
+        router: buildRouter(services),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
+        logger: logger)
+}
+
+/// Headers every response carries.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = KilnContext
+
+    func handle(_ request: Request, context: KilnContext, next: (Request, KilnContext) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        return response
+    }
+}

@@ -1,0 +1,34 @@
+// The per-request state routes share: who is calling and how they proved it.
+import Hummingbird
+import KilnData
+
+/// Request context for every Kiln route.
+public struct KilnContext: RequestContext {
+    /// Hummingbird's own per-request storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The verified caller, if any.
+    public var credential: Credential?
+    /// The raw session token, when the caller came in with the browser cookie.
+    public var sessionToken: String?
+    /// Whether a cookie-authenticated write carried the session's CSRF token in `X-CSRF-Token`.
+    public var csrfHeaderVerified = false
+
+    /// Creates an anonymous context.
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// Uploads are read and capped by the routes themselves, per Datanet rules.
+    public var maxUploadSize: Int { 80 * 1024 * 1024 }
+
+    /// The caller, or a 401 if anonymous; cookie callers must also have passed the CSRF check.
+    public func requireUser() throws -> User {
+        guard let credential else {
+            throw DataError.unauthorized("Sign in first: send \"Authorization: Bearer <token>\" (POST /api/auth/login gives one).")
+        }
+        if credential.kind == .session && !csrfHeaderVerified {
+            throw DataError.forbidden("The request is missing the X-CSRF-Token header of this session.")
+        }
+        return credential.user
+    }
+}

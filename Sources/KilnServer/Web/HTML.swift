@@ -1,0 +1,83 @@
+// Escaped HTML building blocks and the page layout every web page shares.
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KilnData
+
+/// A fragment of HTML whose text parts have been escaped.
+struct HTML: Sendable, ExpressibleByStringInterpolation {
+    /// The markup.
+    var markup: String
+
+    init(_ markup: String) { self.markup = markup }
+    init(stringLiteral value: String) { markup = value }
+    init(stringInterpolation: Interpolation) { markup = stringInterpolation.markup }
+
+    /// Interpolation escapes strings and numbers and inserts nested `HTML` as is.
+    struct Interpolation: StringInterpolationProtocol {
+        var markup = ""
+        init(literalCapacity: Int, interpolationCount: Int) { markup.reserveCapacity(literalCapacity * 2) }
+        mutating func appendLiteral(_ literal: String) { markup += literal }
+        mutating func appendInterpolation(_ text: String) { markup += HTML.escape(text) }
+        mutating func appendInterpolation(_ text: String?) { markup += HTML.escape(text ?? "") }
+        mutating func appendInterpolation(_ number: Int) { markup += String(number) }
+        mutating func appendInterpolation(_ html: HTML) { markup += html.markup }
+        mutating func appendInterpolation(_ parts: [HTML]) { markup += parts.map(\.markup).joined() }
+    }
+
+    /// Escapes the five characters that matter in text and attribute values.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text.unicodeScalars {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(character)
+            }
+        }
+        return out
+    }
+}
+
+/// Renders whole pages around their content.
+enum Page {
+    /// A full HTML document with the site's header, navigation and footer.
+    static func render(title: String, user: User?, csrf: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+                       _ content: HTML) -> Response {
+        let nav: HTML = user.map { user in
+            """
+            <a href="/me/submissions">My submissions</a>
+            <span class="who">\(user.username)</span>
+            <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(csrf)"><button class="link" id="logout">Sign out</button></form>
+            """
+        } ?? """
+            <a href="/login" id="nav-login">Sign in</a> <a href="/register" class="button small" id="nav-register">Sign up</a>
+            """
+        let page: HTML = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(title) · Kiln</title><link rel="stylesheet" href="/static/kiln.css">
+            <meta name="csrf-token" content="\(csrf)"></head>
+            <body><header class="top"><a href="/" class="brand">🔥 Kiln</a><nav><a href="/">Datanets</a> <a href="/leaderboard">Leaderboard</a> \(nav)</nav></header>
+            <main>\(content)</main>
+            <footer>Kiln — open data and model foundry</footer><script src="/static/kiln.js"></script></body></html>
+            """
+        var headers = headers
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.markup)))
+    }
+}
+
+/// The page shown for errors on web routes.
+enum WebErrorPage {
+    static func response(_ error: DataError, status: HTTPResponse.Status, context: KilnContext, headers: HTTPFields) -> Response {
+        Page.render(title: "Error", user: context.credential?.user, csrf: context.credential?.csrf, status: status, headers: headers, """
+            <section class="card error-page"><h1>\(status.code) · \(status.reasonPhrase)</h1><p>\(error.message)</p><p><a href="/">Back to the Datanets</a></p></section>
+            """)
+    }
+}

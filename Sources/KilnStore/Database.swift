@@ -1,0 +1,161 @@
+// The one place that opens SQL connections: SQLite (default, one file in WAL mode) or PostgreSQL.
+import AsyncKit
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// Which SQL engine a `Database` talks to; migrations and a few statements differ by dialect.
+public enum SQLEngine: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// A SQL database with serialised write transactions and concurrent reads.
+///
+/// SQLite allows one writer at a time, so every write transaction runs on one dedicated
+/// connection behind an async lock (no `SQLITE_BUSY` retries, and checks such as daily limits
+/// see every earlier write). Reads go to separate WAL reader connections. On PostgreSQL every
+/// call takes a pooled connection; writers that must not interleave take an advisory lock.
+public final class Database: Sendable {
+    /// The engine behind this database.
+    public let engine: SQLEngine
+    private let backend: Backend
+    private let writeLock = AsyncLock()
+    private let readerCursor = Counter()
+
+    private enum Backend: Sendable {
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection])
+        case postgres(pool: PostgresPool, logger: Logger)
+    }
+
+    private init(engine: SQLEngine, backend: Backend) {
+        self.engine = engine
+        self.backend = backend
+    }
+
+    /// Opens (creating if needed) an SQLite file in WAL mode.
+    /// - Parameter path: the file, or `nil` for a private in-memory database (tests).
+    public static func sqlite(path: String?, readers: Int = 2, logger: Logger = Logger(label: "kiln.sql")) async throws -> Database {
+        if path == nil {
+            // A private :memory: database exists per connection, so tests get one shared connection.
+            let conn = try await SQLiteConnection.open(storage: .memory, logger: logger)
+            try await conn.sql().raw("PRAGMA foreign_keys = ON").run()
+            return Database(engine: .sqlite, backend: .sqlite(writer: conn, readers: [conn]))
+        }
+        let storage = SQLiteConnection.Storage.file(path: path!)
+        let writer = try await SQLiteConnection.open(storage: storage, logger: logger)
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+                       "PRAGMA busy_timeout = 10000"] {
+            try await writer.sql().raw("\(unsafeRaw: pragma)").run()
+        }
+        var pool: [SQLiteConnection] = []
+        for _ in 0..<max(1, readers) {
+            let reader = try await SQLiteConnection.open(storage: storage, logger: logger)
+            try await reader.sql().raw("PRAGMA busy_timeout = 10000").run()
+            try await reader.sql().raw("PRAGMA query_only = ON").run()
+            pool.append(reader)
+        }
+        return Database(engine: .sqlite, backend: .sqlite(writer: writer, readers: pool))
+    }
+
+    /// Connects to PostgreSQL from a `postgres://user:pass@host:port/db` URL.
+    public static func postgres(url: String, logger: Logger = Logger(label: "kiln.sql")) async throws -> Database {
+        var config: SQLPostgresConfiguration
+        do {
+            config = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw StoreError.badDatabaseURL(url)
+        }
+        if !url.contains("tlsmode") && !url.contains("sslmode") {
+            config.coreConfiguration.tls = .disable
+        }
+        let pool = EventLoopGroupConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: config),
+            maxConnectionsPerEventLoop: 4,
+            on: MultiThreadedEventLoopGroup.singleton)
+        let db = Database(engine: .postgres, backend: .postgres(pool: PostgresPool(pool: pool), logger: logger))
+        _ = try await db.read { try await $0.raw("SELECT 1 AS one").all() }
+        return db
+    }
+
+    /// Opens the database a data folder names: `KILN_DATABASE_URL` if set, else `DIR/kiln.sqlite`.
+    public static func open(dataDirectory: URL, databaseURL: String?) async throws -> Database {
+        if let url = databaseURL, !url.isEmpty {
+            return try await postgres(url: url)
+        }
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        return try await sqlite(path: dataDirectory.appendingPathComponent("kiln.sqlite").path)
+    }
+
+    /// Runs `body` with a connection that sees committed data; no transaction is opened.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(_, let readers):
+            let index = readerCursor.next() % readers.count
+            return try await body(readers[index].sql())
+        case .postgres(let pool, let logger):
+            return try await pool.pool.database(logger: logger).sql().withSession(body)
+        }
+    }
+
+    /// Runs `body` inside one transaction; it commits if `body` returns and rolls back if it throws.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let writer, _):
+            return try await writeLock.withLock {
+                let sql = writer.sql()
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        case .postgres(let pool, let logger):
+            return try await pool.pool.database(logger: logger).sql().withSession { sql in
+                try await sql.raw("BEGIN").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Inside `write`, serialises every transaction that takes the same key until it ends.
+    ///
+    /// SQLite writers are already serialised, so this only matters on PostgreSQL, where it is a
+    /// transaction-scoped advisory lock.
+    public func lock(_ sql: any SQLDatabase, key: Int64) async throws {
+        if engine == .postgres {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: key))").run()
+        }
+    }
+
+    /// Closes every connection.
+    public func close() async {
+        switch backend {
+        case .sqlite(let writer, let readers):
+            for reader in readers where reader !== writer { try? await reader.close() }
+            try? await writer.close()
+        case .postgres(let pool, _):
+            try? await pool.pool.shutdownAsync()
+        }
+    }
+}
+
+/// AsyncKit's pool guards its state with its own locks but predates `Sendable`; this box says so once.
+struct PostgresPool: @unchecked Sendable {
+    let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
+}

@@ -1,0 +1,183 @@
+// The schema, as an ordered list of migrations shared by SQLite and PostgreSQL.
+import Foundation
+import SQLKit
+
+/// One schema change; statements use `{id}`, `{int}`, `{real}` and `{bool}` for the types that
+/// differ between dialects.
+public struct Migration: Sendable {
+    /// Applied in increasing order; never reused.
+    public let version: Int
+    /// A short name for logs.
+    public let name: String
+    /// The statements, run in one transaction.
+    public let statements: [String]
+}
+
+/// Brings a database to the newest schema.
+public enum Migrator {
+    /// Every migration this build knows, oldest first. Append only: shipped migrations never change.
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "accounts and datanets", statements: [
+            """
+            CREATE TABLE users (
+                id {id},
+                username TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                is_admin {bool} NOT NULL DEFAULT 0,
+                created_at {int} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id {int} NOT NULL REFERENCES users(id),
+                kind TEXT NOT NULL,
+                csrf TEXT,
+                created_at {int} NOT NULL,
+                expires_at {int}
+            )
+            """,
+            "CREATE INDEX tokens_user ON tokens(user_id)",
+            """
+            CREATE TABLE datanets (
+                id {id},
+                slug TEXT NOT NULL UNIQUE,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                schema TEXT NOT NULL,
+                rules TEXT NOT NULL,
+                license TEXT NOT NULL,
+                created_by {int} NOT NULL REFERENCES users(id),
+                created_at {int} NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE curators (
+                datanet_id {int} NOT NULL REFERENCES datanets(id),
+                user_id {int} NOT NULL REFERENCES users(id),
+                added_at {int} NOT NULL,
+                PRIMARY KEY (datanet_id, user_id)
+            )
+            """,
+            """
+            CREATE TABLE submissions (
+                id {id},
+                datanet_id {int} NOT NULL REFERENCES datanets(id),
+                contributor_id {int} NOT NULL REFERENCES users(id),
+                status TEXT NOT NULL,
+                stage TEXT,
+                reason_code TEXT,
+                reason TEXT,
+                sha256 TEXT NOT NULL,
+                bytes {int} NOT NULL,
+                format TEXT NOT NULL,
+                content TEXT,
+                blob_sha256 TEXT,
+                file_name TEXT,
+                width {int},
+                height {int},
+                seconds {real},
+                chars {int},
+                minhash TEXT,
+                checks TEXT NOT NULL,
+                day {int} NOT NULL,
+                created_at {int} NOT NULL,
+                decided_at {int},
+                decided_by {int} REFERENCES users(id)
+            )
+            """,
+            "CREATE INDEX submissions_hash ON submissions(datanet_id, sha256)",
+            "CREATE INDEX submissions_daily ON submissions(contributor_id, datanet_id, day)",
+            "CREATE INDEX submissions_queue ON submissions(datanet_id, status, id)",
+            "CREATE INDEX submissions_mine ON submissions(contributor_id, id)",
+            """
+            CREATE TABLE submission_events (
+                id {id},
+                submission_id {int} NOT NULL REFERENCES submissions(id),
+                from_status TEXT,
+                to_status TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                actor_id {int} REFERENCES users(id),
+                reason TEXT,
+                at {int} NOT NULL
+            )
+            """,
+            "CREATE INDEX submission_events_item ON submission_events(submission_id, id)",
+            """
+            CREATE TABLE minhash_bands (
+                datanet_id {int} NOT NULL,
+                band_key {int} NOT NULL,
+                submission_id {int} NOT NULL REFERENCES submissions(id)
+            )
+            """,
+            "CREATE INDEX minhash_bands_key ON minhash_bands(datanet_id, band_key)",
+            """
+            CREATE TABLE versions (
+                id {id},
+                datanet_id {int} NOT NULL REFERENCES datanets(id),
+                number {int} NOT NULL,
+                merkle_root TEXT NOT NULL,
+                item_count {int} NOT NULL,
+                train_count {int} NOT NULL,
+                validation_count {int} NOT NULL,
+                bytes {int} NOT NULL,
+                created_by {int} NOT NULL REFERENCES users(id),
+                created_at {int} NOT NULL,
+                UNIQUE (datanet_id, number)
+            )
+            """,
+            """
+            CREATE TABLE version_items (
+                version_id {int} NOT NULL REFERENCES versions(id),
+                position {int} NOT NULL,
+                submission_id {int} NOT NULL REFERENCES submissions(id),
+                sha256 TEXT NOT NULL,
+                split TEXT NOT NULL,
+                PRIMARY KEY (version_id, position)
+            )
+            """,
+        ]),
+    ]
+
+    /// Applies every migration newer than the database's version, each in its own transaction.
+    /// - Throws: `StoreError.newerSchema` if the database was migrated by a newer Kiln.
+    public static func migrate(_ database: Database) async throws {
+        let engine = database.engine
+        try await database.write { sql in
+            let create = expand("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version {int} PRIMARY KEY, name TEXT NOT NULL, applied_at {int} NOT NULL)
+                """, for: engine)
+            try await sql.raw("\(unsafeRaw: create)").run()
+        }
+        let known = migrations.last?.version ?? 0
+        for migration in migrations {
+            try await database.write { sql in
+                // The check runs inside the write so two servers starting together apply each migration once.
+                try await database.lock(sql, key: 0x6B696C6E)
+                let row = try await sql.raw("SELECT MAX(version) AS v FROM schema_migrations").first()
+                let current = try row?.decodeNil(column: "v") == false ? try row!.decode(column: "v", as: Int.self) : 0
+                if current > known { throw StoreError.newerSchema(found: current, known: known) }
+                guard current < migration.version else { return }
+                for statement in migration.statements {
+                    try await sql.raw("\(unsafeRaw: expand(statement, for: engine))").run()
+                }
+                let now = Int(Date().timeIntervalSince1970 * 1000)
+                try await sql.raw("""
+                    INSERT INTO schema_migrations (version, name, applied_at)
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))
+                    """).run()
+            }
+        }
+    }
+
+    /// Replaces the dialect placeholders in a statement.
+    static func expand(_ statement: String, for engine: SQLEngine) -> String {
+        let types: [(String, String)] = switch engine {
+        case .sqlite: [("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("{int}", "INTEGER"), ("{real}", "REAL"), ("{bool}", "INTEGER")]
+        case .postgres: [("{id}", "BIGSERIAL PRIMARY KEY"), ("{int}", "BIGINT"), ("{real}", "DOUBLE PRECISION"), ("{bool}", "BIGINT")]
+        }
+        return types.reduce(statement) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+    }
+}

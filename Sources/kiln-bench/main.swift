@@ -1,0 +1,2 @@
+// Benchmarks live here; see docs/benchmarks.md.
+print("kiln-bench: no benchmarks yet")

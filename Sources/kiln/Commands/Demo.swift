@@ -1,0 +1,47 @@
+// `kiln demo`: a node with example data, ready to explore.
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KilnData
+import KilnServer
+import Logging
+
+/// Seeds a demo data folder (once) and serves it.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve a demo node with example Datanets, items and users.")
+
+    @Option(help: "The demo data folder (created and seeded on first run).")
+    var data: String = "./kiln-demo"
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port: Int = 8080
+
+    @Flag(help: "Delete the demo folder first and seed it again.")
+    var reset = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
+    }
+
+    func run() async throws {
+        let url = URL(fileURLWithPath: data, isDirectory: true)
+        if reset { try? FileManager.default.removeItem(at: url) }
+        let services = try await openServices(url)
+        if try await DemoData.seed(services) {
+            print("Seeded demo data in \(url.path).")
+        }
+        let options = ServerOptions(host: host, port: port)
+        let app = buildApplication(services, options: options) { port in
+            print("Kiln demo: http://\(options.host):\(port)/")
+            print("Demo logins (username / password):")
+            for login in DemoData.logins {
+                print("  \(login.username.padding(toLength: 8, withPad: " ", startingAt: 0)) / \(login.password)   (\(login.role))")
+            }
+        }
+        try await app.runService()
+        await services.close()
+    }
+}

@@ -1,0 +1,48 @@
+// `kiln serve`: run a node.
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KilnData
+import KilnServer
+import Logging
+
+/// Starts the HTTP server over a data folder.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the web UI and the API.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port: Int = 8080
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level.") }
+    }
+
+    func run() async throws {
+        let services = try await openServices(data.url)
+        let options = ServerOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        let app = buildApplication(services, options: options) { port in
+            print("Kiln is serving http://\(options.host):\(port)/ (data: \(data.url.path))")
+        }
+        try await app.runService()
+        await services.close()
+    }
+}
+
+/// Opens a data folder, turning storage errors into a readable message and a non-zero exit.
+func openServices(_ url: URL) async throws -> KilnServices {
+    do {
+        return try await KilnServices.open(dataDirectory: url)
+    } catch {
+        printError("kiln: cannot open the data folder \(url.path): \(error)")
+        throw ExitCode(2)
+    }
+}

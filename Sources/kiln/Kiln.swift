@@ -1,0 +1,27 @@
+// The `kiln` command: serve, demo, admin and the Datanet client commands.
+import ArgumentParser
+import Foundation
+
+/// The root command.
+@main
+struct Kiln: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Kiln: an open data-and-model foundry.",
+        discussion: "Start with `kiln demo`, or `kiln serve --data DIR` for a real node.",
+        subcommands: [Serve.self, Demo.self, Admin.self, DatanetCommand.self])
+}
+
+/// Options shared by commands that open a data folder directly.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "The data folder (SQLite file and blobs). KILN_DATABASE_URL=postgres://… switches to PostgreSQL.")
+    var data: String = "./kiln-data"
+
+    /// The data folder as a URL.
+    var url: URL { URL(fileURLWithPath: data, isDirectory: true) }
+}
+
+/// Writes to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
