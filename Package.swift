@@ -75,7 +75,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger"]),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
+        .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"]),
         .testTarget(
             name: "KilnServerTests",
             dependencies: [

@@ -63,16 +63,22 @@ public final class Database: Sendable {
     }
 
     /// Connects to PostgreSQL from a `postgres://user:pass@host:port/db` URL.
-    public static func postgres(url: String, logger: Logger = Logger(label: "kiln.sql")) async throws -> Database {
+    /// - Parameter searchPath: schemas to use instead of `public` (tests give each run its own).
+    public static func postgres(url: String, searchPath: [String]? = nil, logger: Logger = Logger(label: "kiln.sql")) async throws -> Database {
         var config: SQLPostgresConfiguration
         do {
             config = try SQLPostgresConfiguration(url: url)
         } catch {
             throw StoreError.badDatabaseURL(url)
         }
-        if !url.contains("tlsmode") && !url.contains("sslmode") {
+        // Debian's PostgreSQL ships a self-signed certificate that TLS "prefer" would reject, so a
+        // loopback server without an explicit mode is reached in plain text; remote ones keep the default.
+        let host = URL(string: url)?.host ?? ""
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        if loopback && !["tlsmode", "sslmode", "tls=", "ssl="].contains(where: url.contains) {
             config.coreConfiguration.tls = .disable
         }
+        config.searchPath = searchPath
         let pool = EventLoopGroupConnectionPool(
             source: PostgresConnectionSource(sqlConfiguration: config),
             maxConnectionsPerEventLoop: 4,

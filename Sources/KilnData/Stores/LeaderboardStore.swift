@@ -33,7 +33,7 @@ public final class LeaderboardStore: Sendable {
         let filter: SQLQueryString = datanet.map { "AND s.datanet_id = \(bind: $0.id)" } ?? ""
         let rows = try await database.read { sql in
             try await sql.raw("""
-                SELECT u.username, COUNT(*) AS accepted, SUM(s.bytes) AS accepted_bytes
+                SELECT u.username, COUNT(*) AS accepted, CAST(SUM(s.bytes) AS BIGINT) AS accepted_bytes
                 FROM submissions s JOIN users u ON u.id = s.contributor_id
                 WHERE s.status = 'accepted' \(filter)
                 GROUP BY u.id, u.username ORDER BY accepted DESC, accepted_bytes DESC, u.username
