@@ -1,6 +1,7 @@
 // The JSON API's behaviour as the issue writes it, through the real router.
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 @Suite("JSON API")

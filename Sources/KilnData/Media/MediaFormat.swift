@@ -123,8 +123,9 @@ public enum MediaError: Error, Equatable, Sendable {
     public var message: String {
         switch self {
         case .unrecognised(let description):
+            let names = MediaFormat.allCases.map(\.displayName)
             return "The file is \(description), not a supported image or audio format "
-                + "(\(MediaFormat.allCases.map(\.displayName).joined(separator: ", ")))."
+                + "(\(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""))."
         case .truncated(let format, let what):
             return "The \(format.displayName) file ends too soon: it is cut off in \(what). "
                 + "The upload may be incomplete; please send the whole file."
@@ -176,6 +177,7 @@ public enum MediaError: Error, Equatable, Sendable {
             }
         }
         if starts([0x1A, 0x45, 0xDF, 0xA3]) { return "a Matroska/WebM video" }
+        if starts("RF64") || starts("BW64") { return "an RF64 (64-bit WAV) audio file" }
         if starts("RIFF"), bytes.count >= 12 {
             if starts("AVI ", at: 8) { return "an AVI video" }
             return "a RIFF file of an unsupported kind"

@@ -25,6 +25,9 @@ struct MPEGAudioHeader: Equatable {
         [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
     ]
 
+    // MPEG-1 rates by index; MPEG-2 halves them and MPEG-2.5 quarters them.
+    private static let sampleRates = [44_100, 48_000, 32_000]
+
     /// Decodes a header, or nil when any field holds a reserved or unsupported value.
     init?(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) {
         guard b0 == 0xFF, b1 & 0xE0 == 0xE0 else { return nil }  // 11-bit frame sync
@@ -34,7 +37,7 @@ struct MPEGAudioHeader: Equatable {
         guard versionBits != 1, layerBits != 0, bitrateIndex != 0, bitrateIndex != 15, rateIndex != 3, b3 & 3 != 2 else { return nil }
         version = versionBits == 3 ? 1 : versionBits == 2 ? 2 : 25
         layer = 4 - Int(layerBits)
-        sampleRate = [44_100, 48_000, 32_000][rateIndex] / (version == 1 ? 1 : version == 2 ? 2 : 4)
+        sampleRate = Self.sampleRates[rateIndex] / (version == 1 ? 1 : version == 2 ? 2 : 4)
         isMono = b3 >> 6 == 3
         let row = version == 1 ? layer - 1 : (layer == 1 ? 3 : 4)
         let bitrate = Self.bitrates[row][bitrateIndex] * 1000
@@ -59,12 +62,17 @@ struct MPEGAudioHeader: Equatable {
 }
 
 extension AudioInspector {
+    /// "ID3", which opens an ID3v2 tag (checked once per tag, so spelled once).
+    private static let id3Magic: [UInt8] = Array("ID3".utf8)
+    /// "OggS", the capture pattern opening every Ogg page (RFC 3533 §6).
+    private static let oggPageMagic: [UInt8] = Array("OggS".utf8)
+
     // MARK: MP3
 
     /// Skips ID3v2 tags, then walks every MPEG audio frame to the end or to trailing ID3v1/APE tags.
     static func mp3(_ bytes: [UInt8]) throws(MediaError) -> MediaInfo {
         var position = 0
-        while bytes.hasBytes(Array("ID3".utf8), at: position) {
+        while bytes.hasBytes(id3Magic, at: position) {
             var tag = ByteReader(bytes, format: .mp3, from: position)
             try tag.skip(3, "the ID3 tag")
             let major = try tag.u8("the ID3 tag")
@@ -84,6 +92,7 @@ extension AudioInspector {
             throw .malformed(.mp3, "The file is \(other.displayName) data behind an MP3-style ID3 tag; remove the tag or upload a plain \(other.displayName) file.")
         }
         let end = trailingTagsStart(bytes, notBefore: position)
+        guard position < end else { throw .malformed(.mp3, "The file holds only tags and no MPEG audio frames.") }
         var first: MPEGAudioHeader?
         var frames = 0
         var samples = 0
@@ -156,7 +165,7 @@ extension AudioInspector {
         var ended = false
         while !reader.isAtEnd {
             let pageStart = reader.offset
-            guard reader.peekMatches(Array("OggS".utf8)) else {
+            guard reader.peekMatches(oggPageMagic) else {
                 throw .malformed(.ogg, "The Ogg data is damaged: byte \(pageStart) does not start a page.")
             }
             try reader.skip(4, "a page header")

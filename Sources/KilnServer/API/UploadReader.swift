@@ -2,7 +2,6 @@
 import Foundation
 import Hummingbird
 import KilnData
-import MultipartKit
 
 /// One part of a multipart/form-data body.
 struct FormPart: Sendable {
@@ -59,40 +58,18 @@ enum UploadReader {
             throw DataError.badRequest(code: "invalid_multipart", message: "The multipart/form-data Content-Type has no boundary.")
         }
         try checkDeclaredLength(request, limit: totalLimit)
-        let parser = MultipartParser(boundary: boundary)
-        let collector = PartCollector(partLimit: partLimit, maxParts: maxParts)
-        parser.onHeader = { name, value in collector.header(name, value) }
-        parser.onBody = { buffer in collector.body(&buffer) }
-        parser.onPartComplete = { collector.complete() }
-        let closing = Array("--\(boundary)--".utf8)
-        var tail: [UInt8] = []
+        var reader = MultipartReader(boundary: boundary, partLimit: partLimit, maxParts: maxParts)
         var total = 0
         for try await buffer in request.body {
             total += buffer.readableBytes
             guard total <= totalLimit else { throw tooLarge(totalLimit) }
-            do {
-                try parser.execute(buffer)
-            } catch {
-                throw DataError.badRequest(code: "invalid_multipart", message: "The multipart/form-data body is malformed.")
-            }
-            if let failure = collector.failure { throw failure }
-            tail.append(contentsOf: buffer.readableBytesView.suffix(closing.count + 8))
-            if tail.count > 4 * (closing.count + 8) { tail.removeFirst(tail.count - 2 * (closing.count + 8)) }
+            try reader.append(buffer.readableBytesView)
         }
         // The closing delimiter proves the body arrived whole; without it the upload was cut off.
-        guard collector.inPart == false, contains(tail.suffix(closing.count + 8), closing) else {
+        guard reader.isComplete else {
             throw DataError.badRequest(code: "truncated_multipart", message: "The multipart/form-data body ends before its closing boundary.")
         }
-        return collector.parts
-    }
-
-    private static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        let bytes = Array(haystack)
-        for start in 0...(bytes.count - needle.count) where bytes[start..<(start + needle.count)].elementsEqual(needle) {
-            return true
-        }
-        return false
+        return reader.parts
     }
 
     private static func checkDeclaredLength(_ request: Request, limit: Int) throws {
@@ -103,56 +80,5 @@ enum UploadReader {
 
     static func tooLarge(_ limit: Int) -> DataError {
         .tooLarge(limit: limit, message: "The request body is larger than \(limit) bytes, the most this route takes here.")
-    }
-}
-
-/// Gathers parts as the parser reports them (the parser calls back synchronously on this task).
-private final class PartCollector {
-    let partLimit: Int
-    let maxParts: Int
-    var parts: [FormPart] = []
-    var headers: [String: String] = [:]
-    var current = Data()
-    var inPart = false
-    var failure: DataError?
-
-    init(partLimit: Int, maxParts: Int) {
-        self.partLimit = partLimit
-        self.maxParts = maxParts
-    }
-
-    func header(_ name: String, _ value: String) {
-        inPart = true
-        headers[name.lowercased()] = value
-    }
-
-    func body(_ buffer: inout ByteBuffer) {
-        inPart = true
-        guard failure == nil else { return }
-        if current.count + buffer.readableBytes > partLimit {
-            failure = .tooLarge(limit: partLimit, message: "A file is larger than \(partLimit) bytes, the most this Datanet takes per item.")
-            return
-        }
-        current.append(contentsOf: buffer.readableBytesView)
-    }
-
-    func complete() {
-        defer {
-            headers = [:]
-            current = Data()
-            inPart = false
-        }
-        guard failure == nil else { return }
-        let disposition = headers["content-disposition"] ?? ""
-        guard disposition.lowercased().hasPrefix("form-data"), let name = UploadReader.parameter("name", in: disposition) else {
-            failure = .badRequest(code: "invalid_multipart", message: "A multipart part has no Content-Disposition form-data name.")
-            return
-        }
-        guard parts.count < maxParts else {
-            failure = .tooLarge(limit: maxParts, message: "A request holds at most \(maxParts) parts.")
-            return
-        }
-        let fileName = UploadReader.parameter("filename", in: disposition).map { ($0 as NSString).lastPathComponent }
-        parts.append(FormPart(name: name, fileName: fileName, data: current))
     }
 }

@@ -45,13 +45,18 @@ struct HTML: Sendable, ExpressibleByStringInterpolation {
 
 /// Renders whole pages around their content.
 enum Page {
+    /// A full page for the caller in `context`.
+    static func render(_ title: String, _ context: KilnContext, status: HTTPResponse.Status = .ok, _ content: HTML) -> Response {
+        render(title: title, user: context.credential?.user, csrf: context.credential?.csrf, status: status, content)
+    }
+
     /// A full HTML document with the site's header, navigation and footer.
     static func render(title: String, user: User?, csrf: String?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
                        _ content: HTML) -> Response {
         let nav: HTML = user.map { user in
             """
             <a href="/me/submissions">My submissions</a>
-            <span class="who">\(user.username)</span>
+            <span class="who" id="nav-user">\(user.username)</span>
             <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(csrf)"><button class="link" id="logout">Sign out</button></form>
             """
         } ?? """
@@ -60,11 +65,12 @@ enum Page {
         let page: HTML = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(title) · Kiln</title><link rel="stylesheet" href="/static/kiln.css">
+            <title>\(title) · Kiln</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/kiln.css">
             <meta name="csrf-token" content="\(csrf)"></head>
-            <body><header class="top"><a href="/" class="brand">🔥 Kiln</a><nav><a href="/">Datanets</a> <a href="/leaderboard">Leaderboard</a> \(nav)</nav></header>
+            <body><header class="top"><div class="bar"><a href="/" class="brand"><span class="logo" aria-hidden="true"></span>Kiln</a>
+            <nav class="primary"><a href="/">Datanets</a> <a href="/leaderboard">Leaderboard</a></nav><nav class="account">\(nav)</nav></div></header>
             <main>\(content)</main>
-            <footer>Kiln — open data and model foundry</footer><script src="/static/kiln.js"></script></body></html>
+            <footer><div class="bar">Kiln — an open data and model foundry. Contributions are checked, reviewed and frozen into hashed versions.</div></footer><script src="/static/kiln.js"></script></body></html>
             """
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
@@ -75,9 +81,11 @@ enum Page {
 
 /// The page shown for errors on web routes.
 enum WebErrorPage {
+    /// The error as a page with the same status the API would give.
     static func response(_ error: DataError, status: HTTPResponse.Status, context: KilnContext, headers: HTTPFields) -> Response {
         Page.render(title: "Error", user: context.credential?.user, csrf: context.credential?.csrf, status: status, headers: headers, """
-            <section class="card error-page"><h1>\(status.code) · \(status.reasonPhrase)</h1><p>\(error.message)</p><p><a href="/">Back to the Datanets</a></p></section>
+            <section class="card narrow error-page"><p class="eyebrow">Error \(status.code)</p><h1>\(status.reasonPhrase)</h1><p class="lead">\(error.message)</p>
+            \(status.code == 401 ? HTML("<p><a class=\"button\" href=\"/login\">Sign in</a></p>") : HTML(""))<p><a href="/">← Back to the Datanets</a></p></section>
             """)
     }
 }

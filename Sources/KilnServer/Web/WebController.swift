@@ -1,48 +1,64 @@
-// The server-rendered web pages.
+// The server-rendered web pages, listed in one place.
 import Foundation
 import Hummingbird
 import KilnData
 
 /// Web pages: Datanets, submit, review, leaderboard, versions, accounts.
+///
+/// Pages read the stores directly; writes go through the same store methods as the API, so rules and
+/// permissions are enforced in one place. The submit form posts to the JSON API from kiln.js.
 struct WebController: Sendable {
     let services: KilnServices
 
     /// Registers every page route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
         router.get("/", use: home)
+        router.get("register", use: registerPage)
+        router.post("register", use: registerPost)
+        router.get("login", use: loginPage)
+        router.post("login", use: loginPost)
+        router.post("logout", use: logoutPost)
+        router.get("me/submissions", use: mySubmissionsPage)
+        router.get("leaderboard", use: globalLeaderboardPage)
+
+        router.get("datanets/new", use: newDatanetPage)
+        router.post("datanets/new", use: newDatanetPost)
+        router.get("datanets/:slug", use: datanetPage)
+        router.get("datanets/:slug/queue", use: queuePage)
+        router.post("datanets/:slug/queue/:id", use: reviewPost)
+        router.get("datanets/:slug/leaderboard", use: datanetLeaderboardPage)
+        router.get("datanets/:slug/versions", use: versionsPage)
+        router.post("datanets/:slug/versions", use: publishPost)
+        router.get("datanets/:slug/versions/:number", use: versionPage)
+
         router.get("static/kiln.css", use: { _, _ in Assets.response(Assets.css, type: "text/css; charset=utf-8") })
         router.get("static/kiln.js", use: { _, _ in Assets.response(Assets.js, type: "text/javascript; charset=utf-8") })
     }
 
-    @Sendable func home(_ request: Request, context: KilnContext) async throws -> Response {
-        let datanets = try await services.datanets.list()
-        let rows: [HTML] = datanets.map { summary in
-            """
-            <li class="card"><a href="/datanets/\(summary.datanet.slug)"><h2>\(summary.datanet.title)</h2></a>
-            <p>\(summary.datanet.description)</p><p class="meta"><span class="tag">\(summary.datanet.kind.rawValue)</span>
-            \(summary.accepted) accepted · \(summary.pending) pending · \(summary.versions) versions</p></li>
-            """
+    // MARK: - Helpers shared by the pages
+
+    /// The Datanet named by the `:slug` parameter.
+    /// - Throws: `DataError.notFound`.
+    func datanet(_ context: KilnContext) async throws -> Datanet {
+        try await services.datanets.get(context.parameters.get("slug") ?? "")
+    }
+
+    /// Whether the signed-in caller may review and publish in `datanet`.
+    func canCurate(_ context: KilnContext, _ datanet: Datanet) async throws -> Bool {
+        guard let user = context.credential?.user else { return false }
+        return try await services.datanets.canCurate(user, datanet)
+    }
+
+    /// A non-negative integer path parameter, or 404.
+    func intParameter(_ name: String, _ context: KilnContext) throws -> Int {
+        guard let text = context.parameters.get(name), let value = Int(text), value >= 0 else {
+            throw DataError.notFound("There is nothing at this address.")
         }
-        return Page.render(title: "Datanets", user: context.credential?.user, csrf: context.credential?.csrf, """
-            <h1>Datanets</h1><ul class="datanets">\(rows)</ul>
-            """)
-    }
-}
-
-/// The stylesheet and script, served from memory.
-enum Assets {
-    static func response(_ text: String, type: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = type
-        headers[.cacheControl] = "public, max-age=300"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        return value
     }
 
-    static let css = """
-        body { font-family: system-ui, sans-serif; margin: 0; color: #1f2328; background: #faf8f5; }
-        """
-
-    static let js = """
-        "use strict";
-        """
+    /// The page of a list named by `?cursor=`, `limit` items long.
+    func pageRequest(_ request: Request, limit: Int) throws -> PageRequest {
+        try PageRequest(limit: String(limit), cursor: request.uri.queryParameters.get("cursor"))
+    }
 }

@@ -1,0 +1,44 @@
+// The home page: every Datanet with its kind and counts.
+import Foundation
+import Hummingbird
+import KilnData
+
+extension WebController {
+    @Sendable func home(_ request: Request, context: KilnContext) async throws -> Response {
+        let datanets = try await services.datanets.list()
+        return Page.render("Datanets", context, DatanetListViews.page(datanets))
+    }
+}
+
+/// The Datanets list.
+enum DatanetListViews {
+    /// The list as cards, with an invitation to start one.
+    static func page(_ datanets: [DatanetSummary]) -> HTML {
+        let cards: [HTML] = datanets.map(card)
+        let empty: HTML = datanets.isEmpty
+            ? "<div class=\"card empty\"><h2>No Datanets yet</h2><p>Start the first one: pick what it collects and write its rules.</p></div>"
+            : ""
+        return """
+            <section class="hero"><div><h1>Datanets</h1>
+            <p class="lead">Community datasets with clear rules. Every contribution is checked automatically, reviewed by a curator,
+            and frozen into versions with a Merkle root anyone can verify.</p></div>
+            <a class="button primary" href="/datanets/new" id="new-datanet">New Datanet</a></section>
+            \(empty)<ul class="grid datanets" id="datanet-list">\(cards)</ul>
+            """
+    }
+
+    /// One Datanet's card.
+    static func card(_ summary: DatanetSummary) -> HTML {
+        let datanet = summary.datanet
+        let schema: HTML = datanet.kind == .text ? "<span class=\"tag\">\(datanet.schema.rawValue)</span>" : ""
+        return """
+            <li class="card datanet-card" data-slug="\(datanet.slug)"><a class="cover" href="/datanets/\(datanet.slug)">
+            <div class="card-top">\(Views.kindTag(datanet.kind))\(schema)<span class="license">\(datanet.license)</span></div>
+            <h2>\(datanet.title)</h2><p class="description">\(datanet.description.isEmpty ? "No description yet." : datanet.description)</p>
+            <dl class="stats"><div><dt>accepted</dt><dd>\(Format.count(summary.accepted))</dd></div>
+            <div><dt>pending</dt><dd>\(Format.count(summary.pending))</dd></div>
+            <div><dt>contributors</dt><dd>\(Format.count(summary.contributors))</dd></div>
+            <div><dt>versions</dt><dd>\(Format.count(summary.versions))</dd></div></dl></a></li>
+            """
+    }
+}

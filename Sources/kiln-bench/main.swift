@@ -1,2 +1,0 @@
-// Benchmarks live here; see docs/benchmarks.md.
-print("kiln-bench: no benchmarks yet")

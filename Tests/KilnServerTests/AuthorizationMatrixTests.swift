@@ -1,0 +1,122 @@
+// Every route × {anonymous, contributor, curator of another Datanet, curator, admin}, with the expected status.
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KilnData
+import Testing
+
+@Suite("Authorization matrix")
+struct AuthorizationMatrixTests {
+    enum Role: String, CaseIterable, Sendable {
+        case anonymous, contributor, otherCurator, curator, admin
+    }
+
+    /// One route and the status each role gets. `fresh` makes a new pending item for routes that consume one.
+    struct Row: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var body: [String: String]?
+        var expected: [Role: Int]
+        var freshItem = false
+    }
+
+    static func everyone(_ status: Int) -> [Role: Int] {
+        Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, status) })
+    }
+
+    static func signedIn(_ status: Int) -> [Role: Int] {
+        var map = everyone(status)
+        map[.anonymous] = 401
+        return map
+    }
+
+    static func curators(_ status: Int) -> [Role: Int] {
+        [.anonymous: 401, .contributor: 403, .otherCurator: 403, .curator: status, .admin: status]
+    }
+
+    static let rows: [Row] = [
+        Row(method: .get, path: "/api/datanets", expected: everyone(200)),
+        Row(method: .get, path: "/api/datanets/baking", expected: everyone(200)),
+        Row(method: .get, path: "/api/datanets/baking/leaderboard", expected: everyone(200)),
+        Row(method: .get, path: "/api/leaderboard", expected: everyone(200)),
+        Row(method: .get, path: "/api/datanets/baking/versions", expected: everyone(200)),
+        Row(method: .get, path: "/api/datanets/baking/versions/1", expected: everyone(200)),
+        Row(method: .get, path: "/api/datanets/baking/versions/1/export.jsonl", expected: everyone(200)),
+        Row(method: .get, path: "/api/submissions/{accepted}", expected: everyone(200)),
+        Row(method: .get, path: "/api/me", expected: signedIn(200)),
+        Row(method: .get, path: "/api/me/submissions", expected: signedIn(200)),
+        Row(method: .post, path: "/api/datanets/{new}", expected: signedIn(201)),
+        Row(method: .post, path: "/api/datanets/baking/submissions", body: ["text": "{unique}"], expected: signedIn(201)),
+        Row(method: .get, path: "/api/datanets/baking/queue", expected: curators(200)),
+        Row(method: .get, path: "/api/submissions/{pending}", expected: curators(200)),
+        Row(method: .post, path: "/api/submissions/{pending}/review", body: ["decision": "accept"], expected: curators(200), freshItem: true),
+        Row(method: .post, path: "/api/submissions/{pending}/review", body: ["decision": "reject", "reason": "Off topic"],
+            expected: curators(200), freshItem: true),
+        Row(method: .post, path: "/api/datanets/baking/curators", body: ["username": "owner"], expected: curators(200)),
+        Row(method: .post, path: "/api/datanets/baking/versions", expected: curators(201)),
+        Row(method: .post, path: "/api/auth/logout", expected: signedIn(204)),
+    ]
+
+    @Test("Each route answers each role as expected")
+    func matrix() async throws {
+        try await TestNode.run { node in
+            let curator = try await node.user("curator")
+            let other = try await node.user("othercurator")
+            let owner = try await node.user("owner")
+            _ = try await node.user("contributor")
+            _ = try await node.user("admin")
+            let adminUser = try #require(try await node.services.accounts.user(named: "admin"))
+            try await node.services.accounts.setAdmin(adminUser.id, true)
+            try await node.datanet("baking", token: curator)
+            try await node.datanet("elsewhere", token: other)
+            let accepted = try await pendingItem(node, owner: owner)
+            _ = try await node.json(.post, "/api/submissions/\(accepted)/review", token: curator, ["decision": "accept"])
+            _ = try await node.send(.post, "/api/datanets/baking/versions", token: curator)
+
+            var counter = 0
+            for row in Self.rows {
+                for role in Role.allCases {
+                    counter += 1
+                    // Tokens are issued per request so that logout in one cell cannot affect another.
+                    let token: String? = switch role {
+                    case .anonymous: nil
+                    case .contributor: try await login(node, "contributor")
+                    case .otherCurator: try await login(node, "othercurator")
+                    case .curator: try await login(node, "curator")
+                    case .admin: try await login(node, "admin")
+                    }
+                    var path = row.path.replacingOccurrences(of: "{accepted}", with: String(accepted))
+                    if path.contains("{pending}") {
+                        path = path.replacingOccurrences(of: "{pending}", with: String(try await pendingItem(node, owner: owner)))
+                    }
+                    var body = row.body?.mapValues { $0 == "{unique}" ? "A unique note number \(counter) about dough." : $0 }
+                    if path == "/api/datanets/{new}" {
+                        path = "/api/datanets"
+                        body = ["slug": "net-\(counter)", "title": "Net \(counter)", "kind": "text"]
+                    }
+                    let response: TestResponse
+                    if let body {
+                        response = try await node.json(row.method, path, token: token, body)
+                    } else {
+                        response = try await node.send(row.method, path, token: token)
+                    }
+                    #expect(Int(response.status.code) == row.expected[role], "\(row.method) \(row.path) as \(role.rawValue)")
+                    if response.status.code >= 400 {
+                        #expect(response.isErrorBody, "\(row.method) \(row.path) as \(role.rawValue)")
+                    }
+                }
+            }
+        }
+    }
+
+    func login(_ node: TestNode, _ name: String) async throws -> String {
+        let response = try await node.json(.post, "/api/auth/login", ["username": name, "password": "correct horse battery"])
+        return try #require(response.object["token"] as? String)
+    }
+
+    func pendingItem(_ node: TestNode, owner: String) async throws -> Int {
+        let response = try await node.json(.post, "/api/datanets/baking/submissions", token: owner,
+                                           ["text": "Owner's note \(UUID().uuidString) about ovens."])
+        return try #require(response.object["id"] as? Int)
+    }
+}
