@@ -1,5 +1,6 @@
 // The one error type of the data layer; each case knows its HTTP status and machine-readable code.
 import Foundation
+import KilnStore
 
 /// Why a data operation was refused; carries what the caller needs to fix the request.
 public enum DataError: Error, Equatable, Sendable {
@@ -93,3 +94,4 @@ extension Int {
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }
+extension DataError: CoalescedWriteError {}

@@ -26,6 +26,7 @@ public final class Database: Sendable {
     private let backend: Backend
     private let writeLock = AsyncLock()
     private let readerCursor = Counter()
+    private let groupCommit = GroupCommitQueue()
 
     private enum Backend: Sendable {
         case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection])
@@ -139,6 +140,54 @@ public final class Database: Sendable {
         }
     }
 
+    /// Like `write`, but on SQLite concurrent callers share one transaction (group commit).
+    ///
+    /// Each writer pays for BEGIN and COMMIT and for waiting on the lock; sharing them lets many
+    /// small transactions (one submission each) commit together. `body` must throw its own errors
+    /// (a daily limit, say) before it writes anything, because the statements of a body that throws
+    /// stay in the shared transaction. Its result is delivered only after the COMMIT. If the shared
+    /// transaction fails, it is rolled back and every body runs again in a transaction of its own.
+    public func writeCoalesced<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard case .sqlite = backend else { return try await write(body) }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = GroupCommitJob(
+                run: { sql in
+                    do {
+                        let result = try await body(sql)
+                        return { continuation.resume(returning: result) }
+                    } catch let error as any CoalescedWriteError {
+                        return { continuation.resume(throwing: error) }
+                    }
+                },
+                fail: { continuation.resume(throwing: $0) })
+            if groupCommit.enqueue(job) {
+                Task { await self.drainGroupCommit() }
+            }
+        }
+    }
+
+    private func drainGroupCommit() async {
+        while true {
+            let jobs = groupCommit.take()
+            if jobs.isEmpty { return }
+            do {
+                try await write { sql in
+                    var completions: [@Sendable () -> Void] = []
+                    for job in jobs { completions.append(try await job.run(sql)) }
+                    return Completions(all: completions)
+                }.all.forEach { $0() }
+            } catch {
+                for job in jobs {
+                    do {
+                        try await write { sql in Completions(all: [try await job.run(sql)]) }.all.forEach { $0() }
+                    } catch {
+                        job.fail(error)
+                    }
+                }
+            }
+        }
+    }
+
     /// Inside `write`, serialises every transaction that takes the same key until it ends.
     ///
     /// SQLite writers are already serialised, so this only matters on PostgreSQL, where it is a
@@ -165,3 +214,12 @@ public final class Database: Sendable {
 struct PostgresPool: @unchecked Sendable {
     let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
 }
+
+/// Completions to run once a shared transaction has committed.
+private struct Completions: Sendable {
+    let all: [@Sendable () -> Void]
+}
+
+/// An error a `writeCoalesced` body throws as its answer (before writing anything); any other error
+/// is treated as a database failure and makes the shared transaction retry job by job.
+public protocol CoalescedWriteError: Error {}

@@ -87,7 +87,8 @@ public enum Migrator {
                 decided_by {int} REFERENCES users(id)
             )
             """,
-            "CREATE INDEX submissions_hash ON submissions(datanet_id, sha256)",
+            // One live (pending or accepted) copy of any content per Datanet; rejected copies may repeat.
+            "CREATE UNIQUE INDEX submissions_live_hash ON submissions(datanet_id, sha256) WHERE status <> 'rejected'",
             "CREATE INDEX submissions_daily ON submissions(contributor_id, datanet_id, day)",
             "CREATE INDEX submissions_queue ON submissions(datanet_id, status, id)",
             "CREATE INDEX submissions_mine ON submissions(contributor_id, id)",

@@ -9,7 +9,7 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an open data-and-model foundry.",
         discussion: "Start with `kiln demo`, or `kiln serve --data DIR` for a real node.",
-        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self])
+        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self])
 }
 
 /// Options shared by commands that open a data folder directly.
@@ -24,4 +24,9 @@ struct DataOptions: ParsableArguments {
 /// Writes to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Flushes standard output, so a server's address and logins appear at once even when piped to a file.
+func flushOutput() {
+    fflush(nil)
 }

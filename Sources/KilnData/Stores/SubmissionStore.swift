@@ -22,33 +22,39 @@ public final class SubmissionStore: Sendable {
     /// would take the contributor past the daily limit, nothing is stored.
     /// - Throws: `DataError.dailyLimit` (nothing stored), `.tooLarge`, `.badRequest` from the checks.
     public func submit(_ items: [IncomingItem], to datanet: Datanet, by contributor: User) async throws -> [Submission] {
-        let checked = try items.map { try SubmissionValidator.check($0, datanet: datanet) }
+        var checked = try items.map { try SubmissionValidator.check($0, datanet: datanet) }
         // Media bytes go to the blob store first: the row that names a blob is committed only after its bytes are durable.
         for item in checked {
             if let data = item.data { try blobs.put(data) }
         }
+        // The duplicate checks only read committed items, so they run on a reader, outside the writer.
+        // A copy committed in between is still caught: the unique index turns the insert into a duplicate.
+        checked = try await database.read { [checked] sql in
+            var seen = Set<String>()
+            var out = checked
+            for index in out.indices where out[index].rejection == nil {
+                try await self.duplicateChecks(&out[index], datanet: datanet, sql: sql, seen: seen)
+                if out[index].rejection == nil { seen.insert(out[index].sha256) }
+            }
+            return out
+        }
         let time = Int(now().timeIntervalSince1970 * 1000)
         let day = time.floorDivided(by: 86_400_000)
         let limit = datanet.rules.dailyLimit
-        return try await database.write { sql in
+        let passing = checked.filter { $0.rejection == nil }.count
+        let items = checked
+        return try await database.writeCoalesced { sql in
             try await self.database.lock(sql, key: Int64(datanet.id))
-            var used = try await sql.raw("""
+            let used = try await sql.raw("""
                 SELECT COUNT(*) AS n FROM submissions WHERE contributor_id = \(bind: contributor.id)
                 AND datanet_id = \(bind: datanet.id) AND day = \(bind: day) AND status <> 'rejected'
                 """).first()!.decode(column: "n", as: Int.self)
-            var seen = Set<String>()
+            // Decided before any write, so a refused batch leaves nothing behind (group commit relies on it).
+            if passing > 0 && used + passing > limit {
+                throw DataError.dailyLimit(limit: limit, resetsAt: Date(timeIntervalSince1970: Double((day + 1) * 86_400_000) / 1000))
+            }
             var stored: [Submission] = []
-            for var item in checked {
-                if item.rejection == nil {
-                    try await self.duplicateChecks(&item, datanet: datanet, sql: sql, seen: seen)
-                }
-                if item.rejection == nil {
-                    guard used < limit else {
-                        throw DataError.dailyLimit(limit: limit, resetsAt: Date(timeIntervalSince1970: Double((day + 1) * 86_400_000) / 1000))
-                    }
-                    used += 1
-                    seen.insert(item.sha256)
-                }
+            for item in items {
                 stored.append(try await self.insert(item, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql))
             }
             return stored
@@ -90,8 +96,24 @@ public final class SubmissionStore: Sendable {
     }
 
     private func insert(_ item: CheckedItem, datanet: Datanet, contributor: User, time: Int, day: Int, sql: any SQLDatabase) async throws -> Submission {
-        let status: SubmissionStatus = item.rejection == nil ? .pending : .rejected
-        let stage: DecisionStage? = item.rejection == nil ? nil : .auto
+        var item = item
+        if item.rejection == nil, let id = try await insertRow(item, status: .pending, datanet: datanet, contributor: contributor, time: time,
+                                                               day: day, sql: sql) {
+            return try await recordArrival(id, item, datanet: datanet, contributor: contributor, time: time, sql: sql)
+        }
+        if item.rejection == nil {
+            // The live-hash index refused it: an identical item was committed after the duplicate check ran.
+            if let index = item.checks.firstIndex(where: { $0.check == "duplicate" }) { item.checks.removeSubrange(index...) }
+            item.fail("duplicate", code: "duplicate", "The same content is already in this Datanet.")
+        }
+        let id = try await insertRow(item, status: .rejected, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql)!
+        return try await recordArrival(id, item, datanet: datanet, contributor: contributor, time: time, sql: sql)
+    }
+
+    /// Inserts the row; `nil` when a live copy of the same content already exists.
+    private func insertRow(_ item: CheckedItem, status: SubmissionStatus, datanet: Datanet, contributor: User, time: Int, day: Int,
+                           sql: any SQLDatabase) async throws -> Int? {
+        let stage: DecisionStage? = status == .pending ? nil : .auto
         let checksJSON = String(decoding: try JSONEncoder.sorted.encode(item.checks), as: UTF8.self)
         let blob = item.data == nil ? nil : item.sha256
         let row = try await sql.raw("""
@@ -102,9 +124,18 @@ public final class SubmissionStore: Sendable {
                 \(bind: item.format), \(bind: item.content), \(bind: blob), \(bind: item.fileName), \(bind: item.width),
                 \(bind: item.height), \(bind: item.seconds), \(bind: item.chars), \(bind: item.minhash?.hex), \(bind: checksJSON),
                 \(bind: day), \(bind: time), \(bind: status == .rejected ? time : nil))
+            ON CONFLICT (datanet_id, sha256) WHERE status <> 'rejected' DO NOTHING
             RETURNING id
             """).first()
-        let id = try row!.decode(column: "id", as: Int.self)
+        return try row?.decode(column: "id", as: Int.self)
+    }
+
+    /// Records the arrival event and returns the stored submission.
+    private func recordArrival(_ id: Int, _ item: CheckedItem, datanet: Datanet, contributor: User, time: Int,
+                               sql: any SQLDatabase) async throws -> Submission {
+        let status: SubmissionStatus = item.rejection == nil ? .pending : .rejected
+        let stage: DecisionStage? = item.rejection == nil ? nil : .auto
+        let blob = item.data == nil ? nil : item.sha256
         try await sql.raw("""
             INSERT INTO submission_events (submission_id, from_status, to_status, stage, actor_id, reason, at)
             VALUES (\(bind: id), \(bind: String?.none), \(bind: status.rawValue), 'auto', \(bind: Int?.none), \(bind: item.rejection?.reason), \(bind: time))

@@ -5,10 +5,12 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// The sign-up form.
     @Sendable func registerPage(_ request: Request, context: KilnContext) async throws -> Response {
         AccountViews.page(.register, context, next: request.uri.queryParameters.get("next"))
     }
 
+    /// Creates the account, signs it in and returns to where the person came from.
     @Sendable func registerPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         let username = form["username"].trimmingCharacters(in: .whitespaces)
@@ -27,10 +29,12 @@ extension WebController {
         }
     }
 
+    /// The sign-in form.
     @Sendable func loginPage(_ request: Request, context: KilnContext) async throws -> Response {
         AccountViews.page(.login, context, next: request.uri.queryParameters.get("next"))
     }
 
+    /// Checks the password and sets the session cookie; a wrong one re-renders the form with a 401.
     @Sendable func loginPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         let username = form["username"].trimmingCharacters(in: .whitespaces)
@@ -44,6 +48,7 @@ extension WebController {
         }
     }
 
+    /// Ends the session (CSRF-checked, so another site cannot sign people out).
     @Sendable func logoutPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         _ = try form.requireUser(context)
@@ -73,8 +78,8 @@ enum AccountViews {
             <input id="password2" name="password2" type="password" required minlength="8" maxlength="72" autocomplete="new-password">
             """ : ""
         let switchLink: HTML = isRegister
-            ? "<p class=\"muted\">Already have an account? <a href=\"/login?next=\(next)\">Sign in</a>.</p>"
-            : "<p class=\"muted\">New to Kiln? <a href=\"/register?next=\(next)\">Create an account</a>.</p>"
+            ? "<p class=\"muted\">Already have an account? <a href=\"/login?next=\(WebSession.queryValue(next))\">Sign in</a>.</p>"
+            : "<p class=\"muted\">New to Kiln? <a href=\"/register?next=\(WebSession.queryValue(next))\">Create an account</a>.</p>"
         let signedIn: HTML = context.credential.map { credential in
             "<p class=\"notice\">You are signed in as <strong>\(credential.user.username)</strong>.</p>"
         } ?? ""

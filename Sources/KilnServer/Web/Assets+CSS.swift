@@ -6,7 +6,7 @@ extension Assets {
         :root {
           --bg: #faf7f2; --surface: #ffffff; --surface-2: #f3eee6; --text: #1f2328; --muted: #5f6670; --line: #e4ddd2;
           --accent: #c2410c; --accent-strong: #9a3412; --accent-soft: #ffedd5; --on-accent: #ffffff;
-          --ok: #15803d; --ok-soft: #dcfce7; --bad: #b91c1c; --bad-soft: #fee2e2; --wait: #a16207; --wait-soft: #fef3c7;
+          --ok: #15803d; --ok-soft: #dcfce7; --on-ok: #ffffff; --bad: #b91c1c; --bad-soft: #fee2e2; --wait: #a16207; --wait-soft: #fef3c7;
           --info-soft: #e0f2fe; --info: #075985; --radius: 12px; --shadow: 0 1px 2px rgba(31, 35, 40, .06), 0 4px 16px rgba(31, 35, 40, .05);
           --mono: ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, monospace;
           color-scheme: light dark;
@@ -15,7 +15,7 @@ extension Assets {
           :root {
             --bg: #141312; --surface: #1d1b19; --surface-2: #262320; --text: #ece7e1; --muted: #a59d94; --line: #35302b;
             --accent: #fb923c; --accent-strong: #fdba74; --accent-soft: #3b2416; --on-accent: #1b0f06;
-            --ok: #4ade80; --ok-soft: #12301d; --bad: #f87171; --bad-soft: #3a1717; --wait: #facc15; --wait-soft: #33290c;
+            --ok: #4ade80; --ok-soft: #12301d; --on-ok: #052e16; --bad: #f87171; --bad-soft: #3a1717; --wait: #facc15; --wait-soft: #33290c;
             --info-soft: #0c2a3a; --info: #7dd3fc; --shadow: 0 1px 2px rgba(0, 0, 0, .4);
           }
         }
@@ -73,6 +73,8 @@ extension Assets {
         .datanet-card h2 { margin-top: .75rem; }
         .datanet-card .description { color: var(--muted); display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
         .card-top { display: flex; gap: .4rem; align-items: center; }
+        .mini-stats { display: flex; flex-wrap: wrap; gap: .35rem 1rem; margin: .75rem 0 0; padding-top: .75rem; border-top: 1px solid var(--line); color: var(--muted); font-size: .9rem; }
+        .mini-stats strong { color: var(--text); font-size: 1.05rem; font-variant-numeric: tabular-nums; }
         .license { margin-left: auto; font-size: .8rem; color: var(--muted); }
 
         .stats { display: grid; grid-template-columns: repeat(4, 1fr); gap: .5rem; margin: 1rem 0 0; }
@@ -100,7 +102,8 @@ extension Assets {
         .button:hover { background: var(--surface-2); color: var(--text); }
         .button.primary { background: var(--accent); border-color: var(--accent); color: var(--on-accent); }
         .button.primary:hover { background: var(--accent-strong); border-color: var(--accent-strong); color: var(--on-accent); }
-        .button.success { background: var(--ok); border-color: var(--ok); color: #fff; }
+        .button.success { background: var(--ok); border-color: var(--ok); color: var(--on-ok); }
+        .button.success:hover { filter: brightness(1.08); background: var(--ok); color: var(--on-ok); }
         .button.danger { background: var(--surface); border-color: var(--bad); color: var(--bad); }
         .button.danger:hover { background: var(--bad-soft); }
         .button.ghost { background: transparent; border-color: transparent; }
@@ -112,6 +115,8 @@ extension Assets {
         .linkish { color: var(--accent); text-decoration: underline; cursor: pointer; }
 
         .stack { display: flex; flex-direction: column; gap: .35rem; }
+        .stack > .button { margin-top: 1rem; align-self: flex-start; }
+        .auth .stack > .button { align-self: stretch; }
         .stack > label, .stack label[for] { font-weight: 600; font-size: .92rem; margin-top: .6rem; }
         input[type=text], input:not([type]), input[type=password], input[type=number], textarea, select {
           font: inherit; width: 100%; padding: .55rem .7rem; border-radius: 8px; border: 1px solid var(--line); background: var(--surface);
@@ -171,7 +176,7 @@ extension Assets {
         .check .mark { font-weight: 800; width: 1.1em; text-align: center; }
         .check.ok .mark { color: var(--ok); } .check.fail .mark { color: var(--bad); }
         .check.fail .check-detail { color: var(--bad); }
-        .check-name { font-weight: 600; min-width: 7.5rem; text-transform: capitalize; }
+        .check-name { font-weight: 600; min-width: 9rem; flex-shrink: 0; text-transform: capitalize; }
         .check-detail { color: var(--muted); }
 
         .items { list-style: none; padding: 0; margin: 0; }
@@ -186,7 +191,7 @@ extension Assets {
         .instruction-item dd { margin: .2rem 0 0; }
         .turn { display: grid; grid-template-columns: 90px 1fr; gap: .5rem; margin-bottom: .35rem; }
         .turn .role { font-size: .75rem; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); padding-top: .6rem; }
-        .preview { margin: 0; } .preview img { max-width: 100%; max-height: 260px; border-radius: 8px; border: 1px solid var(--line); display: block; background: var(--surface-2); }
+        .preview { margin: 0; } .preview img { max-width: 100%; height: auto; min-height: 96px; max-height: 260px; object-fit: contain; border-radius: 8px; border: 1px solid var(--line); display: block; background: var(--surface-2); }
         .preview audio { width: 100%; max-width: 480px; } .preview figcaption { font-size: .85rem; color: var(--muted); margin-top: .35rem; }
         form.review { border-top: 1px solid var(--line); margin-top: .9rem; padding-top: .6rem; }
         form.review label { font-weight: 600; font-size: .92rem; display: block; margin-bottom: .3rem; }
@@ -204,6 +209,7 @@ extension Assets {
         .medal { display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; margin-right: .45rem; }
         .medal.rank-1 { background: #eab308; } .medal.rank-2 { background: #9ca3af; } .medal.rank-3 { background: #b45309; }
         .hash { font-family: var(--mono); font-size: .85rem; background: var(--surface-2); padding: .1rem .35rem; border-radius: 5px; }
+        .hash.wrap { word-break: break-all; font-size: .78rem; display: inline-block; max-width: 30ch; line-height: 1.35; }
         .hash.full { display: block; word-break: break-all; padding: .6rem .8rem; font-size: .92rem; }
         .publish { display: flex; align-items: center; justify-content: space-between; gap: 1rem; flex-wrap: wrap; border-color: var(--accent); }
         .publish h2 { margin-bottom: .2rem; } .publish p { margin: 0; }

@@ -4,6 +4,7 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// The Datanets list.
     @Sendable func home(_ request: Request, context: KilnContext) async throws -> Response {
         let datanets = try await services.datanets.list()
         return Page.render("Datanets", context, DatanetListViews.page(datanets))
@@ -35,10 +36,10 @@ enum DatanetListViews {
             <li class="card datanet-card" data-slug="\(datanet.slug)"><a class="cover" href="/datanets/\(datanet.slug)">
             <div class="card-top">\(Views.kindTag(datanet.kind))\(schema)<span class="license">\(datanet.license)</span></div>
             <h2>\(datanet.title)</h2><p class="description">\(datanet.description.isEmpty ? "No description yet." : datanet.description)</p>
-            <dl class="stats"><div><dt>accepted</dt><dd>\(Format.count(summary.accepted))</dd></div>
-            <div><dt>pending</dt><dd>\(Format.count(summary.pending))</dd></div>
-            <div><dt>contributors</dt><dd>\(Format.count(summary.contributors))</dd></div>
-            <div><dt>versions</dt><dd>\(Format.count(summary.versions))</dd></div></dl></a></li>
+            <p class="mini-stats"><span><strong>\(Format.count(summary.accepted))</strong> accepted</span>
+            <span><strong>\(Format.count(summary.pending))</strong> pending</span>
+            <span><strong>\(Format.count(summary.contributors))</strong> \(summary.contributors == 1 ? "contributor" : "contributors")</span>
+            <span><strong>\(Format.count(summary.versions))</strong> \(summary.versions == 1 ? "version" : "versions")</span></p></a></li>
             """
     }
 }

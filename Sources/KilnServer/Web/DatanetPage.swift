@@ -4,6 +4,7 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// One Datanet: rules, counts, curators and the submit form.
     @Sendable func datanetPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let summary = try await services.datanets.summary(of: datanet)

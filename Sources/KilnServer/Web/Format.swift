@@ -109,7 +109,7 @@ enum RuleWords {
         switch format {
         case "txt": "plain text"
         case "jsonl": "JSON Lines files"
-        default: format.uppercased()
+        default: MediaFormat(rawValue: format)?.displayName ?? format.uppercased()
         }
     }
 }

@@ -60,7 +60,7 @@ enum Page {
             <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(csrf)"><button class="link" id="logout">Sign out</button></form>
             """
         } ?? """
-            <a href="/login" id="nav-login">Sign in</a> <a href="/register" class="button small" id="nav-register">Sign up</a>
+            <a href="/login" id="nav-login">Sign in</a> <a href="/register" class="button small primary" id="nav-register">Sign up</a>
             """
         let page: HTML = """
             <!doctype html>

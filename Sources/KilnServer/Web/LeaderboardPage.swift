@@ -4,6 +4,7 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// One Datanet's leaderboard.
     @Sendable func datanetLeaderboardPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let page = try await services.leaderboards.standings(in: datanet, page: try pageRequest(request, limit: 100))
@@ -12,6 +13,7 @@ extension WebController {
                            LeaderboardViews.page(head: head, page, path: "/datanets/\(datanet.slug)/leaderboard", you: context.credential?.user.username))
     }
 
+    /// The leaderboard across every Datanet.
     @Sendable func globalLeaderboardPage(_ request: Request, context: KilnContext) async throws -> Response {
         let page = try await services.leaderboards.standings(in: nil, page: try pageRequest(request, limit: 100))
         let head: HTML = """

@@ -4,6 +4,7 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// The signed-in contributor's own items.
     @Sendable func mySubmissionsPage(_ request: Request, context: KilnContext) async throws -> Response {
         guard let user = context.credential?.user else { return WebSession.loginRedirect(request) }
         let page = try await services.submissions.mine(user, page: try pageRequest(request, limit: 50))

@@ -5,11 +5,13 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// The new-Datanet form.
     @Sendable func newDatanetPage(_ request: Request, context: KilnContext) async throws -> Response {
         guard context.credential != nil else { return WebSession.loginRedirect(request) }
         return Page.render("New Datanet", context, NewDatanetViews.page(NewDatanetForm(), csrf: context.credential?.csrf, error: nil))
     }
 
+    /// Creates the Datanet from the form, or shows the form again with what to fix.
     @Sendable func newDatanetPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         let user = try form.requireUser(context)
@@ -19,13 +21,14 @@ extension WebController {
             return WebSession.redirect("/datanets/\(datanet.slug)?created=1")
         } catch let error as DataError {
             return Page.render("New Datanet", context, status: .init(code: error.status),
-                               NewDatanetViews.page(fields, csrf: context.credential?.csrf, error: error.message))
+                               NewDatanetViews.page(fields, csrf: context.credential?.csrf, error: NewDatanetForm.friendly(error.message)))
         }
     }
 }
 
 /// The new-Datanet form's fields as typed, so a refused form comes back filled in.
 struct NewDatanetForm: Sendable {
+    /// Text fields as typed, named after the form inputs; numbers stay text until `request()` parses them.
     var slug = ""
     var title = ""
     var description = ""
@@ -75,7 +78,9 @@ struct NewDatanetForm: Sendable {
         }
         var schema = TextSchema.plain
         if kind == .text {
-            guard let chosen = TextSchema(rawValue: self.schema) else { throw DataError.invalid("Choose the shape of a text item.") }
+            guard let chosen = TextSchema(rawValue: self.schema.isEmpty ? "plain" : self.schema) else {
+                throw DataError.invalid("Choose the shape of a text item.")
+            }
             schema = chosen
         }
         var rules = DatanetRules.defaults(for: kind)
@@ -99,6 +104,17 @@ struct NewDatanetForm: Sendable {
         }
         return CreateDatanetRequest(slug: slug, title: title, description: description, kind: kind, schema: schema,
                                     license: license.isEmpty ? "CC-BY-4.0" : license, rules: rules)
+    }
+
+    /// The store's messages name JSON keys (`rules.max_chars`); the form's reader knows the fields by their labels.
+    static func friendly(_ message: String) -> String {
+        let labels = [("rules.min_chars/max_chars", "Minimum/maximum characters"), ("rules.min_pixels/max_pixels", "Minimum/maximum pixels"),
+                      ("rules.min_seconds/max_seconds", "Minimum/maximum seconds"), ("rules.max_item_bytes", "Max item size"),
+                      ("rules.daily_limit", "Items per contributor per day"), ("rules.validation_percent", "Held out for validation"),
+                      ("rules.min_chars", "Minimum characters"), ("rules.max_chars", "Maximum characters"),
+                      ("rules.min_pixels", "Minimum pixels"), ("rules.max_pixels", "Maximum pixels"),
+                      ("rules.min_seconds", "Minimum seconds"), ("rules.max_seconds", "Maximum seconds"), ("rules.formats", "Accepted formats")]
+        return labels.reduce(message) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
     }
 
     /// A whole number typed with optional thousands separators, or `nil` when blank.

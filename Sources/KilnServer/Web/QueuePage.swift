@@ -5,6 +5,7 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// The review queue (curators only).
     @Sendable func queuePage(_ request: Request, context: KilnContext) async throws -> Response {
         guard context.credential != nil else { return WebSession.loginRedirect(request) }
         let datanet = try await curatedDatanet(context)
@@ -15,6 +16,7 @@ extension WebController {
         return try await renderQueue(request, context, datanet, notice: notice, error: nil)
     }
 
+    /// Accepts or rejects one pending item from the queue form.
     @Sendable func reviewPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         let user = try form.requireUser(context)
@@ -83,7 +85,7 @@ enum QueueViews {
             <form method="post" action="/datanets/\(datanet.slug)/queue/\(id)" class="review" data-review>
             <input type="hidden" name="csrf" value="\(csrf)">
             <label for="reason-\(id)">Reason <span class="muted">(required to reject; optional note when accepting)</span></label>
-            <input id="reason-\(id)" name="reason" maxlength="2000" placeholder="e.g. The response does not answer the instruction">
+            <input id="reason-\(id)" name="reason" maxlength="2000" placeholder="What should the contributor fix?">
             <p class="field-error" data-review-error hidden></p>
             <div class="actions"><button type="submit" name="decision" value="accept" class="button success" id="accept-\(id)">✓ Accept</button>
             <button type="submit" name="decision" value="reject" class="button danger" id="reject-\(id)">✗ Reject</button></div>

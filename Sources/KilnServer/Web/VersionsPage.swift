@@ -5,11 +5,13 @@ import Hummingbird
 import KilnData
 
 extension WebController {
+    /// A Datanet's versions.
     @Sendable func versionsPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         return try await renderVersions(datanet, context, error: nil)
     }
 
+    /// Publishes a new version (curators only) and shows it.
     @Sendable func publishPost(_ request: Request, context: KilnContext) async throws -> Response {
         let form = try await WebForm.read(request)
         let user = try form.requireUser(context)
@@ -22,6 +24,7 @@ extension WebController {
         }
     }
 
+    /// One version's facts and manifest.
     @Sendable func versionPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let (version, items) = try await services.versions.version(datanet, number: try intParameter("number", context))
@@ -64,7 +67,7 @@ enum VersionViews {
             return """
                 <tr data-version="\(version.number)"><td><a href="\(url)"><strong>v\(version.number)</strong></a></td>
                 <td class="num">\(Format.count(version.count))</td><td class="num">\(Format.count(version.trainCount)) / \(Format.count(version.validationCount))</td>
-                <td class="num">\(Format.bytes(version.bytes))</td><td><code class="hash" title="\(version.merkleRoot)">\(Format.shortHash(version.merkleRoot))</code></td>
+                <td class="num">\(Format.bytes(version.bytes))</td><td class="root"><code class="hash wrap">\(version.merkleRoot)</code></td>
                 <td>\(version.createdBy)<br><span class="muted">\(Format.date(version.createdAt))</span></td>
                 <td><a href="/api/datanets/\(datanet.slug)/versions/\(version.number)/export.jsonl" download>JSONL</a></td></tr>
                 """

@@ -8,6 +8,7 @@ import KilnData
 /// Pages read the stores directly; writes go through the same store methods as the API, so rules and
 /// permissions are enforced in one place. The submit form posts to the JSON API from kiln.js.
 struct WebController: Sendable {
+    /// The stores every page reads and writes through.
     let services: KilnServices
 
     /// Registers every page route on `router`.

@@ -112,8 +112,11 @@ enum WebSession {
 
     /// The sign-in page, returning to the current page afterwards.
     static func loginRedirect(_ request: Request) -> Response {
-        let back = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-        let encoded = back.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/"
-        return redirect("/login?next=" + encoded)
+        redirect("/login?next=" + queryValue(request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")))
+    }
+
+    /// `text` percent-encoded to sit inside one query parameter, so its own `?` and `&` stay part of it.
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/"
     }
 }

@@ -223,7 +223,9 @@ struct APIClient: Sendable {
 
     /// The server's error body as a `ClientError.server`, or a generic one if the body is not Kiln's error JSON.
     func serverError(status: Int, body: Data) -> ClientError {
+        /// `{"error": {…}}`.
         struct Envelope: Decodable {
+            /// The code, the sentence, and for the daily limit the reset time.
             struct Inner: Decodable {
                 var code: String
                 var message: String

@@ -83,9 +83,9 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 
 /// Prints an API answer exactly as the server sent it, for `--json`.
 func printRawJSON(_ data: Data) {
-    var text = String(decoding: data, as: UTF8.self)
-    if !text.hasSuffix("\n") { text += "\n" }
-    FileHandle.standardOutput.write(Data(text.utf8))
+    let text = String(decoding: data, as: UTF8.self)
+    // `print`, not a raw write, so this keeps its order with the other lines on standard output.
+    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
 }
 
 /// Lays out rows as left-aligned columns separated by two spaces, the last column unpadded.

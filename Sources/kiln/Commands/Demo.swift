@@ -40,6 +40,7 @@ struct Demo: AsyncParsableCommand {
             for login in DemoData.logins {
                 print("  \(login.username.padding(toLength: 8, withPad: " ", startingAt: 0)) / \(login.password)   (\(login.role))")
             }
+            flushOutput()
         }
         try await app.runService()
         await services.close()

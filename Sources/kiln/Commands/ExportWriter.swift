@@ -97,6 +97,7 @@ struct ExportWriter: Sendable {
         var bySplit: [String: Data] = [:]
         for line in lines {
             bySplit[line.item.split, default: Data()].append(line.raw + [UInt8(ascii: "\n")])
+            progress?.advance(bytes: line.raw.count + 1)
             progress?.completeItem()
         }
         var written: [String] = []

@@ -54,6 +54,7 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     /// The whole body's length, for `Content-Length`.
     var length: Int { head.count + fileSize + tail.count }
 
+    /// A fresh pass over the body; each opens the file anew.
     func makeAsyncIterator() -> Iterator {
         Iterator(body: self)
     }
@@ -72,6 +73,7 @@ struct MultipartFileBody: AsyncSequence, Sendable {
             self.body = body
         }
 
+        /// The next piece of the body, or `nil` after the closing boundary.
         mutating func next() async throws -> ByteBuffer? {
             switch stage {
             case .head:

@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
         let options = ServerOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let app = buildApplication(services, options: options) { port in
             print("Kiln is serving http://\(options.host):\(port)/ (data: \(data.url.path))")
+            flushOutput()
         }
         try await app.runService()
         await services.close()
