@@ -11,7 +11,7 @@ message, and bad flag combinations fail before any request.
 Run from the project root: python3 Tests/cli/test_cli.py (KILN_BIN names the binary, default .build/debug/kiln).
 Ends with "N passed, M failed"; exits non-zero on any failure.
 """
-import hashlib, http.server, io, json, os, struct, subprocess, sys, tempfile, threading, zipfile, zlib
+import hashlib, http.server, io, json, os, shutil, struct, subprocess, sys, tempfile, threading, zipfile, zlib
 
 import requests
 
@@ -366,4 +366,5 @@ try:
         print("note  `datasets` is not importable; the layouts were checked by hand, not loaded with it")
 finally:
     srv.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
 R.finish()

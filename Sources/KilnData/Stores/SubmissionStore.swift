@@ -45,6 +45,9 @@ public final class SubmissionStore: Sendable {
         let items = checked
         return try await database.writeCoalesced { sql in
             try await self.database.lock(sql, key: Int64(datanet.id))
+            if items.count == 1, items[0].rejection == nil {
+                return [try await self.insertOne(items[0], datanet: datanet, contributor: contributor, time: time, day: day, sql: sql)]
+            }
             let used = try await sql.raw("""
                 SELECT COUNT(*) AS n FROM submissions WHERE contributor_id = \(bind: contributor.id)
                 AND datanet_id = \(bind: datanet.id) AND day = \(bind: day) AND status <> 'rejected'
@@ -95,11 +98,29 @@ public final class SubmissionStore: Sendable {
         item.pass("near_duplicate", "No accepted item is 80% similar.")
     }
 
+    /// The common case, one item that passed its checks, in one statement: the insert itself checks the daily limit.
+    private func insertOne(_ item: CheckedItem, datanet: Datanet, contributor: User, time: Int, day: Int, sql: any SQLDatabase) async throws -> Submission {
+        let limit = datanet.rules.dailyLimit
+        if let id = try await insertRow(item, status: .pending, datanet: datanet, contributor: contributor, time: time, day: day,
+                                        underLimit: limit, sql: sql) {
+            return submission(id, item, datanet: datanet, contributor: contributor, time: time)
+        }
+        // Nothing inserted: either the limit is used up (nothing written yet, so the refusal is clean) or a live copy exists.
+        let used = try await sql.raw("""
+            SELECT COUNT(*) AS n FROM submissions WHERE contributor_id = \(bind: contributor.id)
+            AND datanet_id = \(bind: datanet.id) AND day = \(bind: day) AND status <> 'rejected'
+            """).first()!.decode(column: "n", as: Int.self)
+        if used >= limit {
+            throw DataError.dailyLimit(limit: limit, resetsAt: Date(timeIntervalSince1970: Double((day + 1) * 86_400_000) / 1000))
+        }
+        return try await insert(item, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql)
+    }
+
     private func insert(_ item: CheckedItem, datanet: Datanet, contributor: User, time: Int, day: Int, sql: any SQLDatabase) async throws -> Submission {
         var item = item
         if item.rejection == nil, let id = try await insertRow(item, status: .pending, datanet: datanet, contributor: contributor, time: time,
                                                                day: day, sql: sql) {
-            return try await recordArrival(id, item, datanet: datanet, contributor: contributor, time: time, sql: sql)
+            return submission(id, item, datanet: datanet, contributor: contributor, time: time)
         }
         if item.rejection == nil {
             // The live-hash index refused it: an identical item was committed after the duplicate check ran.
@@ -107,44 +128,41 @@ public final class SubmissionStore: Sendable {
             item.fail("duplicate", code: "duplicate", "The same content is already in this Datanet.")
         }
         let id = try await insertRow(item, status: .rejected, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql)!
-        return try await recordArrival(id, item, datanet: datanet, contributor: contributor, time: time, sql: sql)
+        return submission(id, item, datanet: datanet, contributor: contributor, time: time)
     }
 
     /// Inserts the row; `nil` when a live copy of the same content already exists.
+    /// With `underLimit`, the row is inserted only if the contributor has fewer live items today than that.
     private func insertRow(_ item: CheckedItem, status: SubmissionStatus, datanet: Datanet, contributor: User, time: Int, day: Int,
-                           sql: any SQLDatabase) async throws -> Int? {
+                           underLimit: Int? = nil, sql: any SQLDatabase) async throws -> Int? {
         let stage: DecisionStage? = status == .pending ? nil : .auto
         let checksJSON = String(decoding: try JSONEncoder.sorted.encode(item.checks), as: UTF8.self)
         let blob = item.data == nil ? nil : item.sha256
         let row = try await sql.raw("""
             INSERT INTO submissions (datanet_id, contributor_id, status, stage, reason_code, reason, sha256, bytes, format, content,
                 blob_sha256, file_name, width, height, seconds, chars, minhash, checks, day, created_at, decided_at)
-            VALUES (\(bind: datanet.id), \(bind: contributor.id), \(bind: status.rawValue), \(bind: stage?.rawValue),
+            SELECT \(bind: datanet.id), \(bind: contributor.id), \(bind: status.rawValue), \(bind: stage?.rawValue),
                 \(bind: item.rejection?.code), \(bind: item.rejection?.reason), \(bind: item.sha256), \(bind: item.bytes),
                 \(bind: item.format), \(bind: item.content), \(bind: blob), \(bind: item.fileName), \(bind: item.width),
                 \(bind: item.height), \(bind: item.seconds), \(bind: item.chars), \(bind: item.minhash?.hex), \(bind: checksJSON),
-                \(bind: day), \(bind: time), \(bind: status == .rejected ? time : nil))
+                \(bind: day), \(bind: time), \(bind: status == .rejected ? time : nil)
+            WHERE \(bind: underLimit ?? Int.max) > (SELECT COUNT(*) FROM submissions WHERE contributor_id = \(bind: contributor.id)
+                AND datanet_id = \(bind: datanet.id) AND day = \(bind: day) AND status <> 'rejected')
             ON CONFLICT (datanet_id, sha256) WHERE status <> 'rejected' DO NOTHING
             RETURNING id
             """).first()
         return try row?.decode(column: "id", as: Int.self)
     }
 
-    /// Records the arrival event and returns the stored submission.
-    private func recordArrival(_ id: Int, _ item: CheckedItem, datanet: Datanet, contributor: User, time: Int,
-                               sql: any SQLDatabase) async throws -> Submission {
+    /// The stored submission as the API returns it (its arrival event is written by the `submissions_arrival` trigger).
+    private func submission(_ id: Int, _ item: CheckedItem, datanet: Datanet, contributor: User, time: Int) -> Submission {
         let status: SubmissionStatus = item.rejection == nil ? .pending : .rejected
-        let stage: DecisionStage? = item.rejection == nil ? nil : .auto
-        let blob = item.data == nil ? nil : item.sha256
-        try await sql.raw("""
-            INSERT INTO submission_events (submission_id, from_status, to_status, stage, actor_id, reason, at)
-            VALUES (\(bind: id), \(bind: String?.none), \(bind: status.rawValue), 'auto', \(bind: Int?.none), \(bind: item.rejection?.reason), \(bind: time))
-            """).run()
         return Submission(id: id, datanet: datanet.slug, kind: datanet.kind, contributor: contributor.username, contributorId: contributor.id,
-                          status: status, stage: stage, reasonCode: item.rejection?.code, reason: item.rejection?.reason,
-                          sha256: item.sha256, bytes: item.bytes, format: item.format, content: item.content, blobSHA256: blob,
-                          fileName: item.fileName, width: item.width, height: item.height, seconds: item.seconds, chars: item.chars,
-                          checks: item.checks, createdAt: time, decidedAt: status == .rejected ? time : nil)
+                          status: status, stage: item.rejection == nil ? nil : .auto, reasonCode: item.rejection?.code,
+                          reason: item.rejection?.reason, sha256: item.sha256, bytes: item.bytes, format: item.format, content: item.content,
+                          blobSHA256: item.data == nil ? nil : item.sha256, fileName: item.fileName, width: item.width, height: item.height,
+                          seconds: item.seconds, chars: item.chars, checks: item.checks, createdAt: time,
+                          decidedAt: status == .rejected ? time : nil)
     }
 
     /// A curator's decision on a pending item.
