@@ -29,7 +29,7 @@ public final class Database: Sendable {
     private let groupCommit = GroupCommitQueue()
 
     private enum Backend: Sendable {
-        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection])
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool])
         case postgres(pool: PostgresPool, logger: Logger)
     }
 
@@ -45,22 +45,34 @@ public final class Database: Sendable {
             // A private :memory: database exists per connection, so tests get one shared connection.
             let conn = try await SQLiteConnection.open(storage: .memory, logger: logger)
             try await conn.sql().raw("PRAGMA foreign_keys = ON").run()
-            return Database(engine: .sqlite, backend: .sqlite(writer: conn, readers: [conn]))
+            return Database(engine: .sqlite, backend: .sqlite(writer: conn, readers: [conn], threadPools: []))
         }
         let storage = SQLiteConnection.Storage.file(path: path!)
-        let writer = try await SQLiteConnection.open(storage: storage, logger: logger)
+        // The writer gets a thread of its own: sharing the default pool with readers would queue
+        // every write behind reads that block in the kernel.
+        let writerThreads = NIOThreadPool(numberOfThreads: 1)
+        let readerThreads = NIOThreadPool(numberOfThreads: max(1, readers))
+        writerThreads.start()
+        readerThreads.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let writer = try await SQLiteConnection.open(storage: storage, threadPool: writerThreads, logger: logger, on: eventLoop).get()
+        // mmap: readers' page caches are dropped whenever the writer commits, and re-reading through
+        // pread copies every page again; mapped pages are shared with the OS cache instead.
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                       "PRAGMA busy_timeout = 10000"] {
+                       "PRAGMA busy_timeout = 10000", "PRAGMA mmap_size = 1073741824", "PRAGMA cache_size = -65536"] {
             try await writer.sql().raw("\(unsafeRaw: pragma)").run()
         }
         var pool: [SQLiteConnection] = []
         for _ in 0..<max(1, readers) {
-            let reader = try await SQLiteConnection.open(storage: storage, logger: logger)
-            try await reader.sql().raw("PRAGMA busy_timeout = 10000").run()
-            try await reader.sql().raw("PRAGMA query_only = ON").run()
+            let reader = try await SQLiteConnection.open(storage: storage, threadPool: readerThreads, logger: logger,
+                                                         on: MultiThreadedEventLoopGroup.singleton.any()).get()
+            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA query_only = ON", "PRAGMA mmap_size = 1073741824",
+                           "PRAGMA cache_size = -16384"] {
+                try await reader.sql().raw("\(unsafeRaw: pragma)").run()
+            }
             pool.append(reader)
         }
-        return Database(engine: .sqlite, backend: .sqlite(writer: writer, readers: pool))
+        return Database(engine: .sqlite, backend: .sqlite(writer: writer, readers: pool, threadPools: [writerThreads, readerThreads]))
     }
 
     /// Connects to PostgreSQL from a `postgres://user:pass@host:port/db` URL.
@@ -101,7 +113,7 @@ public final class Database: Sendable {
     /// Runs `body` with a connection that sees committed data; no transaction is opened.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(_, let readers):
+        case .sqlite(_, let readers, _):
             let index = readerCursor.next() % readers.count
             return try await body(readers[index].sql())
         case .postgres(let pool, let logger):
@@ -112,7 +124,7 @@ public final class Database: Sendable {
     /// Runs `body` inside one transaction; it commits if `body` returns and rolls back if it throws.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let writer, _):
+        case .sqlite(let writer, _, _):
             return try await writeLock.withLock {
                 let sql = writer.sql()
                 try await sql.raw("BEGIN IMMEDIATE").run()
@@ -201,9 +213,10 @@ public final class Database: Sendable {
     /// Closes every connection.
     public func close() async {
         switch backend {
-        case .sqlite(let writer, let readers):
+        case .sqlite(let writer, let readers, let threadPools):
             for reader in readers where reader !== writer { try? await reader.close() }
             try? await writer.close()
+            for pool in threadPools { try? await pool.shutdownGracefully() }
         case .postgres(let pool, _):
             try? await pool.pool.shutdownAsync()
         }

@@ -89,7 +89,8 @@ public enum Migrator {
             """,
             // One live (pending or accepted) copy of any content per Datanet; rejected copies may repeat.
             "CREATE UNIQUE INDEX submissions_live_hash ON submissions(datanet_id, sha256) WHERE status <> 'rejected'",
-            "CREATE INDEX submissions_daily ON submissions(contributor_id, datanet_id, day)",
+            // Covers the daily-limit count (status included), so it never touches the table rows.
+            "CREATE INDEX submissions_daily ON submissions(contributor_id, datanet_id, day, status)",
             "CREATE INDEX submissions_queue ON submissions(datanet_id, status, id)",
             "CREATE INDEX submissions_mine ON submissions(contributor_id, id)",
             """
