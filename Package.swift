@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "KilnData",
                 "KilnStore",
+                "KilnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -79,7 +80,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
-        .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"]),
+        .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),
         .testTarget(
             name: "KilnServerTests",
             dependencies: [

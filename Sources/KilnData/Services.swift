@@ -1,5 +1,6 @@
 // Everything a Kiln node holds, opened from one data folder.
 import Foundation
+import KilnLedger
 import KilnStore
 
 /// The stores of one Kiln node over one database and one blob folder.
@@ -18,20 +19,24 @@ public final class KilnServices: Sendable {
     public let leaderboards: LeaderboardStore
     /// Dataset versions.
     public let versions: VersionStore
+    /// The signed, hash-chained ledger.
+    public let ledger: LedgerStore
     /// The data folder.
     public let dataDirectory: URL
 
     /// Wires the stores over an opened, migrated database.
-    public init(database: Database, blobs: BlobStore, dataDirectory: URL, now: @escaping @Sendable () -> Date = Date.init,
-                bcryptCost: UInt8 = 10) {
+    /// - Parameter signer: the node's ledger key (tests pass a fresh one; `open` loads the data folder's).
+    public init(database: Database, blobs: BlobStore, dataDirectory: URL, signer: Ed25519Signer = Ed25519Signer(),
+                now: @escaping @Sendable () -> Date = Date.init, bcryptCost: UInt8 = 10) {
         self.database = database
         self.blobs = blobs
         self.dataDirectory = dataDirectory
+        ledger = LedgerStore(database: database, signer: signer, now: now)
         accounts = AccountStore(database: database, now: now, bcryptCost: bcryptCost)
-        datanets = DatanetStore(database: database, now: now)
-        submissions = SubmissionStore(database: database, blobs: blobs, now: now)
+        datanets = DatanetStore(database: database, ledger: ledger, now: now)
+        submissions = SubmissionStore(database: database, blobs: blobs, ledger: ledger, now: now)
         leaderboards = LeaderboardStore(database: database)
-        versions = VersionStore(database: database, now: now)
+        versions = VersionStore(database: database, ledger: ledger, now: now)
     }
 
     /// Opens a data folder: `DIR/kiln.sqlite` (or `databaseURL`, PostgreSQL) and `DIR/blobs/`, migrated.
@@ -44,8 +49,14 @@ public final class KilnServices: Sendable {
             await database.close()
             throw error
         }
-        let blobs = try BlobStore(root: dataDirectory.appendingPathComponent("blobs"))
-        return KilnServices(database: database, blobs: blobs, dataDirectory: dataDirectory, bcryptCost: bcryptCost)
+        do {
+            let blobs = try BlobStore(root: dataDirectory.appendingPathComponent("blobs"))
+            let signer = try await LedgerStore.openKey(in: dataDirectory, database: database)
+            return KilnServices(database: database, blobs: blobs, dataDirectory: dataDirectory, signer: signer, bcryptCost: bcryptCost)
+        } catch {
+            await database.close()
+            throw error
+        }
     }
 
     /// Closes the database.

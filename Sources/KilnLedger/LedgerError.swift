@@ -58,6 +58,8 @@ public enum LedgerError: Error, Equatable, Sendable {
     case keyFileInsecure(path: String, mode: Int)
     /// The node key file could not be created (errno text in `reason`).
     case keyFileCreateFailed(path: String, reason: String)
+    /// The node key file holds a different key from the one the ledger was signed with.
+    case keyMismatch(path: String, expected: String, found: String)
 
     /// A sentence for people.
     public var message: String {
@@ -88,6 +90,8 @@ public enum LedgerError: Error, Equatable, Sendable {
         case .keyFileInsecure(let path, let mode):
             "The node key file \(path) has mode \(String(mode, radix: 8)); it must not be accessible to group or others (chmod 600)."
         case .keyFileCreateFailed(let path, let reason): "The node key file \(path) could not be created: \(reason)."
+        case .keyMismatch(let path, let expected, let found):
+            "The node key file \(path) holds public key \(found), but this ledger is signed with \(expected); restore the original key file."
         }
     }
 }

@@ -161,6 +161,34 @@ public enum Migrator {
             )
             """,
         ]),
+        Migration(version: 2, name: "ledger", statements: [
+            """
+            CREATE TABLE ledger_entries (
+                seq {int} PRIMARY KEY,
+                entry TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                subject TEXT,
+                created_at {int} NOT NULL
+            )
+            """,
+            "CREATE INDEX ledger_entries_subject ON ledger_entries(subject, seq)",
+            """
+            CREATE TABLE ledger_heads (
+                tree_size {int} PRIMARY KEY,
+                root TEXT NOT NULL,
+                timestamp {int} NOT NULL,
+                signature TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE ledger_keys (
+                public_key TEXT PRIMARY KEY,
+                created_at {int} NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -1,5 +1,6 @@
 // Creating, listing and finding Datanets, and who curates them.
 import Foundation
+import KilnLedger
 import KilnStore
 import SQLKit
 import Synchronization
@@ -139,13 +140,15 @@ public struct DatanetSummary: Sendable {
 /// Stores Datanets and their curators.
 public final class DatanetStore: Sendable {
     private let database: Database
+    private let ledger: LedgerStore
     private let now: @Sendable () -> Date
     // Datanets change rarely and are read on every submission, so they are cached by slug.
     private let cache = Mutex<[String: Datanet]>([:])
 
-    /// Creates the store.
-    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+    /// Creates the store; changes are recorded on `ledger`.
+    public init(database: Database, ledger: LedgerStore, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
+        self.ledger = ledger
         self.now = now
     }
 
@@ -167,6 +170,11 @@ public final class DatanetStore: Sendable {
                 """).first()
             let id = try row!.decode(column: "id", as: Int.self)
             try await sql.raw("INSERT INTO curators (datanet_id, user_id, added_at) VALUES (\(bind: id), \(bind: user.id), \(bind: created))").run()
+            try await self.ledger.append(kind: LedgerEntry.Kind.datanetCreated, payload: [
+                "datanet_id": CanonicalJSON(id), "slug": .string(request.slug), "kind": .string(request.kind.rawValue),
+                "schema": .string(request.schema.rawValue), "license": .string(request.license), "creator_id": CanonicalJSON(user.id),
+                "rules_sha256": .string(BlobStore.hash(Array(rulesJSON.utf8))),
+            ], subject: "datanet:\(request.slug)", sql: sql)
             return Datanet(id: id, slug: request.slug, title: request.title, description: request.description, kind: request.kind,
                            schema: request.schema, rules: request.rules, license: request.license, createdBy: user.id, createdAt: created)
         }

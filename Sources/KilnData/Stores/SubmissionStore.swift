@@ -1,5 +1,6 @@
 // Submitting items (the database checks and the daily limit, atomically) and reviewing them.
 import Foundation
+import KilnLedger
 import KilnStore
 import SQLKit
 
@@ -7,12 +8,14 @@ import SQLKit
 public final class SubmissionStore: Sendable {
     private let database: Database
     private let blobs: BlobStore
+    private let ledger: LedgerStore
     private let now: @Sendable () -> Date
 
-    /// Creates the store.
-    public init(database: Database, blobs: BlobStore, now: @escaping @Sendable () -> Date = Date.init) {
+    /// Creates the store; decisions are recorded on `ledger`.
+    public init(database: Database, blobs: BlobStore, ledger: LedgerStore, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.blobs = blobs
+        self.ledger = ledger
         self.now = now
     }
 
@@ -128,6 +131,8 @@ public final class SubmissionStore: Sendable {
             item.fail("duplicate", code: "duplicate", "The same content is already in this Datanet.")
         }
         let id = try await insertRow(item, status: .rejected, datanet: datanet, contributor: contributor, time: time, day: day, sql: sql)!
+        try await recordDecision(id, accepted: false, datanet: datanet, sha256: item.sha256, contributorId: contributor.id, stage: .auto,
+                                 reasonCode: item.rejection?.code, curatorId: nil, sql: sql)
         return submission(id, item, datanet: datanet, contributor: contributor, time: time)
     }
 
@@ -165,6 +170,19 @@ public final class SubmissionStore: Sendable {
                           decidedAt: status == .rejected ? time : nil)
     }
 
+    /// Records an acceptance or rejection on the ledger, in the transaction that makes it.
+    private func recordDecision(_ id: Int, accepted: Bool, datanet: Datanet, sha256: String, contributorId: Int, stage: DecisionStage,
+                                reasonCode: String?, curatorId: Int?, sql: any SQLDatabase) async throws {
+        var payload: [String: CanonicalJSON] = [
+            "submission_id": CanonicalJSON(id), "datanet": .string(datanet.slug), "sha256": .string(sha256),
+            "contributor_id": CanonicalJSON(contributorId), "stage": .string(stage.rawValue),
+        ]
+        if let curatorId { payload["curator_id"] = CanonicalJSON(curatorId) }
+        if let reasonCode { payload["reason_code"] = .string(reasonCode) }
+        try await ledger.append(kind: accepted ? LedgerEntry.Kind.submissionAccepted : LedgerEntry.Kind.submissionRejected,
+                                payload: CanonicalJSON(payload), subject: "submission:\(id)", sql: sql)
+    }
+
     /// A curator's decision on a pending item.
     public enum Decision: String, Sendable {
         case accept
@@ -190,7 +208,7 @@ public final class SubmissionStore: Sendable {
         let status: SubmissionStatus = decision == .accept ? .accepted : .rejected
         try await database.write { sql in
             try await self.database.lock(sql, key: Int64(datanet.id))
-            let row = try await sql.raw("SELECT status, minhash FROM submissions WHERE id = \(bind: id)").first()!
+            let row = try await sql.raw("SELECT status, minhash, sha256, contributor_id FROM submissions WHERE id = \(bind: id)").first()!
             guard try row.decode(column: "status", as: String.self) == "pending" else {
                 throw DataError.conflict(code: "already_decided", message: "Item \(id) has already been decided.")
             }
@@ -202,6 +220,9 @@ public final class SubmissionStore: Sendable {
                 INSERT INTO submission_events (submission_id, from_status, to_status, stage, actor_id, reason, at)
                 VALUES (\(bind: id), 'pending', \(bind: status.rawValue), 'curator', \(bind: reviewer.id), \(bind: why), \(bind: time))
                 """).run()
+            try await self.recordDecision(id, accepted: status == .accepted, datanet: datanet, sha256: try row.decode(column: "sha256", as: String.self),
+                                          contributorId: try row.decode(column: "contributor_id", as: Int.self), stage: .curator,
+                                          reasonCode: decision == .reject ? "curator" : nil, curatorId: reviewer.id, sql: sql)
             if status == .accepted, let signature = MinHash(hex: try row.decode(column: "minhash", as: String?.self) ?? "") {
                 for key in signature.bandKeys {
                     try await sql.raw("""

@@ -56,11 +56,13 @@ public struct DatasetVersion: Sendable, Equatable {
 /// Publishes and reads dataset versions.
 public final class VersionStore: Sendable {
     private let database: Database
+    private let ledger: LedgerStore
     private let now: @Sendable () -> Date
 
-    /// Creates the store.
-    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+    /// Creates the store; publications are recorded on `ledger`.
+    public init(database: Database, ledger: LedgerStore, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
+        self.ledger = ledger
         self.now = now
     }
 
@@ -113,6 +115,11 @@ public final class VersionStore: Sendable {
                 }
                 try await sql.raw(query).run()
             }
+            try await self.ledger.append(kind: LedgerEntry.Kind.versionPublished, payload: [
+                "datanet": .string(datanet.slug), "version": CanonicalJSON(number), "merkle_root": .string(root),
+                "count": CanonicalJSON(items.count), "train_count": CanonicalJSON(items.count - validation),
+                "validation_count": CanonicalJSON(validation), "publisher_id": CanonicalJSON(user.id),
+            ], subject: "version:\(datanet.slug):\(number)", sql: sql)
             return number
         }
         return try await version(datanet, number: number)

@@ -33,6 +33,15 @@ struct APIController: Sendable {
         api.post("datanets/:slug/versions", use: publish)
         api.get("datanets/:slug/versions/:number", use: showVersion)
         api.get("datanets/:slug/versions/:number/export.jsonl", use: exportVersion)
+        api.get("datanets/:slug/versions/:number/receipt", use: versionReceipt)
+        api.get("submissions/:id/receipt", use: submissionReceipt)
+
+        api.get("ledger/key", use: ledgerKey)
+        api.get("ledger/head", use: ledgerHead)
+        api.get("ledger/entries", use: ledgerEntries)
+        api.get("ledger/entries/:seq", use: ledgerEntry)
+        api.get("ledger/proof/inclusion", use: inclusionProof)
+        api.get("ledger/proof/consistency", use: consistencyProof)
     }
 
     /// Decodes a JSON body of at most 64 KiB into `T`, refusing other content types.
