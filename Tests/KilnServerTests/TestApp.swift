@@ -74,7 +74,8 @@ struct TestNode: Sendable {
     func snapshot() async throws -> [String: Int] {
         try await services.database.read { sql in
             var counts: [String: Int] = [:]
-            for table in ["users", "datanets", "curators", "submissions", "submission_events", "minhash_bands", "versions", "version_items"] {
+            for table in ["users", "datanets", "curators", "submissions", "submission_events", "minhash_bands", "versions", "version_items",
+                          "ledger_entries", "ledger_heads"] {
                 counts[table] = try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()!.decode(column: "n", as: Int.self)
             }
             counts["decided"] = try await sql.raw("SELECT COUNT(*) AS n FROM submissions WHERE decided_at IS NOT NULL").first()!

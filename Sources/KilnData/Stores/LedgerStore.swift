@@ -248,4 +248,19 @@ public final class LedgerStore: Sendable {
         StoredEntry(seq: try row.decode(column: "seq", as: Int.self), bytes: Array(try row.decode(column: "entry", as: String.self).utf8),
                     hash: try row.decode(column: "hash", as: String.self), signature: try row.decode(column: "signature", as: String.self))
     }
+
+    // MARK: - Explorer reads (web pages)
+
+    /// Usernames for user ids found in payloads, so pages can say "bob" where the ledger, by design, says 7.
+    public func usernames(ids: Set<Int>) async throws -> [Int: String] {
+        guard !ids.isEmpty else { return [:] }
+        let list: [any Encodable & Sendable] = ids.sorted()
+        return try await database.read { sql in
+            var names: [Int: String] = [:]
+            for row in try await sql.raw("SELECT id, username FROM users WHERE id IN (\(binds: list))").all() {
+                names[try row.decode(column: "id", as: Int.self)] = try row.decode(column: "username", as: String.self)
+            }
+            return names
+        }
+    }
 }
