@@ -73,6 +73,8 @@ let package = Package(
             dependencies: [
                 "KilnServer",
                 "KilnData",
+                "KilnLedger",
+                "KilnStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
