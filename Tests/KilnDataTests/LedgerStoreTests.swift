@@ -108,7 +108,7 @@ struct LedgerStoreTests {
             try await KilnServices.open(dataDirectory: folder, databaseURL: nil, bcryptCost: 4)
         }
         try FileManager.default.removeItem(at: keyFile)
-        FileManager.default.createFile(atPath: keyFile.path, contents: original, attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: keyFile.path, contents: original, attributes: [.posixPermissions: 0o600]))
         let restored = try await KilnServices.open(dataDirectory: folder, databaseURL: nil, bcryptCost: 4)
         #expect(restored.ledger.publicKeyHex == key)
         await restored.close()

@@ -35,7 +35,7 @@ enum LedgerEntryViews {
             <section class="page-head"><p class="eyebrow"><a href="/ledger">Ledger</a> / entry \(entry.seq)</p>
             <h1>Entry \(entry.seq) \(LedgerViews.kindTag(entry.kind))</h1>
             <p class="lead" id="entry-summary">\(LedgerViews.summary(entry, names: names)).</p>
-            \(links.isEmpty ? HTML("") : HTML("<p class=\"subject-links\">\(links.map(\.markup).joined(separator: " · "))</p>"))</section>
+            \(links.isEmpty ? HTML("") : "<p class=\"subject-links\">\(LedgerViews.joined(links, separator: " · "))</p>")</section>
             \(LedgerViews.verifyPanel(seq: entry.seq))
             <section class="card" id="entry-fields"><div class="version-title"><h2>Fields</h2>
             <a class="button small" href="/api/ledger/entries/\(entry.seq)">JSON</a></div>

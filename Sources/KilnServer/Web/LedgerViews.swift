@@ -70,6 +70,11 @@ enum LedgerViews {
         return links
     }
 
+    /// HTML fragments joined by `separator` (markup, not text).
+    static func joined(_ parts: [HTML], separator: HTML) -> HTML {
+        HTML(parts.map(\.markup).joined(separator: separator.markup))
+    }
+
     /// A payload value as text: strings as they are, anything else as its canonical JSON.
     static func value(_ json: CanonicalJSON) -> String {
         json.stringValue ?? json.canonicalString
@@ -77,12 +82,12 @@ enum LedgerViews {
 
     /// A labelled row of a `dl.fields` list; `id` lets tests and links find it.
     static func field(_ label: String, _ value: HTML, id: String? = nil) -> HTML {
-        "<div\(id.map { HTML(" id=\"field-\(HTML.escape($0))\"") } ?? "")><dt>\(label)</dt><dd>\(value)</dd></div>"
+        "<div\(id.map { HTML(" id=\"field-\($0)\"") } ?? "")><dt>\(label)</dt><dd>\(value)</dd></div>"
     }
 
     /// A full hash in a copyable code block.
     static func hash(_ hex: String, id: String? = nil) -> HTML {
-        "<code class=\"hash full\"\(id.map { HTML(" id=\"\(HTML.escape($0))\"") } ?? "")>\(hex)</code>"
+        "<code class=\"hash full\"\(id.map { HTML(" id=\"\($0)\"") } ?? "")>\(hex)</code>"
     }
 
     /// An RFC 9162 inclusion proof: leaf hash, the audit path from the leaf up, and the root it leads to.

@@ -32,12 +32,15 @@ enum MySubmissionsViews {
         let reason: HTML = submission.reason.map { reason in
             "<p class=\"reason\"><strong>\(submission.stage == .curator ? "Curator" : "Automatic check"):</strong> \(reason)</p>"
         } ?? ""
+        // Decided items are on the ledger; pending ones get their entry (and receipt) when a curator decides.
+        let receipt: HTML = submission.status == .pending ? ""
+            : "<a class=\"button small receipt-link\" href=\"/ledger/receipts/submission/\(submission.id)\" id=\"receipt-\(submission.id)\">Receipt</a>"
         let failed = submission.checks.filter { !$0.ok }.count
         let summary = failed == 0 ? "All \(Format.plural(submission.checks.count, "check")) passed" : "\(Format.plural(failed, "check")) failed"
         return """
             <li class="card item status-\(submission.status.rawValue)" data-id="\(submission.id)">
             <div class="item-head">\(Views.badge(submission.status))<span class="item-title">#\(submission.id) in
-            <a href="/datanets/\(submission.datanet)">\(submission.datanet)</a></span><span class="muted when">\(Format.date(submission.createdAt))</span></div>
+            <a href="/datanets/\(submission.datanet)">\(submission.datanet)</a></span>\(receipt)<span class="muted when">\(Format.date(submission.createdAt))</span></div>
             \(reason)
             \(Views.preview(submission))
             <details><summary>\(summary)</summary>\(Views.checks(submission.checks))</details>

@@ -69,7 +69,8 @@ enum VersionViews {
                 <td class="num">\(Format.count(version.count))</td><td class="num">\(Format.count(version.trainCount)) / \(Format.count(version.validationCount))</td>
                 <td class="num">\(Format.bytes(version.bytes))</td><td class="root"><code class="hash wrap">\(version.merkleRoot)</code></td>
                 <td>\(version.createdBy)<br><span class="muted">\(Format.date(version.createdAt))</span></td>
-                <td><a href="/api/datanets/\(datanet.slug)/versions/\(version.number)/export.jsonl" download>JSONL</a></td></tr>
+                <td><a href="/api/datanets/\(datanet.slug)/versions/\(version.number)/export.jsonl" download>JSONL</a> ·
+                <a href="/ledger/receipts/version/\(datanet.slug)/\(version.number)">Receipt</a></td></tr>
                 """
         }
         let table: HTML = versions.isEmpty
@@ -109,7 +110,8 @@ enum VersionViews {
         return """
             \(head)\(Views.noticeBox(notice))
             <section class="card version-facts" id="version-\(version.number)"><div class="version-title"><h2>Version \(version.number)</h2>
-            <a class="button primary" id="download-export" href="\(export)" download>Download JSONL</a></div>
+            <div class="actions"><a class="button" id="version-receipt" href="/ledger/receipts/version/\(version.datanet)/\(version.number)">Ledger receipt</a>
+            <a class="button primary" id="download-export" href="\(export)" download>Download JSONL</a></div></div>
             <p class="label">Merkle root</p><p><code class="hash full" id="merkle-root">\(version.merkleRoot)</code></p>
             <dl class="stats"><div><dt>items</dt><dd>\(Format.count(version.count))</dd></div>
             <div><dt>train</dt><dd>\(Format.count(version.trainCount))</dd></div><div><dt>validation</dt><dd>\(Format.count(version.validationCount))</dd></div>

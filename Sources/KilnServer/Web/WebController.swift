@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import KilnData
 
-/// Web pages: Datanets, submit, review, leaderboard, versions, accounts.
+/// Web pages: Datanets, submit, review, leaderboard, versions, the ledger explorer and receipts, accounts.
 ///
 /// Pages read the stores directly; writes go through the same store methods as the API, so rules and
 /// permissions are enforced in one place. The submit form posts to the JSON API from kiln.js.
@@ -32,8 +32,14 @@ struct WebController: Sendable {
         router.post("datanets/:slug/versions", use: publishPost)
         router.get("datanets/:slug/versions/:number", use: versionPage)
 
-        router.get("static/kiln.css", use: { _, _ in Assets.response(Assets.css, type: "text/css; charset=utf-8") })
-        router.get("static/kiln.js", use: { _, _ in Assets.response(Assets.js, type: "text/javascript; charset=utf-8") })
+        router.get("ledger", use: ledgerPage)
+        router.get("ledger/lookup", use: ledgerLookup)
+        router.get("ledger/entries/:seq", use: ledgerEntryPage)
+        router.get("ledger/receipts/submission/:id", use: submissionReceiptPage)
+        router.get("ledger/receipts/version/:slug/:number", use: versionReceiptPage)
+
+        router.get("static/kiln.css", use: { _, _ in Assets.response(Assets.stylesheet, type: "text/css; charset=utf-8") })
+        router.get("static/kiln.js", use: { _, _ in Assets.response(Assets.script, type: "text/javascript; charset=utf-8") })
     }
 
     // MARK: - Helpers shared by the pages

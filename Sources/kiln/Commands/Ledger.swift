@@ -4,8 +4,8 @@ import Foundation
 
 /// Ledger commands.
 ///
-/// `verify` and `verify-receipt` join this group when the ledger is wired to the store; `dump-proofs`
-/// is a hidden conformance tool (see LedgerProofsDump.swift).
+/// `verify` re-walks a whole chain (LedgerVerify.swift), `verify-receipt` and `receipt` check and fetch
+/// receipts (LedgerReceipt.swift); `dump-proofs` is a hidden conformance tool (see LedgerProofsDump.swift).
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
@@ -14,5 +14,5 @@ struct Ledger: AsyncParsableCommand {
             The ledger follows Certificate Transparency (RFC 9162): entries are hashed as RFC 8785 canonical JSON, \
             signed with Ed25519, and proven with RFC 6962 Merkle inclusion and consistency proofs.
             """,
-        subcommands: [DumpProofs.self])
+        subcommands: [Verify.self, VerifyReceipt.self, FetchReceipt.self, DumpProofs.self])
 }

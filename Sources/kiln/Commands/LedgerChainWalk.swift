@@ -43,7 +43,7 @@ enum ChainWalk {
     ///
     /// The tree head is read after the entries, and the walk then goes on up to its size: appends and
     /// heads commit together, so a live node that appends meanwhile is never reported as missing entries.
-    /// - Parameter progress: called after each page with the entries verified so far and their bytes.
+    /// - Parameter progress: called after each page with the number of entries it verified and their bytes.
     /// - Throws: what the source throws when it cannot be read at all.
     static func verify(_ source: some LedgerChainSource, publicKey: [UInt8],
                        progress: (_ entries: Int, _ bytes: Int) -> Void) async throws -> ChainVerdict {
@@ -71,10 +71,12 @@ enum ChainWalk {
     /// Feeds pages to `verifier` until the source ends (or `limit` entries are checked); returns the first break.
     private static func walk(_ verifier: inout ChainVerifier, _ source: some LedgerChainSource, upTo limit: Int?,
                              progress: (Int, Int) -> Void) async throws -> ChainVerdict? {
-        var bytes = 0
         while limit.map({ verifier.count < $0 }) ?? true {
             let want = min(pageSize, limit.map { $0 - verifier.count } ?? pageSize)
             let items = try await source.page(from: verifier.count, limit: want)
+            let start = verifier.count
+            var bytes = 0
+            defer { progress(verifier.count - start, bytes) }
             for item in items {
                 switch item {
                 case .unreadable(let reason):
@@ -86,7 +88,6 @@ enum ChainWalk {
                     bytes += entryBytes.count
                 }
             }
-            progress(verifier.count, bytes)
             if items.count < want { return nil }
         }
         return nil
