@@ -55,24 +55,35 @@ public final class Database: Sendable {
         writerThreads.start()
         readerThreads.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        let writer = try await SQLiteConnection.open(storage: storage, threadPool: writerThreads, logger: logger, on: eventLoop).get()
-        // mmap: readers' page caches are dropped whenever the writer commits, and re-reading through
-        // pread copies every page again; mapped pages are shared with the OS cache instead.
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                       "PRAGMA busy_timeout = 10000", "PRAGMA mmap_size = 1073741824", "PRAGMA cache_size = -65536"] {
-            try await writer.sql().raw("\(unsafeRaw: pragma)").run()
-        }
-        var pool: [SQLiteConnection] = []
-        for _ in 0..<max(1, readers) {
-            let reader = try await SQLiteConnection.open(storage: storage, threadPool: readerThreads, logger: logger,
-                                                         on: MultiThreadedEventLoopGroup.singleton.any()).get()
-            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA query_only = ON", "PRAGMA mmap_size = 1073741824",
-                           "PRAGMA cache_size = -16384"] {
-                try await reader.sql().raw("\(unsafeRaw: pragma)").run()
+        var opened: [SQLiteConnection] = []
+        do {
+            let writer = try await SQLiteConnection.open(storage: storage, threadPool: writerThreads, logger: logger, on: eventLoop).get()
+            opened.append(writer)
+            // mmap: readers' page caches are dropped whenever the writer commits, and re-reading through
+            // pread copies every page again; mapped pages are shared with the OS cache instead.
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+                           "PRAGMA busy_timeout = 10000", "PRAGMA mmap_size = 1073741824", "PRAGMA cache_size = -65536"] {
+                try await writer.sql().raw("\(unsafeRaw: pragma)").run()
             }
-            pool.append(reader)
+            var pool: [SQLiteConnection] = []
+            for _ in 0..<max(1, readers) {
+                let reader = try await SQLiteConnection.open(storage: storage, threadPool: readerThreads, logger: logger,
+                                                             on: MultiThreadedEventLoopGroup.singleton.any()).get()
+                opened.append(reader)
+                for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA query_only = ON", "PRAGMA mmap_size = 1073741824",
+                               "PRAGMA cache_size = -16384"] {
+                    try await reader.sql().raw("\(unsafeRaw: pragma)").run()
+                }
+                pool.append(reader)
+            }
+            return Database(engine: .sqlite, backend: .sqlite(writer: writer, readers: pool, threadPools: [writerThreads, readerThreads]))
+        } catch {
+            // A damaged file can fail after connections are open; close them so nothing is leaked or trips an assertion.
+            for connection in opened { try? await connection.close() }
+            try? await writerThreads.shutdownGracefully()
+            try? await readerThreads.shutdownGracefully()
+            throw error
         }
-        return Database(engine: .sqlite, backend: .sqlite(writer: writer, readers: pool, threadPools: [writerThreads, readerThreads]))
     }
 
     /// Connects to PostgreSQL from a `postgres://user:pass@host:port/db` URL.

@@ -362,6 +362,58 @@ def t_all_tree_heads_deleted():
     expect_broken_at(verify(path), 0, "every tree head deleted", ["no signed tree head"])
 
 
+# MARK: - Long chains: several pages, progress
+
+def extend_with_node_key(path, total):
+    """Appends signed entries (with the folder's own node key) up to `total`, and a head for them."""
+    with open(os.path.join(path, "ledger-key.ed25519"), "rb") as f:
+        key = Ed25519PrivateKey.from_private_bytes(f.read())
+    con = sqlite3.connect(os.path.join(path, "kiln.sqlite"))
+    hashes = [h for (h,) in con.execute("SELECT hash FROM ledger_entries ORDER BY seq")]
+    time_ms = con.execute("SELECT MAX(created_at) FROM ledger_entries").fetchone()[0]
+    rows = []
+    for seq in range(len(hashes), total):
+        obj = {"seq": seq, "time": time_ms, "kind": "submission.accepted", "prev_hash": hashes[-1],
+               "payload": {"submission_id": seq, "datanet": "notes", "sha256": hashlib.sha256(b"%d" % seq).hexdigest(),
+                           "contributor_id": 2, "stage": "curator", "curator_id": 1}}
+        text = jcs(obj).decode()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        rows.append((seq, text, digest, key.sign(bytes.fromhex(digest)).hex(), obj["kind"], f"submission:{seq}", time_ms))
+        hashes.append(digest)
+    con.executemany("INSERT INTO ledger_entries (seq, entry, hash, signature, kind, subject, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    root = merkle_root(hashes)
+    message = jcs({"root": root, "timestamp": time_ms + 1, "tree_size": total})
+    con.execute("INSERT INTO ledger_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
+                (total, root, time_ms + 1, key.sign(message).hex()))
+    con.commit()
+    con.close()
+    return root
+
+
+def t_long_chain_across_pages():
+    total = 2600
+    path = copy_folder("long")
+    root = extend_with_node_key(path, total)
+    p = expect_ok(verify(path), "a 2600-entry chain")
+    assert f"Ledger OK: {total} entries, root {root}" in p.stdout, p.stdout
+    assert f"/{total} items" in p.stderr, f"no progress on standard error: {p.stderr!r}"
+    ctx["long"] = path
+
+
+def t_long_chain_breaks_on_later_pages():
+    for seq, mutate, words in [
+            (1000, lambda con: con.execute("DELETE FROM ledger_entries WHERE seq = 1000"), ["found seq 1001"]),
+            (1999, edit(1999, lambda t: t.replace('"stage":', '"stage" :', 1)), ["canonical"]),
+            (2599, edit(2599, lambda t: flip_digit(t, value_index(t, "sha256", 3))), ["stored hash"])]:
+        path = os.path.join(work, f"long-{seq}")
+        shutil.copytree(ctx["long"], path)
+        con = sqlite3.connect(os.path.join(path, "kiln.sqlite"))
+        mutate(con)
+        con.commit()
+        con.close()
+        expect_broken_at(verify(path), seq, f"entry {seq} of a long chain", words)
+
+
 # MARK: - Could not check (exit 2)
 
 def t_missing_key_file_needs_key():
@@ -379,6 +431,13 @@ def t_no_database_or_no_tables():
     p = verify(path)
     assert p.returncode == 2 and p.stderr.startswith("kiln: "), (p.returncode, p.stdout, p.stderr)
     assert "Fatal error" not in p.stderr, p.stderr
+
+
+def t_unreachable_server():
+    p = kiln("ledger", "verify", "--server", "http://127.0.0.1:9")
+    assert p.returncode == 2 and "cannot reach" in p.stderr, (p.returncode, p.stderr)
+    p = kiln("ledger", "verify", "--data", work, "--server", "http://127.0.0.1:9")
+    assert p.returncode == 64 and "exactly one" in p.stderr, (p.returncode, p.stderr)
 
 
 try:

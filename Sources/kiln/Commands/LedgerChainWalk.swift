@@ -106,6 +106,7 @@ struct StoreChainSource: LedgerChainSource {
     /// The store over the opened (unmigrated, never written) database.
     let ledger: LedgerStore
 
+    /// Stored rows from `seq` on; a page that fails is re-read row by row so the damaged row gets its seq.
     func page(from seq: Int, limit: Int) async throws -> [ChainItem] {
         do {
             return try await ledger.stored(from: seq, limit: limit).map(Self.item)
@@ -127,10 +128,12 @@ struct StoreChainSource: LedgerChainSource {
         }
     }
 
+    /// The stored head with the largest tree size.
     func latestHead() async throws -> SignedTreeHead? {
         try await ledger.head()
     }
 
+    /// A stored row as the walk sees it: the exact bytes, the stored hash column and the signature.
     private static func item(_ row: StoredEntry) -> ChainItem {
         .entry(bytes: row.bytes, hash: row.hash, signature: row.signature)
     }
@@ -141,6 +144,7 @@ struct ServerChainSource: LedgerChainSource {
     /// The client bound to the server.
     let client: APIClient
 
+    /// One API page from `seq` on; a page the server fails on (5xx) is re-fetched one entry at a time.
     func page(from seq: Int, limit: Int) async throws -> [ChainItem] {
         do {
             return try await fetch(from: seq, limit: limit)
@@ -161,6 +165,7 @@ struct ServerChainSource: LedgerChainSource {
         }
     }
 
+    /// `GET /api/ledger/head`; its 404 means an empty ledger.
     func latestHead() async throws -> SignedTreeHead? {
         let path = "/api/ledger/head"
         do {

@@ -27,11 +27,13 @@ extension Ledger {
         /// Receipts are a few kilobytes; refuse to load anything absurd into memory.
         static let maxBytes = 16 * 1024 * 1024
 
+        /// Checks the flags before anything is opened or fetched.
         func validate() throws {
             _ = try parsePublicKey(key)
             guard !file.isEmpty else { throw ValidationError("Name the receipt file (or - for standard input).") }
         }
 
+        /// Does the work described in the configuration.
         func run() throws {
             let publicKey = try parsePublicKey(key)
             let bytes: Data
@@ -116,7 +118,7 @@ extension Ledger {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: "The submission's id.")
+        @Option(help: ArgumentHelp("The submission's id.", valueName: "id"))
         var submission: Int?
 
         @Option(help: ArgumentHelp("The Datanet's slug, with --version, for a version's receipt.", valueName: "slug"))
@@ -128,6 +130,7 @@ extension Ledger {
         @Option(help: ArgumentHelp("Where to save the receipt (default: standard output).", valueName: "file"))
         var out: String?
 
+        /// Checks the flags before anything is opened or fetched.
         func validate() throws {
             let byVersion = datanet != nil || version != nil
             guard (submission != nil) != byVersion else {
@@ -140,6 +143,7 @@ extension Ledger {
             }
         }
 
+        /// Does the work described in the configuration.
         func run() async throws {
             let path = submission.map { "/api/submissions/\($0)/receipt" }
                 ?? "/api/datanets/\(pathSegment(datanet!))/versions/\(version!)/receipt"

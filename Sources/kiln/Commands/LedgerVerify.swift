@@ -9,6 +9,8 @@ import KilnStore
 enum LedgerCommandError: Error, Equatable {
     /// `--data` names a folder without `kiln.sqlite` (and no `KILN_DATABASE_URL` is set).
     case noDatabase(path: String)
+    /// The database file is not an SQLite database at all (so no entry can be named).
+    case damagedDatabase(path: String, reason: String)
     /// No `--key` was given and the data folder's node key cannot be loaded.
     case noTrustedKey(reason: String)
     /// The server's `/api/ledger/key` is not an Ed25519 key.
@@ -21,6 +23,8 @@ enum LedgerCommandError: Error, Equatable {
         switch self {
         case .noDatabase(let path):
             "\(path) holds no Kiln database (kiln.sqlite); point --data at a node's data folder, or set KILN_DATABASE_URL."
+        case .damagedDatabase(let path, let reason):
+            "\(path) is not a readable SQLite database: \(reason)."
         case .noTrustedKey(let reason):
             "no key to verify against: \(reason) Pass the node's public key with --key HEX."
         case .unexpectedKey(let reason):
@@ -92,12 +96,14 @@ extension Ledger {
                                    valueName: "hex"))
         var key: String?
 
+        /// Checks the flags before anything is opened or fetched.
         func validate() throws {
             guard (data == nil) != (server == nil) else { throw ValidationError("Give exactly one of --data DIR or --server URL.") }
             if let server { try validateServerURL(server) }
             if let key { _ = try parsePublicKey(key) }
         }
 
+        /// Does the work described in the configuration.
         func run() async throws {
             let pinned = try key.map(parsePublicKey)
             let verdict: ChainVerdict
@@ -122,8 +128,9 @@ extension Ledger {
         private func verifyDataFolder(_ directory: URL, pinned: [UInt8]?) async throws -> ChainVerdict {
             let databaseURL = ProcessInfo.processInfo.environment["KILN_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
             let file = directory.appendingPathComponent("kiln.sqlite").path
-            if databaseURL == nil && !FileManager.default.fileExists(atPath: file) {
-                throw LedgerCommandError.noDatabase(path: directory.path)
+            if databaseURL == nil {
+                guard FileManager.default.fileExists(atPath: file) else { throw LedgerCommandError.noDatabase(path: directory.path) }
+                try checkSQLiteHeader(file)
             }
             let keyURL = directory.appendingPathComponent(NodeKey.fileName)
             let nodeKey: Ed25519Signer?
@@ -150,6 +157,23 @@ extension Ledger {
             } catch {
                 await database.close()
                 throw error
+            }
+        }
+
+        /// Refuses a file that is not an SQLite 3 database before SQLite opens it.
+        ///
+        /// SQLite would turn an empty file into a new database (a write), and a failed open of a garbage file
+        /// leaks a connection that SQLiteNIO asserts on in debug builds; the 16-byte magic of
+        /// https://www.sqlite.org/fileformat.html §1.3.1 rules both out without opening anything.
+        private func checkSQLiteHeader(_ path: String) throws {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw LedgerCommandError.damagedDatabase(path: path, reason: "it cannot be opened for reading")
+            }
+            defer { try? handle.close() }
+            let magic = (try? handle.read(upToCount: 16)) ?? Data()
+            guard magic == Data("SQLite format 3\0".utf8) else {
+                throw LedgerCommandError.damagedDatabase(
+                    path: path, reason: magic.isEmpty ? "it is empty" : "it does not start with the SQLite 3 header")
             }
         }
 
