@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "KilnModels"),
         .target(
             name: "KilnData",
             dependencies: [
@@ -82,6 +83,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
+        .testTarget(name: "KilnModelsTests", dependencies: ["KilnModels"]),
         .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),
         .testTarget(
             name: "KilnServerTests",
