@@ -38,7 +38,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "KilnModels"),
+        .systemLibrary(name: "CBLAS"),
+        .target(name: "KilnTensor", dependencies: ["CBLAS"]),
+        .target(name: "KilnModels", dependencies: ["KilnTensor"]),
         .target(
             name: "KilnData",
             dependencies: [
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
         .testTarget(name: "KilnModelsTests", dependencies: ["KilnModels"]),
+        .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor"]),
         .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),
         .testTarget(
             name: "KilnServerTests",

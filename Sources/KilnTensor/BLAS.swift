@@ -1,0 +1,27 @@
+// The only file that talks to OpenBLAS.
+import CBLAS
+
+/// Matrix products through OpenBLAS `cblas_sgemm`, row-major.
+///
+/// Debian's default OpenBLAS is the pthread build (`libopenblas0-pthread`): it keeps its own
+/// worker threads, which do not fight an OpenMP runtime, and `openblas_set_num_threads` sizes them.
+public enum BLAS {
+    /// Sets the threads OpenBLAS uses for one call.
+    public static func setThreads(_ count: Int) {
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+
+    /// The threads OpenBLAS uses.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` for row-major matrices; `op(A)` is M×K, `op(B)` is K×N, C is M×N.
+    /// - Parameters:
+    ///   - transposeA: use Aᵀ (A is stored K×M).
+    ///   - transposeB: use Bᵀ (B is stored N×K), the layout of a PyTorch `Linear` weight.
+    public static func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+    }
+}

@@ -1,0 +1,79 @@
+// Linear layers: y = x Wᵀ (+ b), forward and backward, on OpenBLAS, with a naive reference beside them.
+import Foundation
+
+/// The matrix product of a `Linear` layer (PyTorch weight layout: OC × C).
+public enum MatMul {
+    /// `y = x Wᵀ + b`. x is (N, C) (N = B·T rows), weight is (OC, C), bias is (OC) or nil; y is (N, OC).
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let (rows, inner) = dims(x)
+        let (outer, weightInner) = dims(weight)
+        precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
+        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        if let bias {
+            precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
+            for row in 0..<rows {
+                for column in 0..<outer { y.storage[row * outer + column] = bias.storage[column] }
+            }
+        }
+        x.storage.withUnsafeBufferPointer { xp in
+            weight.storage.withUnsafeBufferPointer { wp in
+                y.storage.withUnsafeMutableBufferPointer { yp in
+                    BLAS.sgemm(transposeB: true, m: rows, n: outer, k: inner, a: xp.baseAddress!, b: wp.baseAddress!,
+                               beta: bias == nil ? 0 : 1, c: yp.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+
+    /// Backward of `forward`: returns dx = dy W, and accumulates dW += dyᵀ x and db += Σ dy (llm.c's `+=`).
+    /// In the forward pass this was: y = x Wᵀ + b. dy is (N, OC).
+    public static func backward(_ dy: Tensor, x: Tensor, weight: Tensor, weightGradient: inout Tensor, biasGradient: inout Tensor?) -> Tensor {
+        let (rows, inner) = dims(x)
+        let (outer, _) = dims(weight)
+        var dx = Tensor(zeros: x.shape)
+        dy.storage.withUnsafeBufferPointer { dyp in
+            weight.storage.withUnsafeBufferPointer { wp in
+                dx.storage.withUnsafeMutableBufferPointer { dxp in
+                    BLAS.sgemm(m: rows, n: inner, k: outer, a: dyp.baseAddress!, b: wp.baseAddress!, c: dxp.baseAddress!)
+                }
+            }
+            x.storage.withUnsafeBufferPointer { xp in
+                weightGradient.storage.withUnsafeMutableBufferPointer { dwp in
+                    BLAS.sgemm(transposeA: true, m: outer, n: inner, k: rows, a: dyp.baseAddress!, b: xp.baseAddress!, beta: 1,
+                               c: dwp.baseAddress!)
+                }
+            }
+        }
+        if biasGradient != nil {
+            for row in 0..<rows {
+                for column in 0..<outer { biasGradient!.storage[column] += dy.storage[row * outer + column] }
+            }
+        }
+        return dx
+    }
+
+    /// The textbook triple loop, the reference the BLAS path is tested against.
+    public static func naiveForward(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let (rows, inner) = dims(x)
+        let (outer, _) = dims(weight)
+        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        for row in 0..<rows {
+            for column in 0..<outer {
+                var sum: Double = Double(bias?.storage[column] ?? 0)
+                for index in 0..<inner {
+                    sum += Double(x.storage[row * inner + index]) * Double(weight.storage[column * inner + index])
+                }
+                y.storage[row * outer + column] = Float(sum)
+            }
+        }
+        return y
+    }
+
+    /// (rows, last dimension) of a tensor viewed as a matrix over its last dimension.
+    static func dims(_ tensor: Tensor) -> (Int, Int) {
+        precondition(tensor.rank >= 1, "a scalar is not a matrix")
+        let last = tensor.shape.last!
+        return (last == 0 ? 0 : tensor.count / last, last)
+    }
+}
