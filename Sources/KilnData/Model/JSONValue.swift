@@ -51,3 +51,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 }
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {
+    /// A string literal is a JSON string.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// A boolean literal is a JSON boolean.
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal is a JSON number.
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+}

@@ -10,38 +10,57 @@ struct APIController: Sendable {
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
         let api = router.group("api")
-        api.post("auth/register", use: register)
-        api.post("auth/login", use: login)
-        api.post("auth/logout", use: logout)
-        api.get("me", use: me)
-        api.get("me/submissions", use: mySubmissions)
+        for endpoint in endpoints {
+            api.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
+        }
+        api.get("openapi.json") { _, _ in JSON.response(OpenAPIDocument.build(endpoints)) }
+    }
 
-        api.get("datanets", use: listDatanets)
-        api.post("datanets", use: createDatanet)
-        api.get("datanets/:slug", use: showDatanet)
-        api.post("datanets/:slug/curators", use: addCurator)
-        api.post("datanets/:slug/submissions", use: submit)
-        api.get("datanets/:slug/queue", use: queue)
-        api.get("datanets/:slug/leaderboard", use: datanetLeaderboard)
-        api.get("leaderboard", use: globalLeaderboard)
+    /// Every API route with what the OpenAPI document says of it; the router and the document both come from here.
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(.post, "auth/register", "Create an account", tag: "Accounts", body: .json("PasswordRequest"), status: 201, use: register),
+            Endpoint(.post, "auth/login", "Log in and get a bearer token", tag: "Accounts", body: .json("PasswordRequest"), use: login),
+            Endpoint(.post, "auth/logout", "Revoke the caller's token", tag: "Accounts", auth: .user, status: 204, use: logout),
+            Endpoint(.get, "me", "The caller and the Datanets they curate", tag: "Accounts", auth: .user, use: me),
+            Endpoint(.get, "me/submissions", "The caller's submissions, newest first", tag: "Accounts", auth: .user, paged: true,
+                     use: mySubmissions),
 
-        api.get("submissions/:id", use: showSubmission)
-        api.get("submissions/:id/content", use: submissionContent)
-        api.post("submissions/:id/review", use: review)
+            Endpoint(.get, "datanets", "List Datanets with their counts", tag: "Datanets", paged: true, use: listDatanets),
+            Endpoint(.post, "datanets", "Create a Datanet; the creator becomes its curator", tag: "Datanets", auth: .user,
+                     body: .json("CreateDatanetRequest"), status: 201, use: createDatanet),
+            Endpoint(.get, "datanets/:slug", "One Datanet with its rules and counts", tag: "Datanets", use: showDatanet),
+            Endpoint(.post, "datanets/:slug/curators", "Add a curator", tag: "Datanets", auth: .curator, body: .json("CuratorRequest"),
+                     use: addCurator),
+            Endpoint(.post, "datanets/:slug/submissions", "Submit items (JSON, JSON array, JSONL or multipart files)", tag: "Submissions",
+                     auth: .user, body: .upload, status: 201, use: submit),
+            Endpoint(.get, "datanets/:slug/queue", "Pending items, oldest first", tag: "Submissions", auth: .curator, paged: true, use: queue),
+            Endpoint(.get, "datanets/:slug/leaderboard", "Contributors ranked by accepted items", tag: "Datanets", paged: true,
+                     use: datanetLeaderboard),
+            Endpoint(.get, "leaderboard", "Contributors ranked across all Datanets", tag: "Datanets", paged: true, use: globalLeaderboard),
 
-        api.get("datanets/:slug/versions", use: listVersions)
-        api.post("datanets/:slug/versions", use: publish)
-        api.get("datanets/:slug/versions/:number", use: showVersion)
-        api.get("datanets/:slug/versions/:number/export.jsonl", use: exportVersion)
-        api.get("datanets/:slug/versions/:number/receipt", use: versionReceipt)
-        api.get("submissions/:id/receipt", use: submissionReceipt)
+            Endpoint(.get, "submissions/:id", "One submission with its history", tag: "Submissions", use: showSubmission),
+            Endpoint(.get, "submissions/:id/content", "The uploaded file of a media submission", tag: "Submissions", use: submissionContent),
+            Endpoint(.post, "submissions/:id/review", "Accept or reject a pending item", tag: "Submissions", auth: .curator,
+                     body: .json("ReviewRequest"), use: review),
+            Endpoint(.get, "submissions/:id/receipt", "The ledger receipt of a submission's decision", tag: "Ledger", use: submissionReceipt),
 
-        api.get("ledger/key", use: ledgerKey)
-        api.get("ledger/head", use: ledgerHead)
-        api.get("ledger/entries", use: ledgerEntries)
-        api.get("ledger/entries/:seq", use: ledgerEntry)
-        api.get("ledger/proof/inclusion", use: inclusionProof)
-        api.get("ledger/proof/consistency", use: consistencyProof)
+            Endpoint(.get, "datanets/:slug/versions", "Published versions, newest first", tag: "Versions", use: listVersions),
+            Endpoint(.post, "datanets/:slug/versions", "Publish the accepted items as the next version", tag: "Versions", auth: .curator,
+                     status: 201, use: publish),
+            Endpoint(.get, "datanets/:slug/versions/:number", "A version's manifest", tag: "Versions", use: showVersion),
+            Endpoint(.get, "datanets/:slug/versions/:number/export.jsonl", "A version's items as JSON Lines", tag: "Versions",
+                     produces: "application/x-ndjson", use: exportVersion),
+            Endpoint(.get, "datanets/:slug/versions/:number/receipt", "The ledger receipt of a version", tag: "Ledger", use: versionReceipt),
+
+            Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
+            Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),
+            Endpoint(.get, "ledger/entries", "Entries from `from`, at most `limit`", tag: "Ledger", query: ["from", "limit"], use: ledgerEntries),
+            Endpoint(.get, "ledger/entries/:seq", "One entry with its hash and signature", tag: "Ledger", use: ledgerEntry),
+            Endpoint(.get, "ledger/proof/inclusion", "RFC 9162 inclusion proof", tag: "Ledger", query: ["seq", "tree_size"], use: inclusionProof),
+            Endpoint(.get, "ledger/proof/consistency", "RFC 9162 consistency proof", tag: "Ledger", query: ["first", "second"],
+                     use: consistencyProof),
+        ]
     }
 
     /// Decodes a JSON body of at most 64 KiB into `T`, refusing other content types.
