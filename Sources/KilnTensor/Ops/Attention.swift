@@ -1,0 +1,200 @@
+// Scaled dot-product attention, forward and backward, on (B, H, T, D) tensors: QKᵀ and PV through
+// BLAS.sgemm per (batch, head), masks and bias applied to the score rows in between, and a naive
+// reference beside it. Grouped-query: query head h reads key/value head h / (H / KVH), as HF `repeat_kv`.
+import Foundation
+
+/// What may be masked or added before the softmax. Masked scores become −∞; a query row with every key
+/// masked gets zero probabilities and a zero output (not NaN).
+public struct AttentionOptions: Sendable {
+    /// Query i (the i-th of the last Tq positions) sees keys j ≤ i + (Tk − Tq).
+    public var causal: Bool
+    /// (B·Tk), true for real tokens, false for padding (left or right); nil: no padding.
+    public var keyMask: [Bool]?
+    /// Added to the scaled scores: (B, H, Tk) broadcast over queries (ALiBi) or (B, H, Tq, Tk); nil: none.
+    public var bias: Tensor?
+    /// Mistral's sliding window: query i sees only keys j > i + (Tk − Tq) − window; nil: unlimited.
+    public var window: Int?
+    /// The score scale; nil means 1/√D.
+    public var scale: Float?
+
+    /// Options with causal masking on by default.
+    public init(causal: Bool = true, keyMask: [Bool]? = nil, bias: Tensor? = nil, window: Int? = nil, scale: Float? = nil) {
+        self.causal = causal
+        self.keyMask = keyMask
+        self.bias = bias
+        self.window = window
+        self.scale = scale
+    }
+}
+
+/// What `Attention.backward` needs from the forward pass.
+public struct AttentionCache: Sendable {
+    /// q (B, H, Tq, D), k and v (B, KVH, Tk, D).
+    public var query: Tensor, key: Tensor, value: Tensor
+    /// softmax(scale · QKᵀ + bias, masked), (B, H, Tq, Tk).
+    public var probabilities: Tensor
+    /// The scale used.
+    public var scale: Float
+}
+
+/// softmax(QKᵀ·scale + bias + mask) V.
+public enum Attention {
+    /// q is (B, H, Tq, D), k and v are (B, KVH, Tk, D) with H a multiple of KVH; returns (B, H, Tq, D) and the cache.
+    public static func forward(query q: Tensor, key k: Tensor, value v: Tensor,
+                               options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
+        let d = Dims(q, k, v, options)
+        let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
+        var probabilities = Tensor(zeros: [d.batch, d.heads, d.queries, d.keys])
+        var output = Tensor(zeros: q.shape)
+        q.withPointer { qp in
+            k.withPointer { kp in
+                v.withPointer { vp in
+                    probabilities.withMutablePointer { pp in
+                        output.withMutablePointer { op in
+                            for b in 0..<d.batch {
+                                for h in 0..<d.heads {
+                                    let kvOffset = d.kvOffset(b, h), qOffset = d.qOffset(b, h)
+                                    let scores = pp + (b * d.heads + h) * d.queries * d.keys
+                                    BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, alpha: scale,
+                                               a: qp + qOffset, b: kp + kvOffset, c: scores)
+                                    for i in 0..<d.queries {
+                                        let row = scores + i * d.keys
+                                        if let bias = options.bias {
+                                            let offset = d.biasOffset(b, h, i, bias.count)
+                                            for j in 0..<d.keys { row[j] += bias.storage[offset + j] }
+                                        }
+                                        for j in 0..<d.keys where !d.allowed(b, i, j, options) { row[j] = -.infinity }
+                                        Softmax.rowForward(UnsafePointer(row), row, d.keys)
+                                    }
+                                    BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, a: UnsafePointer(scores), b: vp + kvOffset,
+                                               c: op + qOffset)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, AttentionCache(query: q, key: k, value: v, probabilities: probabilities, scale: scale))
+    }
+
+    /// Backward: returns (dq, dk, dv); dk and dv sum over the query heads sharing each KV head.
+    /// In the forward pass this was: P = softmax(scale · QKᵀ + bias + mask); O = PV. dout is (B, H, Tq, D).
+    public static func backward(_ dout: Tensor, cache: AttentionCache) -> (query: Tensor, key: Tensor, value: Tensor) {
+        let (q, k, v) = (cache.query, cache.key, cache.value)
+        precondition(dout.shape == q.shape, "dout \(dout.shape) for q \(q.shape)")
+        let d = Dims(q, k, v, AttentionOptions(causal: false))
+        var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
+        var dscores = [Float](repeating: 0, count: d.queries * d.keys)
+        q.withPointer { qp in
+            k.withPointer { kp in
+                v.withPointer { vp in
+                    dout.withPointer { dop in
+                        cache.probabilities.withPointer { pp in
+                            dq.withMutablePointer { dqp in
+                                dk.withMutablePointer { dkp in
+                                    dv.withMutablePointer { dvp in
+                                        dscores.withUnsafeMutableBufferPointer { dsp in
+                                            let ds = dsp.baseAddress!
+                                            for b in 0..<d.batch {
+                                                for h in 0..<d.heads {
+                                                    let kvOffset = d.kvOffset(b, h), qOffset = d.qOffset(b, h)
+                                                    let p = pp + (b * d.heads + h) * d.queries * d.keys
+                                                    // dV += Pᵀ dO
+                                                    BLAS.sgemm(transposeA: true, m: d.keys, n: d.headDim, k: d.queries, a: p, b: dop + qOffset,
+                                                               beta: 1, c: dvp + kvOffset)
+                                                    // dP = dO Vᵀ, then dS = P ⊙ (dP − Σ dP ⊙ P) per row (softmax backward).
+                                                    BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, a: dop + qOffset,
+                                                               b: vp + kvOffset, c: ds)
+                                                    for i in 0..<d.queries {
+                                                        let row = ds + i * d.keys, prow = p + i * d.keys
+                                                        let dot = Vector.dot(UnsafePointer(row), prow, d.keys)
+                                                        for j in 0..<d.keys { row[j] = prow[j] * (row[j] - dot) }
+                                                    }
+                                                    // dQ = scale · dS K;  dK += scale · dSᵀ Q
+                                                    BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, alpha: cache.scale, a: ds,
+                                                               b: kp + kvOffset, c: dqp + qOffset)
+                                                    BLAS.sgemm(transposeA: true, m: d.keys, n: d.headDim, k: d.queries, alpha: cache.scale,
+                                                               a: ds, b: qp + qOffset, beta: 1, c: dkp + kvOffset)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dq, dk, dv)
+    }
+
+    /// Loops over every (b, h, i, j) in Double, the reference for `forward`.
+    public static func naiveForward(query q: Tensor, key k: Tensor, value v: Tensor,
+                                    options: AttentionOptions = AttentionOptions()) -> Tensor {
+        let d = Dims(q, k, v, options)
+        let scale = Double(options.scale ?? 1 / Float(d.headDim).squareRoot())
+        var output = Tensor(zeros: q.shape)
+        for b in 0..<d.batch {
+            for h in 0..<d.heads {
+                let kvOffset = d.kvOffset(b, h), qOffset = d.qOffset(b, h)
+                for i in 0..<d.queries {
+                    var scores = [Double](repeating: -.infinity, count: d.keys)
+                    for j in 0..<d.keys where d.allowed(b, i, j, options) {
+                        var dot: Double = 0
+                        for e in 0..<d.headDim {
+                            dot += Double(q.storage[qOffset + i * d.headDim + e]) * Double(k.storage[kvOffset + j * d.headDim + e])
+                        }
+                        scores[j] = dot * scale
+                        if let bias = options.bias { scores[j] += Double(bias.storage[d.biasOffset(b, h, i, bias.count) + j]) }
+                    }
+                    let maximum = scores.max() ?? -.infinity
+                    guard maximum > -.infinity else { continue }
+                    let weights = scores.map { exp($0 - maximum) }
+                    let total = weights.reduce(0, +)
+                    for e in 0..<d.headDim {
+                        var sum: Double = 0
+                        for j in 0..<d.keys { sum += weights[j] * Double(v.storage[kvOffset + j * d.headDim + e]) }
+                        output.storage[qOffset + i * d.headDim + e] = Float(sum / total)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// The dimensions of one call, checked once, and the index arithmetic shared by the kernels.
+    struct Dims {
+        let batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int
+
+        init(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ options: AttentionOptions) {
+            precondition(q.rank == 4 && k.rank == 4 && v.shape == k.shape, "q \(q.shape), k \(k.shape), v \(v.shape)")
+            (batch, heads, queries, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+            (kvHeads, keys) = (k.shape[1], k.shape[2])
+            precondition(k.shape[0] == batch && k.shape[3] == headDim, "k \(k.shape) does not match q \(q.shape)")
+            precondition(kvHeads > 0 && heads % kvHeads == 0, "\(heads) query heads for \(kvHeads) KV heads")
+            precondition(queries <= keys || !options.causal, "causal attention with more queries (\(queries)) than keys (\(keys))")
+            if let mask = options.keyMask { precondition(mask.count == batch * keys, "key mask \(mask.count) for B·Tk \(batch * keys)") }
+            if let bias = options.bias {
+                precondition(bias.count == batch * heads * keys || bias.count == batch * heads * queries * keys,
+                              "bias \(bias.shape) is neither (B, H, Tk) nor (B, H, Tq, Tk)")
+            }
+        }
+
+        func qOffset(_ b: Int, _ h: Int) -> Int { (b * heads + h) * queries * headDim }
+        func kvOffset(_ b: Int, _ h: Int) -> Int { (b * kvHeads + h / (heads / kvHeads)) * keys * headDim }
+
+        func biasOffset(_ b: Int, _ h: Int, _ i: Int, _ count: Int) -> Int {
+            count == batch * heads * keys ? (b * heads + h) * keys : ((b * heads + h) * queries + i) * keys
+        }
+
+        func allowed(_ b: Int, _ i: Int, _ j: Int, _ options: AttentionOptions) -> Bool {
+            let position = i + keys - queries
+            if options.causal && j > position { return false }
+            if let window = options.window, j <= position - window { return false }
+            if let mask = options.keyMask, !mask[b * keys + j] { return false }
+            return true
+        }
+    }
+}

@@ -1,0 +1,75 @@
+// GELU, exact (erf) and tanh-approximated, forward and backward. Elementwise, split across cores in
+// chunks; erf and tanh stay scalar (libm), so the fast and naive paths give identical values per element.
+import Foundation
+
+/// Which GELU: `exact` is `0.5·x·(1 + erf(x/√2))` (HF "gelu"); `tanh` is
+/// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (HF "gelu_new", "gelu_pytorch_tanh", GPT-2, BLOOM's `bloom_gelu_forward`).
+public enum GELUApproximation: Sendable {
+    /// erf form.
+    case exact
+    /// tanh form.
+    case tanh
+}
+
+/// Gaussian error linear unit, elementwise.
+public enum GELU {
+    static let sqrtTwoOverPi: Float = 0.7978845608028654
+    static let inverseSqrtTwo: Float = 0.7071067811865476
+    static let inverseSqrtTwoPi: Float = 0.3989422804014327
+
+    /// x is any shape; returns gelu(x) of the same shape.
+    public static func forward(_ x: Tensor, approximation: GELUApproximation = .exact) -> Tensor {
+        var y = Tensor(zeros: x.shape)
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                Parallel.rows(x.count, minimumPerTask: 16_384) { range in
+                    switch approximation {
+                    case .exact: for i in range { yp[i] = exact(xp[i]) }
+                    case .tanh: for i in range { yp[i] = tanhForm(xp[i]) }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Backward: dx = dy · gelu′(x). In the forward pass this was: y = gelu(x); x is the forward input.
+    public static func backward(_ dy: Tensor, input x: Tensor, approximation: GELUApproximation = .exact) -> Tensor {
+        precondition(dy.shape == x.shape, "dy \(dy.shape) for input \(x.shape)")
+        var dx = Tensor(zeros: x.shape)
+        x.withPointer { xp in
+            dy.withPointer { dyp in
+                dx.withMutablePointer { dxp in
+                    Parallel.rows(x.count, minimumPerTask: 16_384) { range in
+                        for i in range { dxp[i] = dyp[i] * derivative(xp[i], approximation) }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// The one-element-at-a-time loop, the reference for the parallel path.
+    public static func naiveForward(_ x: Tensor, approximation: GELUApproximation = .exact) -> Tensor {
+        Tensor(shape: x.shape, storage: x.storage.map { approximation == .exact ? exact($0) : tanhForm($0) })
+    }
+
+    @inline(__always) static func exact(_ x: Float) -> Float {
+        0.5 * x * (1 + erf(x * inverseSqrtTwo))
+    }
+
+    @inline(__always) static func tanhForm(_ x: Float) -> Float {
+        0.5 * x * (1 + Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+    }
+
+    /// d gelu / dx. Exact: Φ(x) + x·φ(x). Tanh: 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+    @inline(__always) static func derivative(_ x: Float, _ approximation: GELUApproximation) -> Float {
+        switch approximation {
+        case .exact:
+            return 0.5 * (1 + erf(x * inverseSqrtTwo)) + x * inverseSqrtTwoPi * exp(-0.5 * x * x)
+        case .tanh:
+            let t = Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
+        }
+    }
+}

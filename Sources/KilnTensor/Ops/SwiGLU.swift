@@ -1,0 +1,105 @@
+// SiLU and SwiGLU, forward and backward. SwiGLU is LLaMA's MLP gate, `silu(gate_proj(x)) ⊙ up_proj(x)`,
+// and GLM-4 / ChatGLM's fused form, where one `gate_up_proj` output is split in halves
+// (`gate, up = x.chunk(2, dim=-1)`: gate first, up second).
+import Foundation
+
+/// `silu(x) = x · σ(x)`, elementwise (HF "silu", "swish").
+public enum SiLU {
+    /// x is any shape; returns silu(x) of the same shape.
+    public static func forward(_ x: Tensor) -> Tensor {
+        var y = Tensor(zeros: x.shape)
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                Parallel.rows(x.count, minimumPerTask: 16_384) { range in
+                    for i in range { yp[i] = silu(xp[i]) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Backward: dx = dy · σ(x)(1 + x(1 − σ(x))). In the forward pass this was: y = x · σ(x).
+    public static func backward(_ dy: Tensor, input x: Tensor) -> Tensor {
+        precondition(dy.shape == x.shape, "dy \(dy.shape) for input \(x.shape)")
+        return Tensor(shape: x.shape, storage: zip(dy.storage, x.storage).map { $0 * derivative($1) })
+    }
+
+    /// The scalar map, the reference for the parallel path.
+    public static func naiveForward(_ x: Tensor) -> Tensor {
+        Tensor(shape: x.shape, storage: x.storage.map { $0 / (1 + exp(-$0)) })
+    }
+
+    @inline(__always) static func silu(_ x: Float) -> Float { x / (1 + exp(-x)) }
+
+    @inline(__always) static func derivative(_ x: Float) -> Float {
+        let s = 1 / (1 + exp(-x))
+        return s * (1 + x * (1 - s))
+    }
+}
+
+/// `silu(gate) ⊙ up`, the gated MLP activation of LLaMA, Mistral, Qwen and GLM.
+public enum SwiGLU {
+    /// gate and up are (…, I); returns (…, I).
+    public static func forward(gate: Tensor, up: Tensor) -> Tensor {
+        precondition(gate.shape == up.shape, "gate \(gate.shape) and up \(up.shape) differ")
+        var y = Tensor(zeros: gate.shape)
+        gate.withPointer { gp in
+            up.withPointer { upp in
+                y.withMutablePointer { yp in
+                    Parallel.rows(gate.count, minimumPerTask: 16_384) { range in
+                        for i in range { yp[i] = SiLU.silu(gp[i]) * upp[i] }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Backward: returns (dgate, dup). In the forward pass this was: y = silu(gate) ⊙ up.
+    public static func backward(_ dy: Tensor, gate: Tensor, up: Tensor) -> (gate: Tensor, up: Tensor) {
+        precondition(dy.shape == gate.shape && gate.shape == up.shape, "dy \(dy.shape), gate \(gate.shape), up \(up.shape)")
+        var dgate = Tensor(zeros: gate.shape), dup = Tensor(zeros: up.shape)
+        for i in 0..<gate.count {
+            dgate.storage[i] = dy.storage[i] * up.storage[i] * SiLU.derivative(gate.storage[i])
+            dup.storage[i] = dy.storage[i] * SiLU.silu(gate.storage[i])
+        }
+        return (dgate, dup)
+    }
+
+    /// Fused layout: gateUp is (…, 2I) with gate in the first I columns and up in the last I; returns (…, I).
+    public static func forward(fused gateUp: Tensor) -> Tensor {
+        let (rows, doubled) = MatMul.dims(gateUp)
+        precondition(doubled % 2 == 0, "fused gate-up width \(doubled) is odd")
+        let width = doubled / 2
+        var y = Tensor(zeros: Array(gateUp.shape.dropLast()) + [width])
+        gateUp.withPointer { xp in
+            y.withMutablePointer { yp in
+                Parallel.rows(rows, minimumPerTask: Parallel.minimumRows(width: width)) { range in
+                    for row in range {
+                        for index in 0..<width {
+                            yp[row * width + index] = SiLU.silu(xp[row * doubled + index]) * xp[row * doubled + width + index]
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Backward of the fused layout: returns dgateUp, (…, 2I). In the forward pass this was: y = silu(x[:I]) ⊙ x[I:].
+    public static func backward(_ dy: Tensor, fused gateUp: Tensor) -> Tensor {
+        let (rows, doubled) = MatMul.dims(gateUp)
+        let width = doubled / 2
+        precondition(dy.count == rows * width, "dy \(dy.shape) for fused input \(gateUp.shape)")
+        var dx = Tensor(zeros: gateUp.shape)
+        for row in 0..<rows {
+            for index in 0..<width {
+                let g = gateUp.storage[row * doubled + index], u = gateUp.storage[row * doubled + width + index]
+                let d = dy.storage[row * width + index]
+                dx.storage[row * doubled + index] = d * u * SiLU.derivative(g)
+                dx.storage[row * doubled + width + index] = d * SiLU.silu(g)
+            }
+        }
+        return dx
+    }
+}

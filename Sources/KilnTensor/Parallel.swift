@@ -1,0 +1,36 @@
+// Row-wise work split across the cores. Each row is computed by exactly one task with the same code as
+// the serial loop, so the split never changes a result (no cross-row reductions happen here).
+import Dispatch
+import Foundation
+
+/// Splits independent rows of work across the machine's cores with `DispatchQueue.concurrentPerform`.
+public enum Parallel {
+    /// The cores available to this process (`ProcessInfo.activeProcessorCount`), read once.
+    public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body` on contiguous, disjoint ranges covering `0..<count`; one range per core when every task
+    /// gets at least `minimumPerTask` rows, otherwise fewer (a single call on this thread for small work).
+    public static func rows(_ count: Int, minimumPerTask: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let tasks = min(cores, count / max(1, minimumPerTask))
+        if tasks <= 1 {
+            body(0..<count)
+            return
+        }
+        // The ranges are disjoint, so callers that write only their own rows never race; that is the
+        // promise `nonisolated(unsafe)` stands for. concurrentPerform returns after every task, so `body`
+        // does not outlive this call.
+        withoutActuallyEscaping(body) { escapable in
+            nonisolated(unsafe) let work = escapable
+            DispatchQueue.concurrentPerform(iterations: tasks) { task in
+                work((count * task / tasks)..<(count * (task + 1) / tasks))
+            }
+        }
+    }
+
+    /// The rows per task below which splitting costs more than it saves, for a row of `width` elements:
+    /// about 16K elements of work per task.
+    public static func minimumRows(width: Int) -> Int {
+        max(1, 16_384 / max(1, width))
+    }
+}
