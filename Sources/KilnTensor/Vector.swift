@@ -55,6 +55,46 @@ enum Vector {
         return best
     }
 
+    /// eˣ per lane for x ≤ 88 (Cephes `expf`: x = n·ln2 + r, a degree-6 polynomial in r, then ·2ⁿ through the
+    /// exponent bits), within ~2 ulp of libm; x below −87.3 (incl. −∞, a masked score) gives exactly 0.
+    @inline(__always) static func exp(_ x: Lanes) -> Lanes {
+        let clamped = x.clamped(lowerBound: Lanes(repeating: -87.33654), upperBound: Lanes(repeating: 88.37626))
+        let n = (clamped * 1.44269504088896341 + 0.5).rounded(.down)
+        // ln 2 split in two so n·ln2 is exact in the high part (Cody–Waite reduction).
+        var r = clamped.addingProduct(n, Lanes(repeating: -0.693359375))
+        r = r.addingProduct(n, Lanes(repeating: 2.12194440e-4))
+        var p = Lanes(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let y = p * (r * r) + r + 1
+        let exponent = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let result = y * unsafeBitCast(exponent, to: Lanes.self)
+        return result.replacing(with: 0, where: x .< -87.33654)
+    }
+
+    /// y[i] = e^(x[i] − shift) for n elements (y may alias x); returns Σ y[i]. The SIMD lanes use `exp` above, the tail libm.
+    static func shiftedExp(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var acc = Lanes(repeating: 0)
+        var i = 0
+        while i + width <= n {
+            let e = exp(load(x, i) - shift)
+            store(e, y, i)
+            acc += e
+            i += width
+        }
+        var total = acc.sum()
+        while i < n {
+            let e = Foundation.exp(x[i] - shift)
+            y[i] = e
+            total += e
+            i += 1
+        }
+        return total
+    }
+
     /// out[i] = x[i] · a, n elements (out may alias x).
     static func scale(_ x: UnsafePointer<Float>, by a: Float, into out: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
@@ -68,6 +108,28 @@ enum Vector {
         var i = 0
         while i + width <= n { store((load(x, i) - shift) * a * load(w, i), out, i); i += width }
         while i < n { out[i] = (x[i] - shift) * a * w[i]; i += 1 }
+    }
+
+    /// Σ (x[i] − m)², n elements (the two-pass variance's second pass).
+    static func squaredDeviation(_ x: UnsafePointer<Float>, from m: Float, _ n: Int) -> Float {
+        var acc = Lanes(repeating: 0)
+        var i = 0
+        while i + width <= n {
+            let d = load(x, i) - m
+            acc = acc.addingProduct(d, d)
+            i += width
+        }
+        var total = acc.sum()
+        while i < n { total += (x[i] - m) * (x[i] - m); i += 1 }
+        return total
+    }
+
+    /// out[i] = (x[i] − shift) · a · w[i] + b[i], n elements (LayerNorm's affine step; out may alias x).
+    static func shiftScaleMultiplyAdd(_ x: UnsafePointer<Float>, shift: Float, scale a: Float, _ w: UnsafePointer<Float>,
+                                      _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + width <= n { store((load(x, i) - shift) * a * load(w, i) + load(b, i), out, i); i += width }
+        while i < n { out[i] = (x[i] - shift) * a * w[i] + b[i]; i += 1 }
     }
 
     /// out[i] = x[i] · y[i], n elements.

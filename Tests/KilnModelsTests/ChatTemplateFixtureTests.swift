@@ -40,6 +40,37 @@ enum ChatTemplateFixtures {
     }
 
     static let allCases: [Case] = (try? cases()) ?? []
+
+    /// One line of extra/extra_cases.jsonl: published-style templates with tools (see extra/extra_gen.py).
+    struct ExtraCase: Sendable, CustomTestStringConvertible {
+        var template: String
+        var conversation: String
+        var messages: [TemplateValue]
+        var tools: [TemplateValue]?
+        var addGenerationPrompt: Bool
+        var extra: [String: TemplateValue]
+        var rendered: String?
+        var error: String?
+        var testDescription: String { "\(template)/\(conversation)/tools=\(tools != nil)/agp=\(addGenerationPrompt)" }
+    }
+
+    static func extraCases() throws -> [ExtraCase] {
+        try source("extra/extra_cases.jsonl").split(separator: "\n").map { line in
+            guard case .dict(let row) = try TemplateJSON.parse(String(line)), case .string(let template)? = row["template"],
+                  case .string(let conversation)? = row["conversation"], case .array(let messages)? = row["messages"],
+                  case .dict(let extra)? = row["extra"] else { throw ChatTemplateError.invalidJSON(message: "row fields", offset: 0) }
+            var tools: [TemplateValue]?
+            if case .array(let t)? = row["tools"] { tools = t }
+            var rendered: String?, error: String?
+            if case .string(let r)? = row["rendered"] { rendered = r }
+            if case .string(let e)? = row["error"] { error = e }
+            return ExtraCase(template: template, conversation: conversation, messages: messages, tools: tools,
+                             addGenerationPrompt: row["add_generation_prompt"] == .bool(true),
+                             extra: Dictionary(uniqueKeysWithValues: extra.pairs), rendered: rendered, error: error)
+        }
+    }
+
+    static let allExtraCases: [ExtraCase] = (try? extraCases()) ?? []
 }
 
 @Suite("Chat template fixtures")
@@ -55,6 +86,28 @@ struct ChatTemplateFixtureTests {
         do {
             let output = try template.render(messages: row.messages, addGenerationPrompt: row.addGenerationPrompt,
                                              bosToken: row.bosToken, eosToken: row.eosToken)
+            #expect(row.error == nil, "expected an error: \(row.error ?? "")")
+            #expect(Array(output.utf8) == Array((row.rendered ?? "").utf8), "rendered:\n\(output)\nexpected:\n\(row.rendered ?? "")")
+        } catch {
+            guard case .raised(let message, _, _) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(row.error == "TemplateError: \(message)")
+        }
+    }
+
+    @Test("The published-style template file has all 80 cases")
+    func extraCaseCount() throws {
+        #expect(try ChatTemplateFixtures.extraCases().count == 80)
+    }
+
+    @Test("Published-style templates with tools render as jinja2 renders them", arguments: ChatTemplateFixtures.allExtraCases)
+    func extraCase(_ row: ChatTemplateFixtures.ExtraCase) throws {
+        let template = try ChatTemplate(source: try ChatTemplateFixtures.source("extra/\(row.template)"))
+        do {
+            let output = try template.render(messages: row.messages, addGenerationPrompt: row.addGenerationPrompt, bosToken: "<s>",
+                                             eosToken: "</s>", tools: row.tools, extra: row.extra)
             #expect(row.error == nil, "expected an error: \(row.error ?? "")")
             #expect(Array(output.utf8) == Array((row.rendered ?? "").utf8), "rendered:\n\(output)\nexpected:\n\(row.rendered ?? "")")
         } catch {

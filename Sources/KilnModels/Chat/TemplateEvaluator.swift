@@ -71,14 +71,13 @@ struct TemplateEvaluator {
             case .macro(let macro):
                 macros.append(macro)
                 assign(macro.name, .callable(.macro(macros.count - 1)))
-            case .callBlock(let callee, let body, let loc):
+            case .callBlock(let callee, let body, _):
                 // `{% call m() %}body{% endcall %}`: the body is what `caller()` returns inside the macro.
                 var captured = ""
                 _ = try execute(body, into: &captured)
                 scopes.append(["caller": .callable(.global("__caller__")), "__caller_body__": .string(captured)])
                 defer { scopes.removeLast() }
                 out += try evaluate(callee).pythonString
-                _ = loc
             case .filterBlock(let name, let arguments, let body, let loc):
                 var captured = ""
                 _ = try execute(body, into: &captured)
@@ -323,6 +322,8 @@ struct TemplateEvaluator {
             out.append(contentsOf: try pick(Array(s.unicodeScalars)))
             return .string(String(out))
         case .undefined(let hint): throw runtime(hint, loc)
+        // jinja compiles slices to a plain Python subscript (not Environment.getitem), so errors propagate.
+        case .dict: throw runtime("unhashable type: 'slice'", loc)
         default: throw runtime("'\(value.typeName)' object is not subscriptable", loc)
         }
     }

@@ -9,14 +9,13 @@ enum TemplateFilters {
     static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
         if old.isEmpty {
             // Python inserts `new` between every character (and at both ends).
-            var pieces = s.unicodeScalars.map { String($0) }
+            let pieces = s.unicodeScalars.map { String($0) }
             let limit = count < 0 ? pieces.count + 1 : min(count, pieces.count + 1)
             var out = ""
             for i in 0...pieces.count {
                 if i < limit { out += new }
                 if i < pieces.count { out += pieces[i] }
             }
-            pieces.removeAll()
             return out
         }
         let parts = TemplateMethods.split(s, separator: old, maxSplit: count)
@@ -56,9 +55,11 @@ extension TemplateEvaluator {
             let chars: String? = if case .string(let c) = arg(0, "chars") { c } else { nil }
             return .string(TemplateMethods.strip(text(), chars: chars, leading: true, trailing: true))
         case "tojson":
-            return .string(try TemplateJSON.dumps(value, indent: arg(0, "indent") ?? kwargs["indent"], separators: kwargs["separators"],
-                                                  sortKeys: kwargs["sort_keys"]?.isTruthy ?? false,
-                                                  ensureASCII: kwargs["ensure_ascii"]?.isTruthy ?? false, at: loc))
+            // transformers' signature is tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False),
+            // so a positional argument is ensure_ascii, unlike jinja's own tojson(indent).
+            return .string(try TemplateJSON.dumps(value, indent: arg(1, "indent"), separators: arg(2, "separators"),
+                                                  sortKeys: arg(3, "sort_keys")?.isTruthy ?? false,
+                                                  ensureASCII: arg(0, "ensure_ascii")?.isTruthy ?? false, at: loc))
         case "length", "count":
             switch value {
             case .string(let s): return .int(s.unicodeScalars.count)
@@ -91,7 +92,7 @@ extension TemplateEvaluator {
             return (name == "first" ? items.first : items.last) ?? .undefined("No \(name) item, sequence was empty.")
         case "list": return .array(try iterate(value, at: loc))
         case "string": return .string(text())
-        case "safe", "forceescape" where name == "safe": return value
+        case "safe": return value
         case "e", "escape", "forceescape": return .string(TemplateFilters.escape(text()))
         case "int":
             let fallback = arg(0, "default") ?? .int(0)
@@ -122,12 +123,18 @@ extension TemplateEvaluator {
             let scale = pow(10.0, Double(max(-300, min(300, precision))))
             let method = arg(1, "method")?.pythonString ?? "common"
             let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
+            // Python's round(int, n) stays an int; jinja's "common" method is plain round().
+            if rule == .toNearestOrEven, let i = value.integer, precision >= 0 { return .int(i) }
+            if rule == .toNearestOrEven, (0...300).contains(precision), n.isFinite {
+                // Python's round() rounds the exact binary value (2.675 -> 2.67); glibc's printf does the same.
+                return .double(Double(String(format: "%.\(precision)f", n)) ?? n)
+            }
             return .double((n * scale).rounded(rule) / scale)
         case "items":
             switch value {
             case .dict(let d): return .array(d.pairs.map { .array([.string($0.0), $0.1]) })
             case .undefined: return .array([])
-            default: throw runtime("can only get item pairs from a mapping", loc)
+            default: throw runtime("Can only get item pairs from a mapping.", loc)
             }
         case "dictsort":
             guard case .dict(let d) = value else { throw runtime("dictsort expects a mapping", loc) }
@@ -204,6 +211,7 @@ extension TemplateEvaluator {
                                              blank: arg(2, "blank")?.isTruthy ?? false))
         case "wordcount":
             return .int(text().split { !($0.isLetter || $0.isNumber || $0 == "_") }.count)
+        case "format": return .string(try percentFormat(text(), args, at: loc))
         case "attr": return try attribute(of: value, arg(0, "name")?.pythonString ?? "", at: loc)
         case "center":
             let width = arg(0, "width")?.integer ?? 80

@@ -30,8 +30,12 @@ extension TemplateEvaluator {
             }
         }
         switch (op, a, b) {
+        case ("%", .string(let format), .array(let items)): return .string(try percentFormat(format, items, at: loc))
+        case ("%", .string(let format), _): return .string(try percentFormat(format, [b], at: loc))
         case ("+", .string(let x), .string(let y)): return .string(x + y)
         case ("+", .array(let x), .array(let y)): return .array(x + y)
+        case ("+", .string, _), ("+", .array, _):
+            throw runtime("can only concatenate \(a.typeName) (not \"\(b.typeName)\") to \(a.typeName)", loc)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             guard let n = (a.integer ?? b.integer) else { throw unsupported }
             guard n <= 0 || s.utf8.count * n <= Self.maxRepetition else { throw tooLarge(loc) }

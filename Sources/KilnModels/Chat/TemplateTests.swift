@@ -35,13 +35,22 @@ extension TemplateEvaluator {
             case .array, .dict, .string, .undefined: return true
             default: return false
             }
-        case "callable": if case .callable = value { return true } else { return false }
+        // Undefined has `__call__` (it raises), so Python's callable() says yes.
+        case "callable": if case .callable = value { return true } else { return value.isUndefined }
         case "escaped": return false
-        case "lower": return value.pythonString == value.pythonString.lowercased()
-        case "upper": return value.pythonString == value.pythonString.uppercased()
+        // str(value).islower(): at least one cased character and no upper-case ones (and vice versa).
+        case "lower":
+            let s = value.pythonString
+            return s.contains { $0.isLowercase } && !s.contains { $0.isUppercase }
+        case "upper":
+            let s = value.pythonString
+            return s.contains { $0.isUppercase } && !s.contains { $0.isLowercase }
         case "even", "odd":
-            guard let i = value.integer else { throw try undefinedOrType(value, "'\(value.typeName)' is not an integer", loc) }
-            return (i % 2 == 0) == (name == "even")
+            // jinja tests `value % 2 == 0` / `== 1`, so floats work too (2.5 is neither).
+            if let i = value.integer { return (i % 2 == 0) == (name == "even") }
+            guard case .double(let d) = value else { throw try undefinedOrType(value, "unsupported operand type(s) for %: '\(value.typeName)' and 'int'", loc) }
+            let r = d - 2 * (d / 2).rounded(.down)
+            return name == "even" ? r == 0 : r == 1
         case "divisibleby":
             guard let i = value.integer, let d = try other().integer else { throw runtime("divisibleby needs integers", loc) }
             guard d != 0 else { throw runtime("integer division or modulo by zero", loc) }

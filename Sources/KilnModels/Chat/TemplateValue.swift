@@ -41,7 +41,18 @@ public indirect enum TemplateCallable: Sendable, Equatable {
 public struct TemplateDictionary: Sendable, Equatable {
     /// Keys in insertion order.
     public private(set) var keys: [String] = []
-    private var storage: [String: TemplateValue] = [:]
+    private var storage: [Key: TemplateValue] = [:]
+
+    /// A key compared by Unicode scalars, as Python compares str: Swift's String equality would merge
+    /// canonically equivalent keys ("é" and "e\u{301}") that Python keeps apart.
+    private struct Key: Hashable, Sendable {
+        let string: String
+        init(_ string: String) { self.string = string }
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.string.unicodeScalars.elementsEqual(rhs.string.unicodeScalars) }
+        func hash(into hasher: inout Hasher) {
+            for scalar in string.unicodeScalars { hasher.combine(scalar.value) }
+        }
+    }
 
     /// An empty dictionary.
     public init() {}
@@ -53,12 +64,12 @@ public struct TemplateDictionary: Sendable, Equatable {
 
     /// The value for `key`, or nil; setting appends new keys at the end.
     public subscript(key: String) -> TemplateValue? {
-        get { storage[key] }
+        get { storage[Key(key)] }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if storage.updateValue(newValue, forKey: Key(key)) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: Key(key)) != nil {
+                keys.removeAll { Key($0) == Key(key) }
             }
         }
     }
@@ -67,7 +78,7 @@ public struct TemplateDictionary: Sendable, Equatable {
     public var count: Int { keys.count }
 
     /// The entries in insertion order.
-    public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? .none) } }
+    public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[Key($0)] ?? TemplateValue.none) } }
 
     /// Python dict equality ignores order.
     public static func == (lhs: TemplateDictionary, rhs: TemplateDictionary) -> Bool {

@@ -28,6 +28,11 @@ struct TokenPattern: @unchecked Sendable {
         }
     }
 
+    init(literal: String) {
+        self.literal = literal
+        regex = nil
+    }
+
     init(regex pattern: String) {
         regex = try? NSRegularExpression(pattern: pattern, options: [])
         literal = nil

@@ -57,14 +57,17 @@ public enum Attention {
                                     let scores = pp + (b * d.heads + h) * d.queries * d.keys
                                     BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, alpha: scale,
                                                a: qp + qOffset, b: kp + kvOffset, c: scores)
-                                    for i in 0..<d.queries {
-                                        let row = scores + i * d.keys
-                                        if let bias = options.bias {
-                                            let offset = d.biasOffset(b, h, i, bias.count)
-                                            for j in 0..<d.keys { row[j] += bias.storage[offset + j] }
+                                    // Rows are independent: split across cores for long prompts (prefill), inline for decode.
+                                    Parallel.rows(d.queries, minimumPerTask: Parallel.minimumRows(width: d.keys)) { range in
+                                        for i in range {
+                                            let row = scores + i * d.keys
+                                            if let bias = options.bias {
+                                                let offset = d.biasOffset(b, h, i, bias.count)
+                                                for j in 0..<d.keys { row[j] += bias.storage[offset + j] }
+                                            }
+                                            for j in 0..<d.keys where !d.allowed(b, i, j, options) { row[j] = -.infinity }
+                                            Softmax.rowForward(UnsafePointer(row), row, d.keys)
                                         }
-                                        for j in 0..<d.keys where !d.allowed(b, i, j, options) { row[j] = -.infinity }
-                                        Softmax.rowForward(UnsafePointer(row), row, d.keys)
                                     }
                                     BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, a: UnsafePointer(scores), b: vp + kvOffset,
                                                c: op + qOffset)
@@ -106,10 +109,12 @@ public enum Attention {
                                                     // dP = dO Vᵀ, then dS = P ⊙ (dP − Σ dP ⊙ P) per row (softmax backward).
                                                     BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, a: dop + qOffset,
                                                                b: vp + kvOffset, c: ds)
-                                                    for i in 0..<d.queries {
-                                                        let row = ds + i * d.keys, prow = p + i * d.keys
-                                                        let dot = Vector.dot(UnsafePointer(row), prow, d.keys)
-                                                        for j in 0..<d.keys { row[j] = prow[j] * (row[j] - dot) }
+                                                    Parallel.rows(d.queries, minimumPerTask: Parallel.minimumRows(width: d.keys)) { range in
+                                                        for i in range {
+                                                            let row = ds + i * d.keys, prow = p + i * d.keys
+                                                            let dot = Vector.dot(UnsafePointer(row), prow, d.keys)
+                                                            for j in 0..<d.keys { row[j] = prow[j] * (row[j] - dot) }
+                                                        }
                                                     }
                                                     // dQ = scale · dS K;  dK += scale · dSᵀ Q
                                                     BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, alpha: cache.scale, a: ds,

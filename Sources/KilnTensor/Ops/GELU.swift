@@ -3,12 +3,15 @@
 import Foundation
 
 /// Which GELU: `exact` is `0.5·x·(1 + erf(x/√2))` (HF "gelu"); `tanh` is
-/// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (HF "gelu_new", "gelu_pytorch_tanh", GPT-2, BLOOM's `bloom_gelu_forward`).
+/// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (HF "gelu_new", "gelu_pytorch_tanh", GPT-2); `bloom` is the same curve
+/// written as BLOOM's `bloom_gelu_forward`, `x·0.5·(1 + tanh(0.79788456·x·(1 + 0.044715·x·x)))`, rounding as it does.
 public enum GELUApproximation: Sendable {
     /// erf form.
     case exact
-    /// tanh form.
+    /// tanh form, x³ as torch's `pow(x, 3)` fast path computes it, (x·x)·x.
     case tanh
+    /// BLOOM's spelling of the tanh form (truncated constant, x factored out).
+    case bloom
 }
 
 /// Gaussian error linear unit, elementwise.
@@ -26,6 +29,7 @@ public enum GELU {
                     switch approximation {
                     case .exact: for i in range { yp[i] = exact(xp[i]) }
                     case .tanh: for i in range { yp[i] = tanhForm(xp[i]) }
+                    case .bloom: for i in range { yp[i] = bloomForm(xp[i]) }
                     }
                 }
             }
@@ -51,7 +55,13 @@ public enum GELU {
 
     /// The one-element-at-a-time loop, the reference for the parallel path.
     public static func naiveForward(_ x: Tensor, approximation: GELUApproximation = .exact) -> Tensor {
-        Tensor(shape: x.shape, storage: x.storage.map { approximation == .exact ? exact($0) : tanhForm($0) })
+        Tensor(shape: x.shape, storage: x.storage.map { value in
+            switch approximation {
+            case .exact: return exact(value)
+            case .tanh: return tanhForm(value)
+            case .bloom: return bloomForm(value)
+            }
+        })
     }
 
     @inline(__always) static func exact(_ x: Float) -> Float {
@@ -59,7 +69,11 @@ public enum GELU {
     }
 
     @inline(__always) static func tanhForm(_ x: Float) -> Float {
-        0.5 * x * (1 + Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+        0.5 * x * (1 + Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * (x * x * x))))
+    }
+
+    @inline(__always) static func bloomForm(_ x: Float) -> Float {
+        x * 0.5 * (1 + Foundation.tanh(0.79788456 * x * (1 + 0.044715 * x * x)))
     }
 
     /// d gelu / dx. Exact: Φ(x) + x·φ(x). Tanh: 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
@@ -67,9 +81,10 @@ public enum GELU {
         switch approximation {
         case .exact:
             return 0.5 * (1 + erf(x * inverseSqrtTwo)) + x * inverseSqrtTwoPi * exp(-0.5 * x * x)
-        case .tanh:
-            let t = Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x))
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
+        case .tanh, .bloom:
+            let k: Float = approximation == .tanh ? sqrtTwoOverPi : 0.79788456
+            let t = Foundation.tanh(k * (x + 0.044715 * (x * x * x)))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
         }
     }
 }

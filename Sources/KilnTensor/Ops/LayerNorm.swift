@@ -33,16 +33,11 @@ public enum LayerNorm {
                                         let base = row * width
                                         let m = Vector.sum(xp + base, width) / Float(width)
                                         // Two passes (mean, then Σ(x − m)²) as torch does; the one-pass E[x²] − m² cancels badly.
-                                        var variance: Float = 0
-                                        for index in 0..<width {
-                                            let d = xp[base + index] - m
-                                            variance += d * d
-                                        }
+                                        let variance = Vector.squaredDeviation(xp + base, from: m, width)
                                         let s = 1 / (variance / Float(width) + eps).squareRoot()
                                         mp[row] = m
                                         rp[row] = s
-                                        Vector.shiftScaleMultiply(xp + base, shift: m, scale: s, wp, into: yp + base, width)
-                                        for index in 0..<width { yp[base + index] += bp[index] }
+                                        Vector.shiftScaleMultiplyAdd(xp + base, shift: m, scale: s, wp, bp, into: yp + base, width)
                                     }
                                 }
                             }

@@ -18,19 +18,14 @@ public enum Softmax {
         return y
     }
 
-    /// Softmax of one row of `width` elements from `x` into `y` (may alias): SIMD max and scale, scalar exp.
+    /// Softmax of one row of `width` elements from `x` into `y` (may alias): SIMD max, exp and scale.
     @inline(__always) static func rowForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ width: Int) {
         let maximum = Vector.max(x, width)
         if maximum == -.infinity {
             y.update(repeating: 0, count: width)
             return
         }
-        var sum: Float = 0
-        for index in 0..<width {
-            let e = exp(x[index] - maximum)
-            y[index] = e
-            sum += e
-        }
+        let sum = Vector.shiftedExp(x, shift: maximum, into: y, width)
         Vector.scale(UnsafePointer(y), by: 1 / sum, into: y, width)
     }
 

@@ -1,0 +1,181 @@
+// A Hugging Face tokenizer loaded from `tokenizer.json` (+ `tokenizer_config.json`), reproducing
+// what `transformers.AutoTokenizer` returns: added tokens are matched first, each remaining piece
+// is normalized, pre-tokenized and run through the model, then the post-processor adds specials.
+// Stages are small protocols built by factories that switch on the upstream `type` names
+// (swift-transformers style); anything unknown throws a `TokenizerError` instead of crashing.
+
+import Foundation
+
+/// A tokenizer built from a Hugging Face `tokenizer.json`.
+public final class Tokenizer: Sendable {
+    let normalizer: (any Normalizer)?
+    let preTokenizer: (any PreTokenizer)?
+    let model: any TokenModel
+    let postProcessor: (any PostProcessor)?
+    let decoder: (any TokenDecoder)?
+    let addedTokens: [AddedToken]
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+    let addedByID: [Int: AddedToken]
+    let addedByContent: [[UInt8]: Int]
+    let specialIDs: Set<Int>
+
+    /// The id of the beginning-of-sequence token named by the config, if any.
+    public let bosTokenId: Int?
+    /// The id of the end-of-sequence token named by the config, if any.
+    public let eosTokenId: Int?
+    /// The number of distinct ids: model vocabulary plus added tokens (transformers' `len(tokenizer)`).
+    public let vocabularySize: Int
+
+    /// Loads a tokenizer from the contents of `tokenizer.json` and, optionally, `tokenizer_config.json`.
+    /// - Throws: `TokenizerError` naming the key, stage type, regex or token that is malformed.
+    public init(tokenizerJSON: Data, config: Data?) throws(TokenizerError) {
+        let root = try JSONNode.parse(tokenizerJSON)
+        guard root.value is [String: Any] else { throw .invalidValue(path: "", expected: "a JSON object") }
+        let cfg = try config.map { d throws(TokenizerError) in try JSONNode.parse(d) }
+        if let cfg, !(cfg.value is [String: Any]) { throw .invalidValue(path: "tokenizer_config", expected: "a JSON object") }
+
+        let model = try makeModel(try root.required("model"))
+        self.model = model
+
+        var added: [AddedToken] = []
+        for node in try root["added_tokens"]?.array() ?? [] { added.append(try AddedToken(node)) }
+        // transformers also registers tokens that only the config's `added_tokens_decoder` lists.
+        if let decoderTable = cfg?["added_tokens_decoder"] {
+            for (key, node) in try decoderTable.object() {
+                guard let id = Int(key) else { throw .invalidValue(path: node.path, expected: "an integer key") }
+                if !added.contains(where: { $0.id == id }) { added.append(try AddedToken(node, id: id)) }
+            }
+        }
+        addedTokens = added
+
+        var normalizerNode = root["normalizer"]
+        var preTokenizer: (any PreTokenizer)? = try root["pre_tokenizer"].map { n throws(TokenizerError) in try makePreTokenizer(n) }
+        if let cfg, Tokenizer.isLegacyLlama(root: root, config: cfg) {
+            // transformers 5 `LlamaTokenizer` drops the legacy Prepend+Replace normalizer and uses
+            // Metaspace(split=false), "always" when `legacy` (default) else "first", "never" when
+            // `add_prefix_space` is false; it does not double a leading "▁" for text starting with a space.
+            normalizerNode = nil
+            let legacy = try cfg.bool("legacy", default: true)
+            let scheme = try cfg.bool("add_prefix_space", default: true) ? (legacy ? "always" : "first") : "never"
+            preTokenizer = MetaspacePreTokenizer(replacement: "▁", prependScheme: scheme, split: false)
+        }
+        let normalizer = try normalizerNode.map { n throws(TokenizerError) in try makeNormalizer(n) }
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        decoder = try root["decoder"].map { n throws(TokenizerError) in try makeDecoder(n) }
+
+        rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized })
+        normalizedMatcher = AddedTokenMatcher(added.filter { $0.normalized }) { normalizer?.normalize($0) ?? $0 }
+        var byID: [Int: AddedToken] = [:]
+        var byContent: [[UInt8]: Int] = [:]
+        for t in added {
+            byID[t.id] = t
+            byContent[Array(t.content.utf8)] = t.id
+        }
+        addedByID = byID
+        addedByContent = byContent
+        specialIDs = Set(added.filter(\.special).map(\.id))
+        vocabularySize = Set(model.ids).union(byID.keys).count
+
+        func tokenID(_ key: String) throws(TokenizerError) -> Int? {
+            guard let node = cfg?[key] else { return nil }
+            // Either a plain string or an AddedToken object with `content`.
+            let name = node.value is String ? try node.string() : try node.required("content").string()
+            guard let id = byContent[Array(name.utf8)] ?? model.id(for: name) else { throw .unknownToken(name) }
+            return id
+        }
+        bosTokenId = try tokenID("bos_token")
+        eosTokenId = try tokenID("eos_token")
+
+        var post = try root["post_processor"].map { n throws(TokenizerError) in try makePostProcessor(n) }
+        if let cfg, Tokenizer.isLlamaClass(cfg), cfg["add_bos_token"] != nil || cfg["add_eos_token"] != nil {
+            // transformers' Llama `update_post_processor` rebuilds the template from these two flags.
+            let bos = try cfg.bool("add_bos_token", default: true) ? bosTokenId.map { [$0] } ?? [] : []
+            let eos = try cfg.bool("add_eos_token", default: false) ? eosTokenId.map { [$0] } ?? [] : []
+            post = TemplatePostProcessor(prefix: bos, suffix: eos)
+        }
+        postProcessor = post
+    }
+
+    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
+    /// - Throws: `TokenizerError.unreadableFile` when `tokenizer.json` is missing, or a parse error.
+    public convenience init(folder: URL) throws(TokenizerError) {
+        let jsonURL = folder.appendingPathComponent("tokenizer.json")
+        guard let json = try? Data(contentsOf: jsonURL) else { throw .unreadableFile(jsonURL.path) }
+        let config = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
+        try self.init(tokenizerJSON: json, config: config)
+    }
+
+    private static func isLlamaClass(_ cfg: JSONNode) -> Bool {
+        let cls = (try? cfg.string("tokenizer_class", default: "")) ?? ""
+        return cls == "LlamaTokenizer" || cls == "LlamaTokenizerFast"
+    }
+
+    /// A Llama-class config over a file with the pre-Metaspace `Prepend("▁")` normalizer.
+    private static func isLegacyLlama(root: JSONNode, config: JSONNode) -> Bool {
+        guard isLlamaClass(config), root["pre_tokenizer"] == nil, let n = root["normalizer"],
+              (try? n.typeName()) == "Sequence", let stages = try? n.required("normalizers").array() else { return false }
+        return stages.contains { (try? $0.typeName()) == "Prepend" }
+    }
+
+    // MARK: - API
+
+    /// Encodes text to ids; `addSpecialTokens` applies the post-processor (BOS, CLS/SEP, …).
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
+        var ids: [Int] = []
+        for segment in rawMatcher.split(text, atStart: true) {
+            switch segment {
+            case .token(let id):
+                ids.append(id)
+            case .text(let raw, let atStart):
+                let normalized = normalizer?.normalize(raw) ?? raw
+                for inner in normalizedMatcher.split(normalized, atStart: atStart) {
+                    switch inner {
+                    case .token(let id):
+                        ids.append(id)
+                    case .text(let piece, let pieceAtStart):
+                        let words = preTokenizer?.preTokenize([PreToken(text: piece, atStart: pieceAtStart)])
+                            ?? [PreToken(text: piece, atStart: pieceAtStart)]
+                        for word in words { ids.append(contentsOf: model.tokenize(word.text)) }
+                    }
+                }
+            }
+        }
+        if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
+        return ids
+    }
+
+    /// The token strings of ids (`convert_ids_to_tokens`); unknown ids give an empty string.
+    public func tokens(for ids: [Int]) -> [String] {
+        ids.map { token(for: $0) ?? "" }
+    }
+
+    /// The token string of one id, or nil when the id is not in the vocabulary.
+    public func token(for id: Int) -> String? {
+        addedByID[id]?.content ?? model.token(for: id)
+    }
+
+    /// The id of a token string (added tokens first), or nil.
+    public func id(for token: String) -> Int? {
+        addedByContent[Array(token.utf8)] ?? model.id(for: token)
+    }
+
+    /// True when `id` is an added token marked `special`.
+    public func isSpecial(_ id: Int) -> Bool { specialIDs.contains(id) }
+
+    /// The added tokens, in file order.
+    public var addedTokenList: [AddedToken] { addedTokens }
+
+    /// Decodes ids to text through the file's decoder; unknown ids are ignored.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids {
+            if skipSpecialTokens && specialIDs.contains(id) { continue }
+            if let t = token(for: id) { tokens.append(t) }
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decodeChain(tokens).joined()
+    }
+}

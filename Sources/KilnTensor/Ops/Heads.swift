@@ -1,0 +1,51 @@
+// Moving attention heads between the projection layout and the attention layout, forward and backward
+// (HF `view(B, T, H, D).transpose(1, 2)` and its inverse). Each is the other's backward.
+import Foundation
+
+/// Reshapes between (B, T, H·D), the output of the q/k/v projections, and (B, H, T, D), the layout of `Attention` and `RoPE`.
+public enum Heads {
+    /// x is (B, T, H·D); returns (B, H, T, D).
+    public static func split(_ x: Tensor, heads: Int) -> Tensor {
+        precondition(x.rank == 3 && heads > 0 && x.shape[2] % heads == 0, "cannot split \(x.shape) into \(heads) heads")
+        let (batch, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2] / heads)
+        var y = Tensor(zeros: [batch, heads, steps, headDim])
+        permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: true)
+        return y
+    }
+
+    /// Backward of `split`: dy (B, H, T, D) → dx (B, T, H·D). In the forward pass this was: y = split(x).
+    public static func splitBackward(_ dy: Tensor) -> Tensor { merge(dy) }
+
+    /// x is (B, H, T, D); returns (B, T, H·D), the input of the output projection.
+    public static func merge(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4, "cannot merge heads of \(x.shape)")
+        let (batch, heads, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        var y = Tensor(zeros: [batch, steps, heads * headDim])
+        permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: false)
+        return y
+    }
+
+    /// Backward of `merge`: dy (B, T, H·D) → dx (B, H, T, D). In the forward pass this was: y = merge(x).
+    public static func mergeBackward(_ dy: Tensor, heads: Int) -> Tensor { split(dy, heads: heads) }
+
+    /// Copies D-element runs between the two layouts.
+    static func permute(_ x: Tensor, into y: inout Tensor, batch: Int, heads: Int, steps: Int, headDim: Int, toHeads: Bool) {
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        for h in 0..<heads {
+                            let tokenMajor = ((b * steps + t) * heads + h) * headDim
+                            let headMajor = ((b * heads + h) * steps + t) * headDim
+                            if toHeads {
+                                (yp + headMajor).update(from: xp + tokenMajor, count: headDim)
+                            } else {
+                                (yp + tokenMajor).update(from: xp + headMajor, count: headDim)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
