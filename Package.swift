@@ -78,6 +78,7 @@ let package = Package(
                 "KilnData",
                 "KilnLedger",
                 "KilnStore",
+                "KilnTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
