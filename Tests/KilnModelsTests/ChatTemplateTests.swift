@@ -242,6 +242,25 @@ struct ChatTemplateTests {
         }
     }
 
+    @Test("Hostile arithmetic and ever-deeper values hit limits instead of trapping or overflowing the stack")
+    func runawayValues() {
+        let hostile = [
+            "{{ range(-9223372036854775807, 9223372036854775807) | length }}",
+            "{{ 'ab' * 9223372036854775807 }}",
+            "{{ [1] * 4611686018427387904 }}",
+            "{{ 9223372036854775807 + 1 }}",
+            "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
+            "{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = dict(a=ns.x) %}{% endfor %}{{ ns.x }}",
+            "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x.index] %}{% endfor %}{{ ns.x }}",
+        ]
+        for source in hostile {
+            guard case .limitExceeded? = Self.renderError(source) else {
+                Issue.record("expected limitExceeded for \(source), got \(String(describing: Self.renderError(source)))")
+                continue
+            }
+        }
+    }
+
     @Test("render(messages:) passes what apply_chat_template passes")
     func messagesAPI() throws {
         let template = try ChatTemplate(source: "{{ bos_token is defined }}|{{ tools is none }}|{{ add_generation_prompt }}|"

@@ -77,7 +77,7 @@ struct TokenizerStageTests {
     @Test("Decoders")
     func decoders() throws {
         func dec(_ json: String, _ tokens: [String]) throws -> [String] { try makeDecoder(node(json)).decodeChain(tokens) }
-        #expect(try dec(#"{"type":"WordPiece","prefix":"##","cleanup":true}"#, ["##uelo", "Ara", "##új", "##o", "No", "##guera"]).joined()
+        #expect(try dec(###"{"type":"WordPiece","prefix":"##","cleanup":true}"###, ["##uelo", "Ara", "##új", "##o", "No", "##guera"]).joined()
             == "##uelo Araújo Noguera")
         #expect(try dec(#"{"type":"Strip","content":"H","start":1,"stop":0}"#, ["Hey", " friend!", "HHH"]) == ["ey", " friend!", "HH"])
         #expect(try dec(#"{"type":"ByteFallback"}"#, ["<0xE5>", "<0x8f>", "<0xab>"]) == ["叫"])
@@ -102,7 +102,7 @@ struct TokenizerStageTests {
         #expect(stringForm.encode("azzb", addSpecialTokens: false) == [0, 5, 5, 1])
         let fused = try tiny(#"{"type":"BPE","vocab":{\#(vocab)},"merges":[],"unk_token":"<unk>","fuse_unk":true}"#)
         #expect(fused.encode("azzb", addSpecialTokens: false) == [0, 5, 1])
-        let prefixed = try tiny(#"{"type":"BPE","vocab":{"a":0,"##b":1,"ab":2},"merges":["a ##b"],"continuing_subword_prefix":"##"}"#)
+        let prefixed = try tiny(###"{"type":"BPE","vocab":{"a":0,"##b":1,"ab":2},"merges":["a ##b"],"continuing_subword_prefix":"##"}"###)
         #expect(prefixed.encode("ab", addSpecialTokens: false) == [2])
         let suffixed = try tiny(#"{"type":"BPE","vocab":{"a":0,"b</w>":1,"ab</w>":2},"merges":["a b</w>"],"end_of_word_suffix":"</w>"}"#)
         #expect(suffixed.encode("ab", addSpecialTokens: false) == [2])
@@ -115,7 +115,7 @@ struct TokenizerStageTests {
 
     @Test("WordPiece max_input_chars_per_word and BERT post-processing")
     func wordPiece() throws {
-        let tok = try tiny(#"{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"un":3,"##aff":4,"##able":5},"unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":8}"#,
+        let tok = try tiny(###"{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"un":3,"##aff":4,"##able":5},"unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":10}"###,
                            extra: #","pre_tokenizer":{"type":"WhitespaceSplit"},"post_processor":{"type":"BertProcessing","sep":["[SEP]",2],"cls":["[CLS]",1]},"decoder":{"type":"WordPiece"}"#)
         #expect(tok.encode("unaffable unaffableun", addSpecialTokens: true) == [1, 3, 4, 5, 0, 2])
         #expect(tok.decode([3, 4, 5], skipSpecialTokens: false) == "unaffable")
@@ -131,5 +131,14 @@ struct TokenizerStageTests {
         #expect(tok.encode("ab aab", addSpecialTokens: false) == [12, 2, 0, 0, 1])
         #expect(tok.encode("X", addSpecialTokens: false) == [13])
         #expect(tok.decode([0, 10, 1], skipSpecialTokens: true) == "a b")
+    }
+
+    @Test("clean_up_tokenization_spaces from the config")
+    func cleanUpSpaces() throws {
+        let json = Data(#"{"model":{"type":"BPE","vocab":{"a":0," .":1},"merges":[]},"added_tokens":[{"id":1,"content":" .","special":false,"normalized":false}]}"#.utf8)
+        let plain = try Tokenizer(tokenizerJSON: json, config: nil)
+        let cleaned = try Tokenizer(tokenizerJSON: json, config: Data(#"{"clean_up_tokenization_spaces":true}"#.utf8))
+        #expect(plain.decode([0, 1], skipSpecialTokens: false) == "a  .")
+        #expect(cleaned.decode([0, 1], skipSpecialTokens: false) == "a .")
     }
 }

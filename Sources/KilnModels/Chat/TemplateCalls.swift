@@ -39,7 +39,8 @@ extension TemplateEvaluator {
             var d = TemplateDictionary()
             if case .dict(let initial) = args.first { d = initial }
             for key in keywordOrder { d[key] = kwargs[key] }
-            if name == "dict" { return .dict(d) }
+            if name == "dict" { return try checkedDepth(.dict(d)) }
+            _ = try checkedDepth(.dict(d))
             namespaces.append(d)
             return .namespace(namespaces.count - 1)
         case "range":
@@ -49,8 +50,9 @@ extension TemplateEvaluator {
             let stop = ints.count == 1 ? ints[0] : ints[1]
             let step = ints.count == 3 ? ints[2] : 1
             guard step != 0 else { throw runtime("range() arg 3 must not be zero", loc) }
-            let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
-            guard count <= Self.maxRepetition else { throw .limitExceeded(message: "range() too large", line: loc.line, column: loc.column) }
+            // Count in Double so huge bounds cannot overflow Int arithmetic.
+            let count = max(0, ((Double(stop) - Double(start)) / Double(step)).rounded(.up))
+            guard count <= Double(Self.maxRepetition) else { throw .limitExceeded(message: "range() too large", line: loc.line, column: loc.column) }
             return .array(stride(from: start, to: stop, by: step).map { .int($0) })
         case "__caller__":
             return lookup("__caller_body__")

@@ -17,6 +17,8 @@ struct TemplateEvaluator {
     static let maxCallDepth = 64
     static let maxIterations = 10_000_000
     static let maxOutputBytes = 256 << 20
+    /// Deepest list/dict nesting a template may build (JSON inputs are already capped at 512 by TemplateJSON).
+    static let maxValueDepth = 256
 
     /// How a statement list finished: normally, or by `{% break %}` / `{% continue %}`.
     enum Flow { case normal, breakLoop, continueLoop }
@@ -184,7 +186,7 @@ struct TemplateEvaluator {
         case .list(let items):
             var values: [TemplateValue] = []
             for item in items { values.append(try evaluate(item)) }
-            return .array(values)
+            return try checkedDepth(.array(values))
         case .dict(let pairs):
             var d = TemplateDictionary()
             for (k, v) in pairs {
@@ -192,7 +194,7 @@ struct TemplateEvaluator {
                 guard case .string(let ks) = key else { d[key.pythonString] = try evaluate(v); continue }
                 d[ks] = try evaluate(v)
             }
-            return .dict(d)
+            return try checkedDepth(.dict(d))
         case .attribute(let base, let name, let loc): return try attribute(of: try evaluate(base), name, at: loc)
         case .item(let base, let key, let loc): return try item(of: try evaluate(base), try evaluate(key), at: loc)
         case .slice(let base, let start, let stop, let step, let loc):
@@ -237,6 +239,14 @@ struct TemplateEvaluator {
             if try evaluate(condition).isTruthy { return try evaluate(then) }
             return try otherwise.map { e throws(ChatTemplateError) in try evaluate(e) } ?? .undefined("the inline if-expression evaluated to false and no else section was defined")
         }
+    }
+
+    /// `value`, or a limit error when building it nested it deeper than `maxValueDepth`.
+    func checkedDepth(_ value: TemplateValue) throws(ChatTemplateError) -> TemplateValue {
+        guard value.depth(limit: Self.maxValueDepth + 1) <= Self.maxValueDepth else {
+            throw .limitExceeded(message: "value nested deeper than \(Self.maxValueDepth) levels", line: 0, column: 0)
+        }
+        return value
     }
 
     /// The error for using `value` where a real value is needed: undefined gets jinja's UndefinedError text.

@@ -214,7 +214,7 @@ extension TemplateEvaluator {
         case "format": return .string(try percentFormat(text(), args, at: loc))
         case "attr": return try attribute(of: value, arg(0, "name")?.pythonString ?? "", at: loc)
         case "center":
-            let width = arg(0, "width")?.integer ?? 80
+            let width = min(arg(0, "width")?.integer ?? 80, Self.maxRepetition)
             let s = text(), n = s.unicodeScalars.count
             guard width > n else { return .string(s) }
             let left = (width - n) / 2 + ((width - n) % 2 & width % 2)
@@ -270,7 +270,7 @@ extension TemplateEvaluator {
 
     /// jinja's `indent` filter (3.1: `blank` replaces the old `indentblank`).
     private func indent(_ s: String, width: TemplateValue, first: Bool, blank: Bool) -> String {
-        let indention = if case .string(let w) = width { w } else { String(repeating: " ", count: max(0, width.integer ?? 4)) }
+        let indention = if case .string(let w) = width { w } else { String(repeating: " ", count: max(0, min(width.integer ?? 4, 4096))) }
         var lines = (s + "\n").split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         lines.removeLast()
         var rv: String

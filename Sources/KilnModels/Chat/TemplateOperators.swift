@@ -38,11 +38,11 @@ extension TemplateEvaluator {
             throw runtime("can only concatenate \(a.typeName) (not \"\(b.typeName)\") to \(a.typeName)", loc)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             guard let n = (a.integer ?? b.integer) else { throw unsupported }
-            guard n <= 0 || s.utf8.count * n <= Self.maxRepetition else { throw tooLarge(loc) }
+            guard n <= 0 || n <= Self.maxRepetition / max(1, s.utf8.count) else { throw tooLarge(loc) }
             return .string(n > 0 ? String(repeating: s, count: n) : "")
         case ("*", .array(let x), _), ("*", _, .array(let x)):
             guard let n = (a.integer ?? b.integer) else { throw unsupported }
-            guard n <= 0 || x.count * n <= Self.maxRepetition else { throw tooLarge(loc) }
+            guard n <= 0 || n <= Self.maxRepetition / max(1, x.count) else { throw tooLarge(loc) }
             return .array(n > 0 ? Array([[TemplateValue]](repeating: x, count: n).joined()) : [])
         default: throw unsupported
         }

@@ -125,6 +125,19 @@ extension TemplateValue {
 
     var isUndefined: Bool { if case .undefined = self { true } else { false } }
 
+    /// Container nesting depth, counted no further than `limit` levels so the walk itself stays shallow.
+    /// Values built by templates are capped with it: releasing, printing or comparing a value nested
+    /// thousands deep would recurse that deep and overflow the stack.
+    func depth(limit: Int) -> Int {
+        guard limit > 0 else { return 1 }
+        switch self {
+        case .array(let a): return 1 + (a.lazy.map { $0.depth(limit: limit - 1) }.max() ?? 0)
+        case .dict(let d): return 1 + (d.pairs.lazy.map { $0.1.depth(limit: limit - 1) }.max() ?? 0)
+        case .callable(.method(let receiver, _)): return 1 + receiver.depth(limit: limit - 1)
+        default: return 0
+        }
+    }
+
     /// The numeric value for Python's numeric tower (bool is an int subclass).
     var number: Double? {
         switch self {

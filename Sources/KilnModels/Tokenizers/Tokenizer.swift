@@ -19,6 +19,8 @@ public final class Tokenizer: Sendable {
     let addedByID: [Int: AddedToken]
     let addedByContent: [[UInt8]: Int]
     let specialIDs: Set<Int>
+    /// transformers' `clean_up_tokenization_spaces` from the config (false when absent).
+    let cleanUpSpaces: Bool
 
     /// The id of the beginning-of-sequence token named by the config, if any.
     public let bosTokenId: Int?
@@ -96,6 +98,7 @@ public final class Tokenizer: Sendable {
             post = TemplatePostProcessor(prefix: bos, suffix: eos)
         }
         postProcessor = post
+        cleanUpSpaces = try cfg?.bool("clean_up_tokenization_spaces", default: false) ?? false
     }
 
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
@@ -175,7 +178,18 @@ public final class Tokenizer: Sendable {
             if skipSpecialTokens && specialIDs.contains(id) { continue }
             if let t = token(for: id) { tokens.append(t) }
         }
-        guard let decoder else { return tokens.joined(separator: " ") }
-        return decoder.decodeChain(tokens).joined()
+        // Upstream joins with spaces when the file has no decoder.
+        let text = decoder.map { $0.decodeChain(tokens).joined() } ?? tokens.joined(separator: " ")
+        return cleanUpSpaces ? Tokenizer.cleanUpTokenization(text) : text
+    }
+
+    /// transformers' `clean_up_tokenization`: drops the space before punctuation and contractions.
+    static func cleanUpTokenization(_ text: String) -> String {
+        var out = text
+        for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                       (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            out = out.replacingOccurrences(of: a, with: b, options: .literal)
+        }
+        return out
     }
 }

@@ -1,0 +1,224 @@
+// What every family file provides: a causal language model loaded from an HF folder, its forward pass
+// (logits and hidden states as transformers' `output_hidden_states=True` returns them), the typed error
+// for checkpoints and inputs a family refuses, and the per-layer key/value cache used by generation.
+import Foundation
+import KilnTensor
+
+/// The outputs of one forward pass, in transformers' `CausalLMOutputWithPast` order.
+public struct CausalLMOutput: Sendable {
+    /// (B, T, V) next-token logits.
+    public var logits: Tensor
+    /// L+1 tensors (B, T, C): i = 0 embeddings, 1..<L decoder layer outputs, L the final-norm output.
+    public var hiddenStates: [Tensor]
+
+    /// Wraps the two outputs.
+    public init(logits: Tensor, hiddenStates: [Tensor]) {
+        self.logits = logits
+        self.hiddenStates = hiddenStates
+    }
+}
+
+/// A decoder-only language model of one family, matching transformers' eager forward pass.
+public protocol CausalLM: Sendable {
+    /// Reads `config.json` and `model.safetensors` (or its sharded index) from an HF model folder.
+    /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
+    static func load(folder: URL) throws -> Self
+
+    /// inputIds and attentionMask are (B, T) (mask 1 = real token, 0 = padding; nil = all ones); positionIds (B, T)
+    /// or nil for the family's default. Returns logits (B, T, V) and the L+1 hidden states (B, T, C).
+    /// - Throws: `ModelError.invalidInput` for ragged rows, out-of-vocabulary ids or out-of-range positions.
+    func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput
+}
+
+/// Why a family refused a checkpoint or an input; cases carry the tensor name or the offending value.
+public enum ModelError: Error, Equatable, Sendable {
+    /// config.json's `model_type` is not the family that was asked to load it.
+    case wrongFamily(expected: String, found: String)
+    /// A config option this family does not implement (named as in config.json).
+    case unsupportedOption(key: String, value: String)
+    /// The checkpoint lacks a tensor the family needs.
+    case missingTensor(String)
+    /// A tensor's stored shape differs from what the config implies.
+    case wrongShape(tensor: String, expected: [Int], found: [Int])
+    /// Inputs the forward pass cannot run on (ragged batch, id outside the vocabulary, position past the table).
+    case invalidInput(reason: String)
+}
+
+extension ModelError: LocalizedError {
+    /// A one-sentence explanation naming the tensor, option or input at fault.
+    public var errorDescription: String? {
+        switch self {
+        case .wrongFamily(let expected, let found): "config.json says model_type \(found), not \(expected)."
+        case .unsupportedOption(let key, let value): "The config option \(key) = \(value) is not supported."
+        case .missingTensor(let name): "The checkpoint has no tensor named \(name)."
+        case .wrongShape(let name, let expected, let found): "Tensor \(name) has shape \(found); the config implies \(expected)."
+        case .invalidInput(let reason): "Invalid model input: \(reason)."
+        }
+    }
+}
+
+/// Sanitized checkpoint tensors, looked up with the shape the config implies.
+struct CheckpointTensors {
+    /// HF names (after the family's `sanitize`) to tensors.
+    var tensors: [String: Tensor]
+
+    /// Every tensor of `weights`, widened to Float32.
+    /// - Throws: `SafeTensorsError` from the reader.
+    static func read(_ weights: WeightMap) throws -> [String: Tensor] {
+        var all: [String: Tensor] = [:]
+        for name in weights.names { all[name] = try weights.tensor(name) }
+        return all
+    }
+
+    /// The tensor `name`, which must have exactly `shape`.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
+    func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
+        guard let tensor = tensors[name] else { throw .missingTensor(name) }
+        guard tensor.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: tensor.shape) }
+        return tensor
+    }
+}
+
+/// Checks a (B, T) batch before it reaches kernels that trap on bad indices.
+enum BatchCheck {
+    /// Returns (B, T) after checking that ids, mask and positions are rectangular and in range.
+    /// - Throws: `ModelError.invalidInput` naming the row and value.
+    static func dims(ids: [[Int]], mask: [[Int]]?, positions: [[Int]]?, vocabulary: Int, maxPosition: Int? = nil)
+        throws(ModelError) -> (batch: Int, steps: Int) {
+        guard let steps = ids.first?.count, steps > 0 else { throw .invalidInput(reason: "empty batch") }
+        for (row, tokens) in ids.enumerated() {
+            guard tokens.count == steps else { throw .invalidInput(reason: "row \(row) has \(tokens.count) ids, row 0 has \(steps)") }
+            if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabulary }) {
+                throw .invalidInput(reason: "token id \(bad) in row \(row) is outside the vocabulary of \(vocabulary)")
+            }
+        }
+        if let mask {
+            guard mask.count == ids.count else { throw .invalidInput(reason: "attention mask has \(mask.count) rows for \(ids.count)") }
+            for (row, values) in mask.enumerated() where !values.allSatisfy({ $0 == 0 || $0 == 1 }) {
+                throw .invalidInput(reason: "attention mask row \(row) holds values other than 0 and 1")
+            }
+        }
+        if let positions {
+            guard positions.count == ids.count, positions.allSatisfy({ $0.count == steps }) else {
+                throw .invalidInput(reason: "position ids are not (\(ids.count), \(steps))")
+            }
+            let limit = maxPosition ?? Int.max
+            if let bad = positions.joined().first(where: { $0 < 0 || $0 >= limit }) {
+                throw .invalidInput(reason: "position id \(bad) outside 0..<\(limit)")
+            }
+        }
+        return (ids.count, steps)
+    }
+}
+
+/// One layer's keys and values so far, (B, KVH, T, D) each, grown along T as generation appends steps.
+public struct LayerKVCache: Sendable {
+    /// (B, KVH, Tpast, D) keys, or nil before the first step.
+    public var keys: Tensor?
+    /// (B, KVH, Tpast, D) values, or nil before the first step.
+    public var values: Tensor?
+
+    /// An empty cache.
+    public init() {}
+
+    /// Appends new keys and values (B, KVH, Tnew, D) and returns the full (B, KVH, Tpast + Tnew, D) pair.
+    public mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor) {
+        let joinedKeys = keys.map { Self.concatenate($0, newKeys) } ?? newKeys
+        let joinedValues = values.map { Self.concatenate($0, newValues) } ?? newValues
+        (keys, values) = (joinedKeys, joinedValues)
+        return (joinedKeys, joinedValues)
+    }
+
+    /// a (B, H, Ta, D) and b (B, H, Tb, D) joined along T: (B, H, Ta + Tb, D).
+    static func concatenate(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.rank == 4 && b.rank == 4 && a.shape[0] == b.shape[0] && a.shape[1] == b.shape[1] && a.shape[3] == b.shape[3],
+                     "cannot join \(a.shape) and \(b.shape) along T")
+        let (groups, ta, tb, d) = (a.shape[0] * a.shape[1], a.shape[2], b.shape[2], a.shape[3])
+        var storage = [Float]()
+        storage.reserveCapacity(groups * (ta + tb) * d)
+        for g in 0..<groups {
+            storage += a.storage[(g * ta * d)..<((g + 1) * ta * d)]
+            storage += b.storage[(g * tb * d)..<((g + 1) * tb * d)]
+        }
+        return Tensor(shape: [a.shape[0], a.shape[1], ta + tb, d], storage: storage)
+    }
+}
+
+/// Small tensor steps the family files share that KilnTensor has no kernel for.
+enum FamilyOps {
+    /// a + b elementwise (the residual add); same shapes.
+    static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "cannot add \(a.shape) and \(b.shape)")
+        var sum = a
+        for i in sum.storage.indices { sum.storage[i] += b.storage[i] }
+        return sum
+    }
+
+    /// y (…, parts·W) cut along its last dimension into `parts` tensors (…, W), e.g. a fused q|k|v projection.
+    static func splitLast(_ y: Tensor, parts: Int) -> [Tensor] {
+        let width = y.shape.last! / parts
+        let rows = y.count / (parts * width)
+        let shape = Array(y.shape.dropLast()) + [width]
+        return (0..<parts).map { part in
+            var storage = [Float]()
+            storage.reserveCapacity(rows * width)
+            for row in 0..<rows {
+                let start = row * parts * width + part * width
+                storage += y.storage[start..<(start + width)]
+            }
+            return Tensor(shape: shape, storage: storage)
+        }
+    }
+
+    /// The last position of each row of x (B, T, C): (B, 1, C), what generation feeds the LM head.
+    static func lastStep(_ x: Tensor) -> Tensor {
+        let (batch, steps, width) = (x.shape[0], x.shape[1], x.shape[2])
+        var storage = [Float]()
+        for b in 0..<batch { storage += x.storage[((b * steps + steps - 1) * width)..<((b * steps + steps) * width)] }
+        return Tensor(shape: [batch, 1, width], storage: storage)
+    }
+
+    /// The index of the largest of the V logits (first one on ties, as `torch.argmax`).
+    static func argmax(_ logits: ArraySlice<Float>) -> Int {
+        var best = logits.startIndex
+        for i in logits.indices where logits[i] > logits[best] { best = i }
+        return best - logits.startIndex
+    }
+}
+
+/// A PyTorch `nn.Linear`: weight (OC, C), optional bias (OC).
+struct LinearLayer: Sendable {
+    /// (OC, C), PyTorch layout.
+    var weight: Tensor
+    /// (OC) or nil.
+    var bias: Tensor?
+
+    /// x (…, C) → (…, OC).
+    func callAsFunction(_ x: Tensor) -> Tensor { MatMul.forward(x, weight: weight, bias: bias) }
+}
+
+/// A PyTorch `nn.LayerNorm` with affine weight and bias (C).
+struct LayerNormLayer: Sendable {
+    /// (C) scale.
+    var weight: Tensor
+    /// (C) shift.
+    var bias: Tensor
+    /// Added to the variance.
+    var eps: Float
+
+    /// x (…, C) → (…, C).
+    func callAsFunction(_ x: Tensor) -> Tensor { LayerNorm.forward(x, weight: weight, bias: bias, eps: eps).0 }
+}
+
+extension FamilyOps {
+    /// A (R, K) matrix transposed to (K, R); other ranks are returned unchanged so the shape check names them.
+    static func transposed(_ m: Tensor) -> Tensor {
+        guard m.rank == 2 else { return m }
+        let (rows, columns) = (m.shape[0], m.shape[1])
+        var t = Tensor(zeros: [columns, rows])
+        for r in 0..<rows {
+            for c in 0..<columns { t.storage[c * rows + r] = m.storage[r * columns + c] }
+        }
+        return t
+    }
+}
