@@ -66,6 +66,7 @@ let package = Package(
                 "KilnServer",
                 "KilnData",
                 "KilnLedger",
+                "KilnModels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

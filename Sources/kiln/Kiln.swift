@@ -9,7 +9,7 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an open data-and-model foundry.",
         discussion: "Start with `kiln demo`, or `kiln serve --data DIR` for a real node.",
-        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self])
+        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self, ModelCommand.self, Generate.self, Tokenize.self, Chat.self])
 }
 
 /// Options shared by commands that open a data folder directly.

@@ -1,0 +1,112 @@
+// `model_type` → family loader, one line per family (mlx-swift-lm's LLMModelFactory shape), and the bundle
+// a command needs to run a folder: model, tokenizer, chat template and generation config.
+import Foundation
+
+/// Why a path could not be opened as a runnable model.
+public enum RegistryError: Error, Equatable, Sendable {
+    /// config.json names a `model_type` no family file implements.
+    case unsupportedModelType(String, supported: [String])
+    /// The path is a GGUF file; running GGUF weights is later work.
+    case ggufNotSupported(path: String)
+    /// The path is not a folder holding config.json.
+    case notAModelFolder(path: String)
+}
+
+extension RegistryError: LocalizedError {
+    /// A one-sentence explanation naming the path or type.
+    public var errorDescription: String? {
+        switch self {
+        case .unsupportedModelType(let type, let supported):
+            "model_type \"\(type)\" is not supported; supported types: \(supported.joined(separator: ", "))."
+        case .ggufNotSupported(let path): "GGUF models are not supported by `generate` yet (\(path)); pass an HF model folder."
+        case .notAModelFolder(let path): "\(path) is not a model folder (no config.json)."
+        }
+    }
+}
+
+/// The family loaders, keyed by config.json's `model_type`.
+public enum ModelRegistry {
+    /// One line per family.
+    public static let loaders: [String: @Sendable (URL) throws -> any CausalLM] = [
+        "gpt2": { try GPT2Model.load(folder: $0) },
+        "bloom": { try BloomModel.load(folder: $0) },
+        "llama": { try LlamaModel.load(folder: $0) },
+        "mistral": { try MistralModel.load(folder: $0) },
+        "qwen2": { try Qwen2Model.load(folder: $0) },
+        "qwen3": { try Qwen3Model.load(folder: $0) },
+        // Added in parallel with this registry (GLM.swift, ChatGLM.swift, DeepSeekV3.swift).
+        "glm": { try GLMModel.load(folder: $0) },
+        "chatglm": { try ChatGLMModel.load(folder: $0) },
+        "deepseek_v3": { try DeepSeekV3Model.load(folder: $0) },
+    ]
+
+    /// The supported `model_type` strings, sorted.
+    public static var supportedTypes: [String] { loaders.keys.sorted() }
+
+    /// The raw `model_type` of a folder's config.json, read before the typed decode so unknown types get a clear error.
+    /// - Throws: `RegistryError.notAModelFolder`, `.ggufNotSupported`, or `ConfigError` for unreadable JSON.
+    public static func modelType(folder: URL) throws -> String {
+        if folder.pathExtension.lowercased() == "gguf" { throw RegistryError.ggufNotSupported(path: folder.path) }
+        let url = folder.appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: url) else { throw RegistryError.notAModelFolder(path: folder.path) }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigError.malformedJSON(reason: "\(url.path) is not a JSON object")
+        }
+        guard let type = object["model_type"] as? String else { throw ConfigError.missingKey("model_type") }
+        return type
+    }
+
+    /// Loads the model of an HF folder with its family's loader.
+    /// - Throws: `RegistryError.unsupportedModelType`, or the family's `ConfigError`/`SafeTensorsError`/`ModelError`.
+    public static func loadModel(folder: URL) throws -> any CausalLM {
+        let type = try modelType(folder: folder)
+        guard let loader = loaders[type] else { throw RegistryError.unsupportedModelType(type, supported: supportedTypes) }
+        return try loader(folder)
+    }
+}
+
+/// A folder opened for running: model, tokenizer, chat template and generation settings.
+public struct LoadedModel: Sendable {
+    /// The folder it came from.
+    public let folder: URL
+    /// config.json's `model_type`.
+    public let modelType: String
+    /// The family model.
+    public let model: any CausalLM
+    /// The tokenizer from tokenizer.json (+ tokenizer_config.json).
+    public let tokenizer: Tokenizer
+    /// tokenizer_config.json's `chat_template` or chat_template.jinja; nil when the folder has neither.
+    public let chatTemplate: ChatTemplate?
+    /// generation_config.json, when present.
+    public let generationConfig: GenerationConfig?
+
+    /// Opens a folder.
+    /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError` or the family's load errors.
+    public init(folder: URL) throws {
+        self.folder = folder
+        modelType = try ModelRegistry.modelType(folder: folder)
+        model = try ModelRegistry.loadModel(folder: folder)
+        tokenizer = try Tokenizer(folder: folder)
+        chatTemplate = try Self.chatTemplateSource(folder: folder).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
+        let generationURL = folder.appendingPathComponent("generation_config.json")
+        generationConfig = FileManager.default.fileExists(atPath: generationURL.path) ? try GenerationConfig.load(url: generationURL) : nil
+    }
+
+    /// EOS ids: generation_config.json's, else the tokenizer's (transformers reads generation_config first).
+    public var eosTokenIds: Set<Int> {
+        if let ids = generationConfig?.eosTokenIDs, !ids.isEmpty { return Set(ids) }
+        return tokenizer.eosTokenId.map { [$0] } ?? []
+    }
+
+    /// The template text: a `chat_template` string (or the "default" entry of a named list), else chat_template.jinja.
+    public static func chatTemplateSource(folder: URL) -> String? {
+        if let data = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json")),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            if let source = object["chat_template"] as? String { return source }
+            if let named = object["chat_template"] as? [[String: Any]],
+               let entry = named.first(where: { $0["name"] as? String == "default" }) ?? named.first,
+               let source = entry["template"] as? String { return source }
+        }
+        return try? String(contentsOf: folder.appendingPathComponent("chat_template.jinja"), encoding: .utf8)
+    }
+}

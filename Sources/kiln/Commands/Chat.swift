@@ -1,0 +1,74 @@
+// `kiln chat`: an interactive conversation with a model folder, its chat template applied and replies streamed.
+import ArgumentParser
+import Foundation
+import KilnModels
+
+/// Chats with a model, reading one user message per standard-input line.
+struct Chat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Chat with a model folder (chat template applied, replies streamed).",
+        discussion: "Type a message per line; /reset clears the conversation, /exit (or end of input) quits.")
+
+    @Option(name: .long, help: "The HF model folder with a chat template. The default SmolLM2 GGUF model is not runnable yet.")
+    var model: String?
+
+    @Option(name: .long, help: "The most new tokens per reply.")
+    var maxNewTokens: Int = 256
+
+    @Option(name: .long, help: "Sample with this temperature (> 0); omit for greedy.")
+    var temperature: Float?
+
+    @Option(name: .long, help: "Seed of the sampler.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "An optional system message that opens the conversation.")
+    var system: String?
+
+    func validate() throws {
+        guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be at least 1.") }
+        if let temperature, !(temperature > 0) { throw ValidationError("--temperature must be greater than 0.") }
+    }
+
+    func run() throws {
+        guard let model else {
+            // GGUF execution (SmolLM2-135M-Instruct Q4_1) is later work; saying so beats a fake reply.
+            ModelPath.fail("no --model given, and the default SmolLM2 GGUF model is not runnable yet (GGUF model execution is later work). Pass --model FOLDER.")
+        }
+        let loaded = try ModelPath.open(model, command: "chat")
+        guard let template = loaded.chatTemplate else {
+            ModelPath.fail("\(model) has no chat template (tokenizer_config.json chat_template or chat_template.jinja).")
+        }
+        let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: SamplingParameters(temperature: temperature ?? 0),
+                                        eosTokenIds: loaded.eosTokenIds, seed: seed)
+        let opening = system.map { [ChatTemplateMessage(role: "system", content: $0)] } ?? []
+        var messages = opening
+        printError("Chatting with \(model). /reset clears, /exit quits.")
+        while true {
+            print("> ", terminator: "")
+            flushOutput()
+            guard let line = readLine() else { break }
+            let input = line.trimmingCharacters(in: .whitespaces)
+            if input == "/exit" { break }
+            if input == "/reset" { messages = opening; print("(conversation cleared)"); continue }
+            if input.isEmpty { continue }
+            messages.append(ChatTemplateMessage(role: "user", content: input))
+            let tokenizer = loaded.tokenizer
+            let rendered = try ModelPath.reporting {
+                try template.render(messages: messages, addGenerationPrompt: true,
+                                    bosToken: tokenizer.bosTokenId.flatMap(tokenizer.token(for:)),
+                                    eosToken: tokenizer.eosTokenId.flatMap(tokenizer.token(for:)))
+            }
+            // The template already writes BOS and the role markers, so the post-processor must not add them again.
+            let promptIds = tokenizer.encode(rendered, addSpecialTokens: false)
+            let reply = try ModelPath.reporting {
+                try generator.generate(promptIds: promptIds, options: options) { _, delta in
+                    print(delta, terminator: "")
+                    flushOutput()
+                }
+            }
+            print("")
+            messages.append(ChatTemplateMessage(role: "assistant", content: reply.text))
+        }
+    }
+}
