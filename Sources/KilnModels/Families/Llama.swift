@@ -297,23 +297,17 @@ public struct LlamaModel: CausalLM {
         hiddenStates.append(x)
         return CausalLMOutput(logits: MatMul.forward(x, weight: lmHead), hiddenStates: hiddenStates)
     }
+}
 
-    /// Greedy decoding of one unpadded prompt with the KV cache (HF `generate(do_sample=False)`): up to
-    /// maxNewTokens argmax ids, stopping after any of `eosTokenIds`. Returns the new ids only.
-    /// - Throws: `ModelError.invalidInput` for an empty prompt or ids outside the vocabulary.
-    public func greedy(promptIds: [Int], maxNewTokens: Int, eosTokenIds: [Int] = []) throws(ModelError) -> [Int] {
-        var cache = LlamaCache(layers: layers.count, batch: 1)
-        var next = promptIds
-        var generated: [Int] = []
-        while generated.count < maxNewTokens {
-            let logits = try forward(inputIds: [next], attentionMask: nil, positionIds: nil, cache: &cache).logits
-            let vocabulary = configuration.vocabSize
-            let last = (logits.count / vocabulary - 1) * vocabulary
-            let token = FamilyOps.argmax(logits.storage[last..<(last + vocabulary)])
-            generated.append(token)
-            if eosTokenIds.contains(token) { break }
-            next = [token]
-        }
-        return generated
+extension LlamaModel: IncrementalDecoder {
+    /// V.
+    public var vocabularySize: Int { configuration.vocabSize }
+
+    /// An empty cache for `batch` rows.
+    public func makeCache(batch: Int) -> LlamaCache { LlamaCache(layers: layers.count, batch: batch) }
+
+    /// Logits of the new steps after those in `cache`.
+    public func decodeLogits(_ inputIds: [[Int]], cache: inout LlamaCache) throws(ModelError) -> Tensor {
+        try forward(inputIds: inputIds, attentionMask: nil, positionIds: nil, cache: &cache).logits
     }
 }
