@@ -268,18 +268,8 @@ public struct DeepSeekV3Model: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?,
                         cache: inout LlamaCache) throws(ModelError) -> (output: CausalLMOutput, routing: [Int: DeepSeekV3Routing]) {
         let c = configuration
-        let (batch, steps) = try BatchCheck.dims(ids: inputIds, mask: attentionMask, positions: positionIds, vocabulary: c.vocabSize)
-        if let row = attentionMask?.firstIndex(where: { $0.count != steps }) {
-            throw .invalidInput(reason: "attention mask row \(row) is not \(steps) long")
-        }
-        guard cache.layers.count == layers.count, cache.attentionMask.count == batch else {
-            throw .invalidInput(reason: "cache is for \(cache.attentionMask.count) rows and \(cache.layers.count) layers")
-        }
-        let past = cache.length
-        let positions = positionIds ?? Array(repeating: Array(past..<(past + steps)), count: batch)
-        let mask = attentionMask ?? Array(repeating: Array(repeating: 1, count: steps), count: batch)
-        for b in 0..<batch { cache.attentionMask[b] += mask[b] }
-        let keyMask = cache.attentionMask.joined().map { $0 == 1 }
+        let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
+                                                                   layers: layers.count, vocabulary: c.vocabSize)
         let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
         var x = Embedding.forward(ids: Array(inputIds.joined()), table: embedTokens).reshaped([batch, steps, c.hiddenSize])

@@ -211,6 +211,25 @@ public struct LlamaCache: Sendable {
 
     /// Tpast, the number of cached steps.
     public var length: Int { attentionMask.first?.count ?? 0 }
+
+    /// Checks T new steps against this cache and records their mask; shared by every cached family's forward.
+    /// Returns B, T, the positions (given, or continuing at Tpast) and the key mask over all Tpast + T steps.
+    /// - Throws: `ModelError.invalidInput` for ragged rows, ids outside the vocabulary or a cache of another shape.
+    mutating func advance(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?, layers layerCount: Int,
+                          vocabulary: Int) throws(ModelError) -> (batch: Int, steps: Int, positions: [[Int]], keyMask: [Bool]) {
+        let (batch, steps) = try BatchCheck.dims(ids: inputIds, mask: attentionMask, positions: positionIds, vocabulary: vocabulary)
+        if let row = attentionMask?.firstIndex(where: { $0.count != steps }) {
+            throw .invalidInput(reason: "attention mask row \(row) is not \(steps) long")
+        }
+        guard layers.count == layerCount, self.attentionMask.count == batch else {
+            throw .invalidInput(reason: "cache is for \(self.attentionMask.count) rows and \(layers.count) layers")
+        }
+        let past = length
+        let positions = positionIds ?? Array(repeating: Array(past..<(past + steps)), count: batch)
+        let mask = attentionMask ?? Array(repeating: Array(repeating: 1, count: steps), count: batch)
+        for b in 0..<batch { self.attentionMask[b] += mask[b] }
+        return (batch, steps, positions, self.attentionMask.joined().map { $0 == 1 })
+    }
 }
 
 /// `LlamaForCausalLM`: embed_tokens, L decoder layers, the final norm and lm_head.
@@ -273,18 +292,8 @@ public struct LlamaModel: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?,
                         cache: inout LlamaCache) throws(ModelError) -> CausalLMOutput {
         let c = configuration
-        let (batch, steps) = try BatchCheck.dims(ids: inputIds, mask: attentionMask, positions: positionIds, vocabulary: c.vocabSize)
-        if let row = attentionMask?.firstIndex(where: { $0.count != steps }) {
-            throw .invalidInput(reason: "attention mask row \(row) is not \(steps) long")
-        }
-        guard cache.layers.count == layers.count, cache.attentionMask.count == batch else {
-            throw .invalidInput(reason: "cache is for \(cache.attentionMask.count) rows and \(cache.layers.count) layers")
-        }
-        let past = cache.length
-        let positions = positionIds ?? Array(repeating: Array(past..<(past + steps)), count: batch)
-        let mask = attentionMask ?? Array(repeating: Array(repeating: 1, count: steps), count: batch)
-        for b in 0..<batch { cache.attentionMask[b] += mask[b] }
-        let keyMask = cache.attentionMask.joined().map { $0 == 1 }
+        let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
+                                                                   layers: layers.count, vocabulary: c.vocabSize)
         let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
         var x = Embedding.forward(ids: Array(inputIds.joined()), table: embedTokens).reshaped([batch, steps, c.hiddenSize])
