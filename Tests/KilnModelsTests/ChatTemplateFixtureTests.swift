@@ -4,7 +4,7 @@ import Foundation
 import KilnModels
 import Testing
 
-/// Loads the chat-template fixtures relative to this file, never from ../shared.
+/// Loads the chat-template fixtures relative to this file, never from the shared fixtures folder outside the repository.
 enum ChatTemplateFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/chat_templates")

@@ -1,5 +1,5 @@
 // ModelConfiguration / GenerationConfig against every fixture config.json (values read off the JSON files
-// in Tests/Fixtures/models, copied from ../shared/fixtures/models; README §3 and §9.1), both rope spellings,
+// in Tests/Fixtures/models, copied from the shared fixtures' models folder; README §3 and §9.1), both rope spellings,
 // and typed errors for bad values.
 import Foundation
 import Testing

@@ -2,7 +2,7 @@
 import Foundation
 @testable import KilnModels
 
-/// Fixture files copied from ../shared/fixtures into Tests/Fixtures (see Tests/Fixtures/README.md §3, §6).
+/// Fixture files copied from the project's shared fixtures into Tests/Fixtures (see Tests/Fixtures/README.md §3, §6).
 enum LoadingFixtures {
     /// Tests/Fixtures, found from this file's path so tests run from any working directory.
     static let root = URL(fileURLWithPath: #filePath)

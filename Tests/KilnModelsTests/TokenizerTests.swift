@@ -5,7 +5,7 @@ import Foundation
 import Testing
 @testable import KilnModels
 
-/// The fixture folder, found next to this file so tests never read ../shared.
+/// The fixture folder, found next to this file so tests never read the shared fixtures folder outside the repository.
 let tokenizerFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizers")
 

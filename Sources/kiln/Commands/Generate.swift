@@ -1,5 +1,5 @@
 // `kiln generate`: run a model folder on one prompt, streaming the text or printing the ids as JSON
-// (the shape ../shared/acceptance/engine.py reads: {"prompt_ids":[…],"ids":[…],"text":"…"}).
+// (the shape the engine acceptance script reads: {"prompt_ids":[…],"ids":[…],"text":"…"}).
 import ArgumentParser
 import Foundation
 import KilnModels
