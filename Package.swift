@@ -2,6 +2,9 @@
 // Kiln: an open data-and-model foundry. See ARCHITECTURE.md for the targets and how data flows.
 import PackageDescription
 
+/// Optimisation for the engine targets in every configuration (release already has it).
+let engineSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "kiln",
     platforms: [.macOS(.v15)],
@@ -39,8 +42,10 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CBLAS"),
-        .target(name: "KilnTensor", dependencies: ["CBLAS"]),
-        .target(name: "KilnModels", dependencies: ["KilnTensor"]),
+        // The engine is optimised in debug builds too: its tests run real models, which unoptimised SIMD
+        // loops would make minutes slower than the compile time this costs.
+        .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
+        .target(name: "KilnModels", dependencies: ["KilnTensor"], swiftSettings: engineSettings),
         .target(
             name: "KilnData",
             dependencies: [

@@ -18,10 +18,12 @@ public enum BLAS {
     /// - Parameters:
     ///   - transposeA: use Aᵀ (A is stored K×M).
     ///   - transposeB: use Bᵀ (B is stored N×K), the layout of a PyTorch `Linear` weight.
+    ///   - ldc: the row stride of C (default N), to write a block of columns inside a wider matrix.
     public static func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>,
+                             ldc: Int? = nil) {
         guard m > 0, n > 0 else { return }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(ldc ?? n))
     }
 }

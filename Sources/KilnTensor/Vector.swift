@@ -142,12 +142,12 @@ enum Vector {
 
 extension Tensor {
     /// Runs `body` with read-only access to the elements.
-    @inline(__always) func withPointer<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
+    @inlinable @inline(__always) public func withPointer<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
         storage.withUnsafeBufferPointer { body($0.baseAddress ?? UnsafePointer(bitPattern: 16)!) }
     }
 
     /// Runs `body` with write access to the elements.
-    @inline(__always) mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    @inlinable @inline(__always) public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         storage.withUnsafeMutableBufferPointer { body($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 16)!) }
     }
 }

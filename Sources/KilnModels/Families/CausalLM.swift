@@ -61,6 +61,8 @@ extension ModelError: LocalizedError {
 struct CheckpointTensors {
     /// HF names (after the family's `sanitize`) to tensors.
     var tensors: [String: Tensor]
+    /// HF names to matrices kept in their stored encoding (a GGUF file's weights).
+    var quantized: [String: QuantizedMatrix] = [:]
 
     /// Every tensor of `weights`, widened to Float32.
     /// - Throws: `SafeTensorsError` from the reader.
@@ -73,9 +75,19 @@ struct CheckpointTensors {
     /// The tensor `name`, which must have exactly `shape`.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
     func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
-        guard let tensor = tensors[name] else { throw .missingTensor(name) }
+        guard let tensor = tensors[name] ?? quantized[name].map({ $0.dequantized() }) else { throw .missingTensor(name) }
         guard tensor.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: tensor.shape) }
         return tensor
+    }
+
+    /// The (OC, C) matrix `name` as a linear weight, kept quantised when the file stores it so.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
+    func takeLinear(_ name: String, _ shape: [Int]) throws(ModelError) -> LinearWeight {
+        if let matrix = quantized[name] {
+            guard matrix.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: matrix.shape) }
+            return .quantized(matrix)
+        }
+        return .dense(try take(name, shape))
     }
 }
 

@@ -41,6 +41,9 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var slidingWindow: Int?
     /// The D/2 rotary inverse frequencies after `rope_type` scaling.
     public var inverseFrequencies: [Float]
+    /// Which dims RoPE pairs: HF checkpoints rotate halves; llama.cpp's converter permuted q/k rows so GGUF
+    /// "llama" files pair neighbours (same scores, since q and k share the permutation).
+    public var ropeLayout: RoPELayout = .halfSplit
 
     /// Reads the fields every LLaMA-shaped family shares; the family sets the bias, norm and window flags after.
     /// - Throws: `ModelError.unsupportedOption` for an activation or rope type these blocks do not implement.
@@ -89,19 +92,19 @@ public struct LlamaConfiguration: Sendable, Equatable {
 
 // MARK: - Attention
 
-/// A `nn.Linear`: weight (OC, C) and an optional bias (OC).
+/// A `nn.Linear`: weight (OC, C), dense or quantised, and an optional bias (OC).
 struct LlamaLinear: Sendable {
-    var weight: Tensor
+    var weight: LinearWeight
     var bias: Tensor?
 
     /// Takes `<name>.weight` (OC, C) and, when `bias`, `<name>.bias` (OC) from the checkpoint.
     init(_ tensors: CheckpointTensors, _ name: String, outputs: Int, inputs: Int, bias: Bool) throws(ModelError) {
-        weight = try tensors.take("\(name).weight", [outputs, inputs])
+        weight = try tensors.takeLinear("\(name).weight", [outputs, inputs])
         self.bias = bias ? try tensors.take("\(name).bias", [outputs]) : nil
     }
 
     /// x (…, C) → (…, OC).
-    func callAsFunction(_ x: Tensor) -> Tensor { MatMul.forward(x, weight: weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor { weight.apply(x, bias: bias) }
 }
 
 /// `LlamaAttention`: q/k/v projections, optional per-head norm, RoPE, grouped-query attention, o_proj.
@@ -144,7 +147,7 @@ struct LlamaAttention: Sendable {
             y = RMSNorm.forward(y.reshaped([y.count / configuration.headDim, configuration.headDim]), weight: norm,
                                 eps: configuration.normEps).0.reshaped(y.shape)
         }
-        return RoPE.forward(Heads.split(y, heads: count), table: rope, layout: .halfSplit)
+        return RoPE.forward(Heads.split(y, heads: count), table: rope, layout: configuration.ropeLayout)
     }
 }
 
@@ -236,21 +239,25 @@ public struct LlamaCache: Sendable {
 public struct LlamaModel: CausalLM {
     /// The resolved settings.
     public let configuration: LlamaConfiguration
-    var embedTokens: Tensor
+    var embedTokens: LinearWeight
     var layers: [LlamaBlock]
     var norm: Tensor
-    var lmHead: Tensor
+    var lmHead: LinearWeight
 
     /// Builds the model from sanitized HF-named tensors, checking each shape against the configuration.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
     public init(configuration c: LlamaConfiguration, weights: [String: Tensor]) throws(ModelError) {
-        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c))
+        try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c)))
+    }
+
+    /// Builds the model from HF-named tensors, dense or quantised (a GGUF file's, already renamed and tied).
+    init(configuration c: LlamaConfiguration, tensors: CheckpointTensors) throws(ModelError) {
         configuration = c
-        embedTokens = try tensors.take("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
+        embedTokens = try tensors.takeLinear("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
         for index in 0..<c.layerCount { layers.append(try LlamaBlock(tensors, index: index, c)) }
         norm = try tensors.take("model.norm.weight", [c.hiddenSize])
-        lmHead = try tensors.take("lm_head.weight", [c.vocabSize, c.hiddenSize])
+        lmHead = try tensors.takeLinear("lm_head.weight", [c.vocabSize, c.hiddenSize])
     }
 
     /// Loads a "llama" folder.
@@ -296,7 +303,7 @@ public struct LlamaModel: CausalLM {
                                                                    layers: layers.count, vocabulary: c.vocabSize)
         let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
-        var x = Embedding.forward(ids: Array(inputIds.joined()), table: embedTokens).reshaped([batch, steps, c.hiddenSize])
+        var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = [x]
         for (index, layer) in layers.enumerated() {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
@@ -304,7 +311,7 @@ public struct LlamaModel: CausalLM {
         }
         x = RMSNorm.forward(x, weight: norm, eps: c.normEps).0
         hiddenStates.append(x)
-        return CausalLMOutput(logits: MatMul.forward(x, weight: lmHead), hiddenStates: hiddenStates)
+        return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }
 }
 
@@ -318,5 +325,21 @@ extension LlamaModel: IncrementalDecoder {
     /// Logits of the new steps after those in `cache`.
     public func decodeLogits(_ inputIds: [[Int]], cache: inout LlamaCache) throws(ModelError) -> Tensor {
         try forward(inputIds: inputIds, attentionMask: nil, positionIds: nil, cache: &cache).logits
+    }
+}
+
+extension LlamaModel {
+    /// Bytes of weights one decoding step reads: every matrix once (a tied embedding once, as the LM head)
+    /// plus the norms; the embedding lookup itself touches one row.
+    public var weightBytes: Int {
+        var total = lmHead.byteCount + norm.count * 4
+        for layer in layers {
+            let a = layer.selfAttn, m = layer.mlp
+            for linear in [a.qProj, a.kProj, a.vProj, a.oProj, m.gateProj, m.upProj, m.downProj] {
+                total += linear.weight.byteCount + (linear.bias?.count ?? 0) * 4
+            }
+            total += (layer.inputLayernorm.count + layer.postAttentionLayernorm.count) * 4
+        }
+        return total
     }
 }

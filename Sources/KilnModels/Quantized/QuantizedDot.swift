@@ -1,0 +1,176 @@
+// Dot products of one stored weight row with one Float32 row, widening the blocks in SIMD registers.
+// Block layouts are ggml's (`ggml-common.h`); the values widened are exactly `GGUFQuant.dequantizeBlock`'s,
+// only the order of the additions differs. Types without a fused kernel (the K-quants) widen each block
+// into a small scratch buffer first.
+import Foundation
+
+/// Fused widen-and-dot kernels, one per block type.
+enum QuantizedDot {
+    typealias Lanes = SIMD16<Float>
+
+    /// Floats of scratch a caller provides: one super-block.
+    static let scratchCount = 256
+
+    /// f16 bits → Float32 for all 65,536 patterns (256 KiB, as ggml's `ggml_table_f32_f16`): two lookups per
+    /// block beat the branchy bit conversion in the inner loop.
+    nonisolated(unsafe) static let halfTable: UnsafeMutablePointer<Float> = {
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: 65_536)
+        for bits in 0..<65_536 { table[bits] = HalfFloat.f16ToF32(UInt16(bits)) }
+        return table
+    }()
+
+    @inline(__always)
+    static func half(_ table: UnsafeMutablePointer<Float>, _ p: UnsafeRawPointer) -> Float {
+        table[Int(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))]
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+
+    /// Σ widen(row)[i] · x[i] over `columns`; `blockSums` holds Σx per 32 columns (Q4_0/Q4_1 offsets).
+    @inline(__always)
+    static func dot(type: GGMLType, row: UnsafeRawPointer, x: UnsafePointer<Float>, columns: Int,
+                    blockSums: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+        switch type {
+        case .q4_1: q4_1(row, x, columns, blockSums)
+        case .q4_0: q4_0(row, x, columns, blockSums)
+        case .q8_0: q8_0(row, x, columns)
+        case .bf16: bf16(row, x, columns)
+        case .f16: f16(row, x, columns)
+        case .f32: f32(row, x, columns)
+        case .q4_K, .q6_K: widened(type, row, x, columns, scratch)
+        }
+    }
+
+    /// Q4_1 (d, m, 16 nibble bytes): Σ (q·d + m)·x = Σ_blocks d·Σ q·x + m·Σx.
+    static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int, _ sums: UnsafePointer<Float>) -> Float {
+        let table = halfTable
+        var acc = Lanes(repeating: 0)
+        var offsets: Float = 0
+        var p = row
+        for b in 0..<(columns / 32) {
+            let d = half(table, p), m = half(table, p + 2)
+            let q = (p + 4).loadUnaligned(as: SIMD16<UInt8>.self)
+            let low = Lanes(SIMD16<Int32>(truncatingIfNeeded: q & 0x0F))
+            let high = Lanes(SIMD16<Int32>(truncatingIfNeeded: q &>> 4))
+            let xb = x + b * 32
+            let t = (low * load(xb)).addingProduct(high, load(xb + 16))
+            acc = acc.addingProduct(t, Lanes(repeating: d))
+            offsets += m * sums[b]
+            p += 20
+        }
+        return acc.sum() + offsets
+    }
+
+    /// Q4_0 (d, 16 nibble bytes, values q − 8): Σ d·(q − 8)·x = Σ_blocks d·(Σ q·x − 8·Σx).
+    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int, _ sums: UnsafePointer<Float>) -> Float {
+        let table = halfTable
+        var acc = Lanes(repeating: 0)
+        var offsets: Float = 0
+        var p = row
+        for b in 0..<(columns / 32) {
+            let d = half(table, p)
+            let q = (p + 2).loadUnaligned(as: SIMD16<UInt8>.self)
+            let low = Lanes(SIMD16<Int32>(truncatingIfNeeded: q & 0x0F))
+            let high = Lanes(SIMD16<Int32>(truncatingIfNeeded: q &>> 4))
+            let xb = x + b * 32
+            let t = (low * load(xb)).addingProduct(high, load(xb + 16))
+            acc = acc.addingProduct(t, Lanes(repeating: d))
+            offsets -= 8 * d * sums[b]
+            p += 18
+        }
+        return acc.sum() + offsets
+    }
+
+    /// Q8_0 (d, 32 int8): Σ d·q·x.
+    static func q8_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        let table = halfTable
+        var acc = Lanes(repeating: 0)
+        var p = row
+        for b in 0..<(columns / 32) {
+            let d = half(table, p)
+            let q0 = (p + 2).loadUnaligned(as: SIMD16<Int8>.self)
+            let q1 = (p + 18).loadUnaligned(as: SIMD16<Int8>.self)
+            let xb = x + b * 32
+            let t = (Lanes(SIMD16<Int32>(truncatingIfNeeded: q0)) * load(xb))
+                .addingProduct(Lanes(SIMD16<Int32>(truncatingIfNeeded: q1)), load(xb + 16))
+            acc = acc.addingProduct(t, Lanes(repeating: d))
+            p += 34
+        }
+        return acc.sum()
+    }
+
+    /// bfloat16: the bits are the top half of a Float32.
+    static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        var acc = Lanes(repeating: 0)
+        var i = 0
+        while i + 16 <= columns {
+            let h = (row + 2 * i).loadUnaligned(as: SIMD16<UInt16>.self)
+            let w = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Lanes.self)
+            acc = acc.addingProduct(w, load(x + i))
+            i += 16
+        }
+        var total = acc.sum()
+        while i < columns {
+            total += HalfFloat.bf16ToF32(UInt16(littleEndian: (row + 2 * i).loadUnaligned(as: UInt16.self))) * x[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// float16 through the lookup table.
+    static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        let table = halfTable
+        var acc = Lanes(repeating: 0)
+        var i = 0
+        while i + 16 <= columns {
+            var w = Lanes()
+            for lane in 0..<16 { w[lane] = half(table, row + 2 * (i + lane)) }
+            acc = acc.addingProduct(w, load(x + i))
+            i += 16
+        }
+        var total = acc.sum()
+        while i < columns {
+            total += half(table, row + 2 * i) * x[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// float32 rows (unaligned in the file, so loaded lane by lane).
+    static func f32(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        var acc = Lanes(repeating: 0)
+        var i = 0
+        while i + 16 <= columns {
+            acc = acc.addingProduct((row + 4 * i).loadUnaligned(as: Lanes.self), load(x + i))
+            i += 16
+        }
+        var total = acc.sum()
+        while i < columns {
+            total += (row + 4 * i).loadUnaligned(as: Float.self) * x[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// Any block type: widen one block into `scratch`, then a SIMD dot.
+    static func widened(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int,
+                        _ scratch: UnsafeMutablePointer<Float>) -> Float {
+        var acc = Lanes(repeating: 0)
+        var p = row
+        let size = type.blockSize
+        var start = 0
+        while start < columns {
+            GGUFQuant.dequantizeBlock(type: type, bytes: UnsafeRawBufferPointer(start: p, count: type.typeSize),
+                                      into: UnsafeMutableBufferPointer(start: scratch, count: size))
+            var i = 0
+            while i + 16 <= size {
+                acc = acc.addingProduct(load(scratch + i), load(x + start + i))
+                i += 16
+            }
+            p += type.typeSize
+            start += size
+        }
+        return acc.sum()
+    }
+}

@@ -1,0 +1,104 @@
+// y = x Wᵀ (+ b) with W in its stored block encoding. Two paths, as llama.cpp splits mul_mat:
+// - few rows of x (decoding): each output row is a dot product that widens W's blocks in registers, so
+//   the weights are read once, at their stored size, straight from the mapping;
+// - many rows (prefill): W is widened a tile of rows at a time into a scratch buffer and multiplied by
+//   OpenBLAS, so the cost is the sgemm's, never a full Float32 copy of W.
+// Summation order differs from a dense matmul of the dequantised weights by float rounding only.
+import Foundation
+import KilnTensor
+
+/// Matrix products against `QuantizedMatrix` weights.
+public enum QuantizedMatMul {
+    /// x rows at or below which the fused dot kernels beat widening a tile for sgemm.
+    static let fusedRowLimit = 4
+    /// Output rows widened per sgemm tile in the prefill path.
+    static let tileRows = 256
+
+    /// `y = x Wᵀ + b`: x is (…, C), weight (OC, C), bias (OC) or nil; y is (…, OC).
+    public static func forward(_ x: Tensor, weight: QuantizedMatrix, bias: Tensor? = nil) -> Tensor {
+        let inner = x.shape.last ?? 0
+        precondition(inner == weight.columns, "x has \(inner) columns but the weight expects \(weight.columns)")
+        let rows = inner == 0 ? 0 : x.count / inner
+        let outer = weight.rows
+        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                weight.withBase { base in
+                    if rows <= fusedRowLimit {
+                        fused(x: xp, rows: rows, weight: weight, base: base, y: yp)
+                    } else {
+                        tiled(x: xp, rows: rows, weight: weight, base: base, y: yp)
+                    }
+                }
+            }
+        }
+        if let bias {
+            precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
+            for row in 0..<rows {
+                for column in 0..<outer { y.storage[row * outer + column] += bias.storage[column] }
+            }
+        }
+        return y
+    }
+
+    /// Every output row's dot products with the x rows, output rows split across the cores.
+    static func fused(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
+                      y: UnsafeMutablePointer<Float>) {
+        let (columns, outer) = (weight.columns, weight.rows)
+        // Σx per 32-block lets the Q4 offsets (Q4_1's m, Q4_0's −8) cost one multiply per block.
+        let blockSums = blockSums(x: x, rows: rows, columns: columns)
+        nonisolated(unsafe) let y = y
+        blockSums.withUnsafeBufferPointer { sums in
+            Parallel.rows(outer, minimumPerTask: 64) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: QuantizedDot.scratchCount) { scratch in
+                    for o in range {
+                        let w = base + o * weight.rowBytes
+                        for n in 0..<rows {
+                            y[n * outer + o] = QuantizedDot.dot(type: weight.type, row: w, x: x + n * columns, columns: columns,
+                                                                blockSums: sums.baseAddress! + n * (columns / 32),
+                                                                scratch: scratch.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ x over each aligned run of 32 columns, per row: (rows, columns / 32).
+    static func blockSums(x: UnsafePointer<Float>, rows: Int, columns: Int) -> [Float] {
+        let blocks = columns / 32
+        var sums = [Float](repeating: 0, count: rows * blocks)
+        for n in 0..<rows {
+            for b in 0..<blocks {
+                let p = x + n * columns + b * 32
+                var acc = SIMD16<Float>(repeating: 0)
+                acc += UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+                acc += UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+                sums[n * blocks + b] = acc.sum()
+            }
+        }
+        return sums
+    }
+
+    /// Widens `tileRows` output rows at a time (split across the cores) and lets sgemm write y's columns.
+    static func tiled(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
+                      y: UnsafeMutablePointer<Float>) {
+        let (columns, outer) = (weight.columns, weight.rows)
+        let tile = min(tileRows, outer)
+        var scratch = [Float](repeating: 0, count: tile * columns)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let widened = buffer.baseAddress!
+            var start = 0
+            while start < outer {
+                let count = min(tile, outer - start)
+                let first = start
+                Parallel.rows(count, minimumPerTask: 16) { range in
+                    weight.dequantizeRows((first + range.lowerBound)..<(first + range.upperBound), base: base,
+                                          into: widened + range.lowerBound * columns)
+                }
+                BLAS.sgemm(transposeB: true, m: rows, n: count, k: columns, a: x, b: widened, c: y + start, ldc: outer)
+                start += count
+            }
+        }
+    }
+}
