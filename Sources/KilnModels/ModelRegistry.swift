@@ -6,9 +6,7 @@ import Foundation
 public enum RegistryError: Error, Equatable, Sendable {
     /// config.json names a `model_type` no family file implements.
     case unsupportedModelType(String, supported: [String])
-    /// The path is a GGUF file; running GGUF weights is later work.
-    case ggufNotSupported(path: String)
-    /// The path is not a folder holding config.json.
+    /// The path is not a folder holding config.json (nor a `.gguf` file).
     case notAModelFolder(path: String)
 }
 
@@ -18,7 +16,6 @@ extension RegistryError: LocalizedError {
         switch self {
         case .unsupportedModelType(let type, let supported):
             "model_type \"\(type)\" is not supported; supported types: \(supported.joined(separator: ", "))."
-        case .ggufNotSupported(let path): "GGUF models are not supported by `generate` yet (\(path)); pass an HF model folder."
         case .notAModelFolder(let path): "\(path) is not a model folder (no config.json)."
         }
     }
@@ -43,10 +40,12 @@ public enum ModelRegistry {
     /// The supported `model_type` strings, sorted.
     public static var supportedTypes: [String] { loaders.keys.sorted() }
 
+    /// True when `path` names a GGUF file rather than an HF folder.
+    public static func isGGUF(_ path: URL) -> Bool { path.pathExtension.lowercased() == "gguf" }
+
     /// The raw `model_type` of a folder's config.json, read before the typed decode so unknown types get a clear error.
-    /// - Throws: `RegistryError.notAModelFolder`, `.ggufNotSupported`, or `ConfigError` for unreadable JSON.
+    /// - Throws: `RegistryError.notAModelFolder`, or `ConfigError` for unreadable JSON.
     public static func modelType(folder: URL) throws -> String {
-        if folder.pathExtension.lowercased() == "gguf" { throw RegistryError.ggufNotSupported(path: folder.path) }
         let url = folder.appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: url) else { throw RegistryError.notAModelFolder(path: folder.path) }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -56,20 +55,21 @@ public enum ModelRegistry {
         return type
     }
 
-    /// Loads the model of an HF folder with its family's loader.
-    /// - Throws: `RegistryError.unsupportedModelType`, or the family's `ConfigError`/`SafeTensorsError`/`ModelError`.
+    /// Loads the model of an HF folder with its family's loader, or of a `.gguf` file in place.
+    /// - Throws: `RegistryError.unsupportedModelType`, `GGUFError`/`GGUFModelError`, or the family's load errors.
     public static func loadModel(folder: URL) throws -> any CausalLM {
+        if isGGUF(folder) { return try GGUFModel.load(url: folder) }
         let type = try modelType(folder: folder)
         guard let loader = loaders[type] else { throw RegistryError.unsupportedModelType(type, supported: supportedTypes) }
         return try loader(folder)
     }
 }
 
-/// A folder opened for running: model, tokenizer, chat template and generation settings.
+/// A folder or GGUF file opened for running: model, tokenizer, chat template and generation settings.
 public struct LoadedModel: Sendable {
-    /// The folder it came from.
+    /// The folder (or GGUF file) it came from.
     public let folder: URL
-    /// config.json's `model_type`.
+    /// config.json's `model_type` (for GGUF, the one its architecture maps to).
     public let modelType: String
     /// The family model.
     public let model: any CausalLM
@@ -79,11 +79,27 @@ public struct LoadedModel: Sendable {
     public let chatTemplate: ChatTemplate?
     /// generation_config.json, when present.
     public let generationConfig: GenerationConfig?
+    /// A GGUF file's `tokenizer.ggml.eos_token_id` (a folder's lives in the two files above).
+    let fileEOS: Int?
 
-    /// Opens a folder.
-    /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError` or the family's load errors.
+    /// Opens an HF folder, or a `.gguf` file (weights run in place, tokenizer and template from its metadata).
+    /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError`, `GGUFError` or load errors.
     public init(folder: URL) throws {
         self.folder = folder
+        if ModelRegistry.isGGUF(folder) {
+            let reader = try GGUFReader(url: folder)
+            let model = try GGUFModel.load(reader: reader)
+            modelType = model.configuration.modelType.rawValue
+            self.model = model
+            tokenizer = try Tokenizer(gguf: reader)
+            chatTemplate = try reader.string("tokenizer.chat_template").map { source throws(ChatTemplateError) in
+                try ChatTemplate(source: source)
+            }
+            generationConfig = nil
+            fileEOS = reader.specialTokenID("eos")
+            return
+        }
+        fileEOS = nil
         modelType = try ModelRegistry.modelType(folder: folder)
         model = try ModelRegistry.loadModel(folder: folder)
         tokenizer = try Tokenizer(folder: folder)
@@ -95,7 +111,7 @@ public struct LoadedModel: Sendable {
     /// EOS ids: generation_config.json's, else the tokenizer's (transformers reads generation_config first).
     public var eosTokenIds: Set<Int> {
         if let ids = generationConfig?.eosTokenIDs, !ids.isEmpty { return Set(ids) }
-        return tokenizer.eosTokenId.map { [$0] } ?? []
+        return (fileEOS ?? tokenizer.eosTokenId).map { [$0] } ?? []
     }
 
     /// The template text: a `chat_template` string (or the "default" entry of a named list), else chat_template.jinja.

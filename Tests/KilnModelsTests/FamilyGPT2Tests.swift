@@ -125,8 +125,7 @@ struct FamilyGPT2Tests {
     func greedyGeneration() throws {
         let generation = try GenerationConfig.load(url: FamilyReference.folder("gpt2").appendingPathComponent("generation_config.json"))
         for testCase in try FamilyReference.generateCases("gpt2") {
-            let ids = try model.generate(prompt: testCase.inputIDs, maxNewTokens: testCase.newIDs.count,
-                                         eosTokenIDs: Set(generation.eosTokenIDs))
+            let ids = try model.greedy(promptIds: testCase.inputIDs, maxNewTokens: testCase.newIDs.count, eosTokenIds: generation.eosTokenIDs)
             #expect(ids == testCase.newIDs, "prompt \(testCase.prompt.debugDescription)")
         }
     }

@@ -9,7 +9,7 @@ import Testing
 @Suite("TokenizerSpeed", .serialized)
 struct TokenizerSpeedCheck {
     @Test("Encode throughput on English text", .enabled(if: ProcessInfo.processInfo.environment["KILN_TOKENIZER_BENCH"] != nil),
-          arguments: ["gpt2", "llama3", "qwen2", "mistral", "llama2", "minilm"])
+          arguments: ["gpt2", "llama3", "qwen2", "mistral", "llama2", "chatglm3", "minilm"])
     func throughput(style: String) throws {
         let folder = URL(fileURLWithPath: "/usr/share/common-licenses")
         var text = ""

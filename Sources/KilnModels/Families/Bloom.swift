@@ -183,25 +183,6 @@ public struct BloomModel: CausalLM {
         return run(ids: inputIds, fullMask: mask, caches: &caches, lastStepOnly: false)
     }
 
-    /// Greedy decoding with a KV cache, one prompt, no padding (HF `generate(do_sample=False)`).
-    /// Returns the new ids only, stopping after `maxNewTokens` or at the first id in `eosTokenIDs` (included).
-    /// - Throws: `ModelError.invalidInput` for an empty prompt or unknown ids.
-    public func generate(prompt: [Int], maxNewTokens: Int, eosTokenIDs: Set<Int> = []) throws -> [Int] {
-        var caches: [LayerKVCache]? = Array(repeating: LayerKVCache(), count: blocks.count)
-        var step = prompt, seen = 0, generated: [Int] = []
-        while generated.count < maxNewTokens {
-            _ = try BatchCheck.dims(ids: [step], mask: nil, positions: nil, vocabulary: configuration.vocabSize)
-            seen += step.count
-            let mask = [Array(repeating: 1, count: seen)]
-            let logits = run(ids: [step], fullMask: mask, caches: &caches, lastStepOnly: true).logits
-            let next = FamilyOps.argmax(logits.storage[...])
-            generated.append(next)
-            if eosTokenIDs.contains(next) { break }
-            step = [next]
-        }
-        return generated
-    }
-
     /// The shared forward: ids (B, T) already checked; fullMask (B, Tk) covers cached + new keys (Tk ≥ T).
     /// With `lastStepOnly` the logits are (B, 1, V) and no hidden states are kept (generation).
     func run(ids: [[Int]], fullMask: [[Int]], caches: inout [LayerKVCache]?, lastStepOnly: Bool) -> CausalLMOutput {
@@ -252,5 +233,28 @@ public struct BloomModel: CausalLM {
             }
         }
         return Tensor(shape: fused.shape, storage: storage)
+    }
+}
+
+/// Per-layer keys and values plus the cached steps' mask (ALiBi reads the mask): LLaMA's bookkeeping, so its type.
+public typealias BloomCache = LlamaCache
+
+extension BloomModel: IncrementalDecoder {
+    /// V.
+    public var vocabularySize: Int { configuration.vocabSize }
+
+    /// An empty cache for `batch` rows.
+    public func makeCache(batch: Int) -> BloomCache { BloomCache(layers: blocks.count, batch: batch) }
+
+    /// Logits of the new steps after those in `cache`; ALiBi distances come from the whole cached mask.
+    /// - Throws: `ModelError.invalidInput` for bad ids or masks.
+    public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout BloomCache,
+                             lastStepOnly: Bool) throws(ModelError) -> Tensor {
+        _ = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: nil,
+                              layers: blocks.count, vocabulary: configuration.vocabSize)
+        var caches: [LayerKVCache]? = cache.layers
+        let logits = run(ids: inputIds, fullMask: cache.attentionMask, caches: &caches, lastStepOnly: lastStepOnly).logits
+        cache.layers = caches ?? []
+        return logits
     }
 }

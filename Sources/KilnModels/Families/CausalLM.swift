@@ -234,36 +234,3 @@ extension FamilyOps {
         return t
     }
 }
-
-/// A causal LM that extends a key/value cache step by step, so each new token costs one position.
-public protocol IncrementalDecoder: Sendable {
-    /// The cache one decoding run extends.
-    associatedtype DecodeCache
-    /// The vocabulary size V.
-    var vocabularySize: Int { get }
-    /// An empty cache for `batch` rows.
-    func makeCache(batch: Int) -> DecodeCache
-    /// Logits (B, T, V) of the T new steps in `inputIds` after those already in `cache`, which it extends.
-    func decodeLogits(_ inputIds: [[Int]], cache: inout DecodeCache) throws(ModelError) -> Tensor
-}
-
-extension IncrementalDecoder {
-    /// Greedy decoding of one unpadded prompt with the KV cache (HF `generate(do_sample=False)`): up to
-    /// `maxNewTokens` argmax ids, stopping after any of `eosTokenIds`. Returns the new ids only.
-    /// - Throws: `ModelError.invalidInput` for an empty prompt or ids outside the vocabulary.
-    public func greedy(promptIds: [Int], maxNewTokens: Int, eosTokenIds: [Int] = []) throws(ModelError) -> [Int] {
-        var cache = makeCache(batch: 1)
-        var next = promptIds
-        var generated: [Int] = []
-        let vocabulary = vocabularySize
-        while generated.count < maxNewTokens {
-            let logits = try decodeLogits([next], cache: &cache)
-            let last = (logits.count / vocabulary - 1) * vocabulary
-            let token = FamilyOps.argmax(logits.storage[last..<(last + vocabulary)])
-            generated.append(token)
-            if eosTokenIds.contains(token) { break }
-            next = [token]
-        }
-        return generated
-    }
-}

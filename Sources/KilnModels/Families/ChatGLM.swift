@@ -170,9 +170,6 @@ public struct ChatGLMModel: CausalLM {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
 
-    /// Greedy decoding with the KV cache; returns the new ids only (see `GLMModel.greedy`).
-    /// - Throws: `ModelError.invalidInput` for a bad prompt.
-    public func greedy(promptIds: [Int], maxNewTokens: Int, eosTokenIds: [Int] = []) throws(ModelError) -> [Int] {
-        try base.greedy(promptIds: promptIds, maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-    }
 }
+
+extension ChatGLMModel: DelegatingDecoder {}

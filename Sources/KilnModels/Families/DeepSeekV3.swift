@@ -294,8 +294,12 @@ extension DeepSeekV3Model: IncrementalDecoder {
     /// An empty cache for `batch` rows.
     public func makeCache(batch: Int) -> LlamaCache { LlamaCache(layers: layers.count, batch: batch) }
 
-    /// Logits of the new steps after those in `cache`.
-    public func decodeLogits(_ inputIds: [[Int]], cache: inout LlamaCache) throws(ModelError) -> Tensor {
-        try forward(inputIds: inputIds, attentionMask: nil, positionIds: nil, cache: &cache).output.logits
+    /// Logits of the new steps after those in `cache`, positions continuing its mask.
+    public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout LlamaCache,
+                             lastStepOnly: Bool) throws(ModelError) -> Tensor {
+        let mask = attentionMask ?? DecodeMask.ones(batch: inputIds.count, steps: inputIds.first?.count ?? 0)
+        let positions = DecodeMask.positions(past: cache.attentionMask, new: mask)
+        let logits = try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache).output.logits
+        return lastStepOnly ? DecodeMask.lastStep(logits) : logits
     }
 }

@@ -205,26 +205,6 @@ public struct GPT2Model: CausalLM {
         return run(ids: inputIds, positions: positions, keyMask: keyMask, caches: &caches, lastStepOnly: false)
     }
 
-    /// Greedy decoding with a KV cache, one prompt, no padding (HF `generate(do_sample=False)`).
-    /// Returns the new ids only, stopping after `maxNewTokens` or at the first id in `eosTokenIDs` (included).
-    /// - Throws: `ModelError.invalidInput` for an empty prompt, unknown ids, or running past n_positions.
-    public func generate(prompt: [Int], maxNewTokens: Int, eosTokenIDs: Set<Int> = []) throws -> [Int] {
-        var caches: [LayerKVCache]? = Array(repeating: LayerKVCache(), count: blocks.count)
-        var step = prompt, past = 0, generated: [Int] = []
-        while generated.count < maxNewTokens {
-            let positions = [Array(past..<(past + step.count))]
-            _ = try BatchCheck.dims(ids: [step], mask: nil, positions: positions, vocabulary: configuration.vocabSize,
-                                    maxPosition: configuration.maxPositions)
-            let logits = run(ids: [step], positions: positions, keyMask: nil, caches: &caches, lastStepOnly: true).logits
-            let next = FamilyOps.argmax(logits.storage[...])
-            generated.append(next)
-            if eosTokenIDs.contains(next) { break }
-            past += step.count
-            step = [next]
-        }
-        return generated
-    }
-
     /// The shared forward: ids and positions (B, T) already checked, keyMask (B·Tk) over cached + new keys.
     /// With `lastStepOnly` the logits are (B, 1, V) and no hidden states are kept (generation).
     func run(ids: [[Int]], positions: [[Int]], keyMask: [Bool]?, caches: inout [LayerKVCache]?,
@@ -259,5 +239,33 @@ public struct GPT2Model: CausalLM {
             result[key] = conv1D.contains(where: key.hasSuffix) ? FamilyOps.transposed(tensor) : tensor
         }
         return result
+    }
+}
+
+/// Per-layer keys and values plus the cached steps' mask: the same bookkeeping as LLaMA's, so the same type.
+public typealias GPT2Cache = LlamaCache
+
+extension GPT2Model: IncrementalDecoder {
+    /// V.
+    public var vocabularySize: Int { configuration.vocabSize }
+
+    /// An empty cache for `batch` rows.
+    public func makeCache(batch: Int) -> GPT2Cache { GPT2Cache(layers: blocks.count, batch: batch) }
+
+    /// Logits of the new steps after those in `cache`; learned positions continue each row's mask count.
+    /// - Throws: `ModelError.invalidInput` for bad ids or masks, or a position past n_positions.
+    public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout GPT2Cache,
+                             lastStepOnly: Bool) throws(ModelError) -> Tensor {
+        let mask = attentionMask ?? DecodeMask.ones(batch: inputIds.count, steps: inputIds.first?.count ?? 0)
+        let positions = DecodeMask.positions(past: cache.attentionMask, new: mask)
+        if let bad = positions.joined().first(where: { $0 >= configuration.maxPositions }) {
+            throw .invalidInput(reason: "position \(bad) is past n_positions \(configuration.maxPositions)")
+        }
+        let (_, _, _, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: mask, positionIds: positions,
+                                                   layers: blocks.count, vocabulary: configuration.vocabSize)
+        var caches: [LayerKVCache]? = cache.layers
+        let logits = run(ids: inputIds, positions: positions, keyMask: keyMask, caches: &caches, lastStepOnly: lastStepOnly).logits
+        cache.layers = caches ?? []
+        return logits
     }
 }

@@ -294,23 +294,24 @@ public struct LlamaModel: CausalLM {
     }
 
     /// As `forward(inputIds:attentionMask:positionIds:)` for T new steps after the Tpast in `cache`, which it
-    /// extends; masks are the new steps' only, default positions continue at Tpast.
+    /// extends; masks are the new steps' only, default positions continue at Tpast. With `lastStepOnly` the
+    /// logits are (B, 1, V) for each row's last step and no hidden states are kept (generation).
     /// - Throws: `ModelError.invalidInput` for ragged rows, ids outside the vocabulary or a cache of another batch size.
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?,
-                        cache: inout LlamaCache) throws(ModelError) -> CausalLMOutput {
+                        cache: inout LlamaCache, lastStepOnly: Bool = false) throws(ModelError) -> CausalLMOutput {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
         let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
         var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
-        var hiddenStates = [x]
+        var hiddenStates = lastStepOnly ? [] : [x]
         for (index, layer) in layers.enumerated() {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
-            if index < layers.count - 1 { hiddenStates.append(x) }
+            if !lastStepOnly && index < layers.count - 1 { hiddenStates.append(x) }
         }
-        x = RMSNorm.forward(x, weight: norm, eps: c.normEps).0
-        hiddenStates.append(x)
+        x = RMSNorm.forward(lastStepOnly ? DecodeMask.lastStep(x) : x, weight: norm, eps: c.normEps).0
+        if !lastStepOnly { hiddenStates.append(x) }
         return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }
 }
@@ -322,9 +323,13 @@ extension LlamaModel: IncrementalDecoder {
     /// An empty cache for `batch` rows.
     public func makeCache(batch: Int) -> LlamaCache { LlamaCache(layers: layers.count, batch: batch) }
 
-    /// Logits of the new steps after those in `cache`.
-    public func decodeLogits(_ inputIds: [[Int]], cache: inout LlamaCache) throws(ModelError) -> Tensor {
-        try forward(inputIds: inputIds, attentionMask: nil, positionIds: nil, cache: &cache).logits
+    /// Logits of the new steps after those in `cache`, positions continuing its mask.
+    public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout LlamaCache,
+                             lastStepOnly: Bool) throws(ModelError) -> Tensor {
+        let mask = attentionMask ?? DecodeMask.ones(batch: inputIds.count, steps: inputIds.first?.count ?? 0)
+        let positions = DecodeMask.positions(past: cache.attentionMask, new: mask)
+        return try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache,
+                           lastStepOnly: lastStepOnly).logits
     }
 }
 

@@ -37,9 +37,6 @@ public struct MistralModel: CausalLM {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
 
-    /// Greedy decoding with the KV cache; returns the new ids only (see `LlamaModel.greedy`).
-    /// - Throws: `ModelError.invalidInput` for a bad prompt.
-    public func greedy(promptIds: [Int], maxNewTokens: Int, eosTokenIds: [Int] = []) throws(ModelError) -> [Int] {
-        try base.greedy(promptIds: promptIds, maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-    }
 }
+
+extension MistralModel: DelegatingDecoder {}

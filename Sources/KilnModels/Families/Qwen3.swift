@@ -39,9 +39,6 @@ public struct Qwen3Model: CausalLM {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
 
-    /// Greedy decoding with the KV cache; returns the new ids only (see `LlamaModel.greedy`).
-    /// - Throws: `ModelError.invalidInput` for a bad prompt.
-    public func greedy(promptIds: [Int], maxNewTokens: Int, eosTokenIds: [Int] = []) throws(ModelError) -> [Int] {
-        try base.greedy(promptIds: promptIds, maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-    }
 }
+
+extension Qwen3Model: DelegatingDecoder {}

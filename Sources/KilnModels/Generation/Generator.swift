@@ -1,6 +1,6 @@
-// Token-by-token generation over any `CausalLM`: the families with a public KV-cache forward (LLaMA-shaped,
-// GLM, DeepSeek-V3) feed one new token per step; the rest recompute the whole sequence, which is slower
-// but gives the same logits. Greedy equals the families' own `greedy`/`generate` and transformers' generate.
+// Token-by-token generation over any `CausalLM` through its KV cache (`IncrementalDecoder`): one prompt with
+// streaming, or a batch of prompts left-padded into one prefill and decoded together, each row exactly as it
+// would be alone (HF generate's mask and position bookkeeping). Greedy equals transformers' generate.
 import Foundation
 import KilnTensor
 
@@ -64,84 +64,107 @@ public struct Generator: Sendable {
     /// - Throws: `ModelError.invalidInput` for an empty prompt or ids outside the vocabulary.
     public func generate(promptIds: [Int], options: GenerationOptions,
                          onToken: ((Int, String) -> Void)? = nil) throws -> GenerationResult {
-        guard !promptIds.isEmpty else { throw ModelError.invalidInput(reason: "empty prompt") }
-        let step = DecodeStep.make(for: model)
+        try generate(batch: [promptIds], options: options) { _, id, delta in onToken?(id, delta) }[0]
+    }
+
+    /// Generates after each prompt of a batch: the prompts are left-padded with `padTokenId` (masked out) into
+    /// one prefill, then decoded together until every row has ended; `onToken(row, id, textDelta)` streams.
+    /// Rows are independent: each gets the ids it would get alone (same seed → same sampler draws per step).
+    /// - Throws: `ModelError.invalidInput` for an empty batch or prompt, or ids outside the vocabulary.
+    public func generate(batch prompts: [[Int]], options: GenerationOptions, padTokenId: Int = 0,
+                         onToken: ((Int, Int, String) -> Void)? = nil) throws -> [GenerationResult] {
+        guard !prompts.isEmpty else { throw ModelError.invalidInput(reason: "empty batch") }
+        guard prompts.allSatisfy({ !$0.isEmpty }) else { throw ModelError.invalidInput(reason: "empty prompt") }
+        let width = prompts.map(\.count).max()!
+        var feed = prompts.map { Array(repeating: padTokenId, count: width - $0.count) + $0 }
+        var mask = prompts.map { Array(repeating: 0, count: width - $0.count) + Array(repeating: 1, count: $0.count) }
+        let step = DecodeStep.make(for: model, batch: prompts.count)
         var rng = SplitMix64(seed: options.seed)
-        var ids: [Int] = []
-        var text = ""
-        var reason = FinishReason.length
-        var feed = promptIds
-        while ids.count < options.maxNewTokens {
-            let logits = try step(feed)
-            let token = Sampler.sample(logits, parameters: options.sampling, seen: promptIds + ids, using: &rng)
-            ids.append(token)
-            feed = [token]
-            var delta = ""
-            if let tokenizer {
-                let full = tokenizer.decode(ids, skipSpecialTokens: true)
-                // A byte-level token may end mid-character; hold the delta back until the character completes.
-                if !full.hasSuffix("\u{FFFD}") {
-                    // A decoder that rewrites earlier text (space clean-up) gets no delta this step, but the text moves on.
-                    if full.hasPrefix(text) { delta = String(full.dropFirst(text.count)) }
-                    text = full
-                }
-                if let stop = options.stopStrings.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-                    let kept = String(text[..<stop.lowerBound])
-                    let before = text.count - delta.count
-                    delta = kept.count > before ? String(kept.dropFirst(before)) : ""
-                    text = kept
-                    reason = .stop
-                }
+        var rows = prompts.map { RowState(promptIds: $0) }
+        while rows.contains(where: { $0.reason == nil }) {
+            let logits = try step(feed, mask)
+            for (index, row) in rows.enumerated() where row.reason == nil {
+                let token = Sampler.sample(logits[index], parameters: options.sampling, seen: row.promptIds + row.ids, using: &rng)
+                let delta = rows[index].accept(token, tokenizer: tokenizer, options: options)
+                onToken?(index, token, delta)
             }
-            onToken?(token, delta)
-            if reason == .stop { break }
-            if options.eosTokenIds.contains(token) { reason = .eos; break }
+            // Finished rows keep feeding padding (HF feeds pad_token_id); nothing reads their logits.
+            feed = rows.map { [$0.reason == nil ? $0.ids.last! : padTokenId] }
+            mask = Array(repeating: [1], count: rows.count)
         }
-        if let tokenizer, reason != .stop {
-            text = tokenizer.decode(ids, skipSpecialTokens: true)
-        }
-        return GenerationResult(promptIds: promptIds, ids: ids, text: text, finishReason: reason)
+        return rows.map { $0.result(tokenizer: tokenizer) }
     }
 }
 
-/// Builds a closure that takes the ids not yet seen by the model and returns the last position's V logits.
-enum DecodeStep {
-    /// A cached stepper for families with a public cache forward, else a full-recompute one.
-    static func make(for model: any CausalLM) -> ([Int]) throws -> [Float] {
-        if let llama = model as? LlamaModel { return llamaStepper(llama) }
-        if let m = model as? MistralModel { return llamaStepper(m.base) }
-        if let m = model as? Qwen2Model { return llamaStepper(m.base) }
-        if let m = model as? Qwen3Model { return llamaStepper(m.base) }
-        if let glm = model as? GLMModel { return glmStepper(glm) }
-        if let m = model as? ChatGLMModel { return glmStepper(m.base) }
-        if let deepseek = model as? DeepSeekV3Model {
-            var cache = LlamaCache(layers: deepseek.configuration.layerCount, batch: 1)
-            return { ids in
-                lastRow(try deepseek.forward(inputIds: [ids], attentionMask: nil, positionIds: nil, cache: &cache).output.logits)
+/// One row's progress: its new ids, the text decoded so far and why it ended.
+struct RowState {
+    let promptIds: [Int]
+    var ids: [Int] = []
+    var text = ""
+    var reason: FinishReason?
+
+    init(promptIds: [Int]) {
+        self.promptIds = promptIds
+    }
+
+    /// Records `token`; returns the text it adds (held back while a character is incomplete, cut at a stop string).
+    mutating func accept(_ token: Int, tokenizer: Tokenizer?, options: GenerationOptions) -> String {
+        ids.append(token)
+        var delta = ""
+        if let tokenizer {
+            let full = tokenizer.decode(ids, skipSpecialTokens: true)
+            // A byte-level token may end mid-character; hold the delta back until the character completes.
+            if !full.hasSuffix("\u{FFFD}") {
+                // A decoder that rewrites earlier text (space clean-up) gets no delta this step, but the text moves on.
+                if full.hasPrefix(text) { delta = String(full.dropFirst(text.count)) }
+                text = full
+            }
+            if let stop = options.stopStrings.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                let kept = String(text[..<stop.lowerBound])
+                let before = text.count - delta.count
+                delta = kept.count > before ? String(kept.dropFirst(before)) : ""
+                text = kept
+                reason = .stop
+                return delta
             }
         }
-        var all: [Int] = []
-        return { ids in
-            all += ids
-            return lastRow(try model.forward(inputIds: [all], attentionMask: nil, positionIds: nil).logits)
+        if options.eosTokenIds.contains(token) {
+            reason = .eos
+        } else if ids.count >= options.maxNewTokens {
+            reason = .length
+        }
+        return delta
+    }
+
+    /// The finished row; text is decoded whole unless a stop string cut it.
+    func result(tokenizer: Tokenizer?) -> GenerationResult {
+        let finalText = reason == .stop ? text : tokenizer?.decode(ids, skipSpecialTokens: true) ?? ""
+        return GenerationResult(promptIds: promptIds, ids: ids, text: finalText, finishReason: reason ?? .length)
+    }
+}
+
+/// Builds a closure that takes the (B, T) ids and mask not yet seen by the model and returns each row's last logits.
+enum DecodeStep {
+    /// A cached stepper for every `IncrementalDecoder` (all families), else one that recomputes the whole sequence.
+    static func make(for model: any CausalLM, batch: Int) -> ([[Int]], [[Int]]) throws -> [[Float]] {
+        if let decoder = model as? any IncrementalDecoder { return cached(decoder, batch: batch) }
+        var ids = Array(repeating: [Int](), count: batch)
+        var mask = ids
+        return { newIds, newMask in
+            for row in 0..<batch { ids[row] += newIds[row]; mask[row] += newMask[row] }
+            return rows(DecodeMask.lastStep(try model.forward(inputIds: ids, attentionMask: mask, positionIds: nil).logits))
         }
     }
 
-    /// LLaMA-shaped decoders share `LlamaCache`.
-    static func llamaStepper(_ model: LlamaModel) -> ([Int]) throws -> [Float] {
-        var cache = LlamaCache(layers: model.configuration.layerCount, batch: 1)
-        return { ids in lastRow(try model.forward(inputIds: [ids], attentionMask: nil, positionIds: nil, cache: &cache).logits) }
+    /// The stepper over one decoder's cache.
+    static func cached<D: IncrementalDecoder>(_ decoder: D, batch: Int) -> ([[Int]], [[Int]]) throws -> [[Float]] {
+        var cache = decoder.makeCache(batch: batch)
+        return { ids, mask in rows(try decoder.decodeLogits(ids, attentionMask: mask, cache: &cache, lastStepOnly: true)) }
     }
 
-    /// GLM-4 and ChatGLM share `GLMCache`.
-    static func glmStepper(_ model: GLMModel) -> ([Int]) throws -> [Float] {
-        var cache = GLMCache(layers: model.configuration.layerCount, batch: 1)
-        return { ids in lastRow(try model.forward(inputIds: [ids], attentionMask: nil, positionIds: nil, cache: &cache).logits) }
-    }
-
-    /// The last position's V logits of a (1, T, V) tensor.
-    static func lastRow(_ logits: Tensor) -> [Float] {
+    /// The B rows of (B, 1, V) logits.
+    static func rows(_ logits: Tensor) -> [[Float]] {
         let vocabulary = logits.shape.last ?? 0
-        return Array(logits.storage[(logits.count - vocabulary)...])
+        return (0..<logits.shape[0]).map { Array(logits.storage[($0 * vocabulary)..<(($0 + 1) * vocabulary)]) }
     }
 }

@@ -55,7 +55,7 @@ public final class GGUFReader: Sendable {
     public convenience init(url: URL) throws(GGUFError) {
         let file: Data
         do { file = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw .unreadable(path: url.path, reason: "\(error)")
+            throw .unreadable(path: url.path, reason: error.localizedDescription)
         }
         try self.init(data: file)
     }

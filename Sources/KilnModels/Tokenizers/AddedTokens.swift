@@ -22,6 +22,17 @@ public struct AddedToken: Sendable, Equatable {
     /// Matched in normalized text rather than raw text.
     public let normalized: Bool
 
+    /// A token made in code (SentencePiece and GGUF sources); matched in raw text unless `normalized`.
+    init(content: String, id: Int, special: Bool, normalized: Bool = false) {
+        self.content = content
+        self.id = id
+        self.special = special
+        self.normalized = normalized
+        singleWord = false
+        lstrip = false
+        rstrip = false
+    }
+
     init(_ node: JSONNode, id overrideID: Int? = nil) throws(TokenizerError) {
         content = try node.required("content").string()
         if let overrideID { id = overrideID } else { id = try node.required("id").int() }

@@ -3,16 +3,20 @@
 // is normalized, pre-tokenized and run through the model, then the post-processor adds specials.
 // Stages are small protocols built by factories that switch on the upstream `type` names
 // (swift-transformers style); anything unknown throws a `TokenizerError` instead of crashing.
+// SentencePiece `tokenizer.model` files (Tokenizer+SentencePiece.swift) and GGUF metadata
+// (Tokenizer+GGUF.swift) assemble the same `TokenizerParts` through the one designated init.
 
 import Foundation
 
-/// A tokenizer built from a Hugging Face `tokenizer.json`.
+/// A tokenizer built from a Hugging Face `tokenizer.json`, a SentencePiece `tokenizer.model` or GGUF metadata.
 public final class Tokenizer: Sendable {
     let normalizer: (any Normalizer)?
     let preTokenizer: (any PreTokenizer)?
     let model: any TokenModel
     let postProcessor: (any PostProcessor)?
     let decoder: (any TokenDecoder)?
+    /// SentencePiece decoding by piece type, used instead of `decoder` for tokenizer.model and GGUF "llama".
+    let pieceDecoder: SentencePieceDecoder?
     let addedTokens: [AddedToken]
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
@@ -29,16 +33,44 @@ public final class Tokenizer: Sendable {
     /// The number of distinct ids: model vocabulary plus added tokens (transformers' `len(tokenizer)`).
     public let vocabularySize: Int
 
+    /// Assembles a tokenizer from its stages, whichever file they were read from.
+    init(parts: TokenizerParts) {
+        model = parts.model
+        normalizer = parts.normalizer
+        preTokenizer = parts.preTokenizer
+        postProcessor = parts.postProcessor
+        decoder = parts.decoder
+        pieceDecoder = parts.pieceDecoder
+        addedTokens = parts.addedTokens
+        let normalizer = parts.normalizer
+        let matched = parts.addedTokens.filter { !parts.unmatchedIDs.contains($0.id) }
+        rawMatcher = AddedTokenMatcher(matched.filter { !$0.normalized })
+        normalizedMatcher = AddedTokenMatcher(matched.filter { $0.normalized }) { normalizer?.normalize($0) ?? $0 }
+        var byID: [Int: AddedToken] = [:]
+        var byContent: [[UInt8]: Int] = [:]
+        for t in parts.addedTokens {
+            byID[t.id] = t
+            byContent[Array(t.content.utf8)] = t.id
+        }
+        addedByID = byID
+        addedByContent = byContent
+        specialIDs = Set(parts.addedTokens.filter(\.special).map(\.id)).union(parts.extraSpecialIDs)
+        vocabularySize = Set(parts.model.ids).union(byID.keys).count
+        bosTokenId = parts.bosTokenId
+        eosTokenId = parts.eosTokenId
+        cleanUpSpaces = parts.cleanUpSpaces
+    }
+
     /// Loads a tokenizer from the contents of `tokenizer.json` and, optionally, `tokenizer_config.json`.
     /// - Throws: `TokenizerError` naming the key, stage type, regex or token that is malformed.
-    public init(tokenizerJSON: Data, config: Data?) throws(TokenizerError) {
+    public convenience init(tokenizerJSON: Data, config: Data?) throws(TokenizerError) {
         let root = try JSONNode.parse(tokenizerJSON)
         guard root.value is [String: Any] else { throw .invalidValue(path: "", expected: "a JSON object") }
         let cfg = try config.map { d throws(TokenizerError) in try JSONNode.parse(d) }
         if let cfg, !(cfg.value is [String: Any]) { throw .invalidValue(path: "tokenizer_config", expected: "a JSON object") }
 
-        let model = try makeModel(try root.required("model"))
-        self.model = model
+        var parts = TokenizerParts(model: try makeModel(try root.required("model")))
+        let model = parts.model
 
         var added: [AddedToken] = []
         for node in try root["added_tokens"]?.array() ?? [] { added.append(try AddedToken(node)) }
@@ -49,7 +81,7 @@ public final class Tokenizer: Sendable {
                 if !added.contains(where: { $0.id == id }) { added.append(try AddedToken(node, id: id)) }
             }
         }
-        addedTokens = added
+        parts.addedTokens = added
 
         var normalizerNode = root["normalizer"]
         var preTokenizer: (any PreTokenizer)? = try root["pre_tokenizer"].map { n throws(TokenizerError) in try makePreTokenizer(n) }
@@ -62,24 +94,12 @@ public final class Tokenizer: Sendable {
             let scheme = try cfg.bool("add_prefix_space", default: true) ? (legacy ? "always" : "first") : "never"
             preTokenizer = MetaspacePreTokenizer(replacement: "▁", prependScheme: scheme, split: false)
         }
-        let normalizer = try normalizerNode.map { n throws(TokenizerError) in try makeNormalizer(n) }
-        self.normalizer = normalizer
-        self.preTokenizer = preTokenizer
-        decoder = try root["decoder"].map { n throws(TokenizerError) in try makeDecoder(n) }
+        parts.normalizer = try normalizerNode.map { n throws(TokenizerError) in try makeNormalizer(n) }
+        parts.preTokenizer = preTokenizer
+        parts.decoder = try root["decoder"].map { n throws(TokenizerError) in try makeDecoder(n) }
 
-        rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized })
-        normalizedMatcher = AddedTokenMatcher(added.filter { $0.normalized }) { normalizer?.normalize($0) ?? $0 }
-        var byID: [Int: AddedToken] = [:]
         var byContent: [[UInt8]: Int] = [:]
-        for t in added {
-            byID[t.id] = t
-            byContent[Array(t.content.utf8)] = t.id
-        }
-        addedByID = byID
-        addedByContent = byContent
-        specialIDs = Set(added.filter(\.special).map(\.id))
-        vocabularySize = Set(model.ids).union(byID.keys).count
-
+        for t in added { byContent[Array(t.content.utf8)] = t.id }
         func tokenID(_ key: String) throws(TokenizerError) -> Int? {
             guard let node = cfg?[key] else { return nil }
             // Either a plain string or an AddedToken object with `content`.
@@ -87,27 +107,34 @@ public final class Tokenizer: Sendable {
             guard let id = byContent[Array(name.utf8)] ?? model.id(for: name) else { throw .unknownToken(name) }
             return id
         }
-        bosTokenId = try tokenID("bos_token")
-        eosTokenId = try tokenID("eos_token")
+        parts.bosTokenId = try tokenID("bos_token")
+        parts.eosTokenId = try tokenID("eos_token")
 
         var post = try root["post_processor"].map { n throws(TokenizerError) in try makePostProcessor(n) }
         if let cfg, Tokenizer.isLlamaClass(cfg), cfg["add_bos_token"] != nil || cfg["add_eos_token"] != nil {
             // transformers' Llama `update_post_processor` rebuilds the template from these two flags.
-            let bos = try cfg.bool("add_bos_token", default: true) ? bosTokenId.map { [$0] } ?? [] : []
-            let eos = try cfg.bool("add_eos_token", default: false) ? eosTokenId.map { [$0] } ?? [] : []
+            let bos = try cfg.bool("add_bos_token", default: true) ? parts.bosTokenId.map { [$0] } ?? [] : []
+            let eos = try cfg.bool("add_eos_token", default: false) ? parts.eosTokenId.map { [$0] } ?? [] : []
             post = TemplatePostProcessor(prefix: bos, suffix: eos)
         }
-        postProcessor = post
-        cleanUpSpaces = try cfg?.bool("clean_up_tokenization_spaces", default: false) ?? false
+        parts.postProcessor = post
+        parts.cleanUpSpaces = try cfg?.bool("clean_up_tokenization_spaces", default: false) ?? false
+        self.init(parts: parts)
     }
 
-    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
-    /// - Throws: `TokenizerError.unreadableFile` when `tokenizer.json` is missing, or a parse error.
+    /// Loads a model folder: `tokenizer.json` when present, else a SentencePiece `tokenizer.model`,
+    /// each with `tokenizer_config.json` when present.
+    /// - Throws: `TokenizerError.unreadableFile` naming `tokenizer.json` when neither file exists, or a parse error.
     public convenience init(folder: URL) throws(TokenizerError) {
         let jsonURL = folder.appendingPathComponent("tokenizer.json")
-        guard let json = try? Data(contentsOf: jsonURL) else { throw .unreadableFile(jsonURL.path) }
         let config = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
-        try self.init(tokenizerJSON: json, config: config)
+        if let json = try? Data(contentsOf: jsonURL) {
+            try self.init(tokenizerJSON: json, config: config)
+        } else if let model = try? Data(contentsOf: folder.appendingPathComponent("tokenizer.model")) {
+            try self.init(sentencePieceModel: model, config: config)
+        } else {
+            throw .unreadableFile(jsonURL.path)
+        }
     }
 
     private static func isLlamaClass(_ cfg: JSONNode) -> Bool {
@@ -164,7 +191,7 @@ public final class Tokenizer: Sendable {
         addedByContent[Array(token.utf8)] ?? model.id(for: token)
     }
 
-    /// True when `id` is an added token marked `special`.
+    /// True when `id` is an added token marked `special` (or a SentencePiece control/unknown piece).
     public func isSpecial(_ id: Int) -> Bool { specialIDs.contains(id) }
 
     /// The added tokens, in file order.
@@ -172,6 +199,10 @@ public final class Tokenizer: Sendable {
 
     /// Decodes ids to text through the file's decoder; unknown ids are ignored.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        if let pieceDecoder {
+            let text = pieceDecoder.decode(ids, literal: { addedByID[$0]?.content }, skip: { skipSpecialTokens && specialIDs.contains($0) })
+            return cleanUpSpaces ? Tokenizer.cleanUpTokenization(text) : text
+        }
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
         for id in ids {
@@ -192,4 +223,24 @@ public final class Tokenizer: Sendable {
         }
         return out
     }
+}
+
+/// Everything a tokenizer is assembled from, whatever file it came from.
+struct TokenizerParts {
+    var model: any TokenModel
+    var normalizer: (any Normalizer)?
+    var preTokenizer: (any PreTokenizer)?
+    var postProcessor: (any PostProcessor)?
+    var decoder: (any TokenDecoder)?
+    var pieceDecoder: SentencePieceDecoder?
+    var addedTokens: [AddedToken] = []
+    /// Added tokens known by id and name but never matched in text (ChatGLM3's specials for `sp.encode`).
+    var unmatchedIDs: Set<Int> = []
+    /// Special ids that are model pieces rather than added tokens (SentencePiece control pieces).
+    var extraSpecialIDs: Set<Int> = []
+    var bosTokenId: Int?
+    var eosTokenId: Int?
+    var cleanUpSpaces = false
+
+    init(model: any TokenModel) { self.model = model }
 }

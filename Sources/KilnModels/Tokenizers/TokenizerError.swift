@@ -4,7 +4,7 @@
 
 import Foundation
 
-/// An error raised while loading a Hugging Face tokenizer.
+/// An error raised while loading a tokenizer (tokenizer.json, tokenizer.model or GGUF metadata).
 public enum TokenizerError: Error, Sendable, Equatable {
     /// The data is not a JSON document; carries the parser's description.
     case invalidJSON(String)
@@ -22,6 +22,8 @@ public enum TokenizerError: Error, Sendable, Equatable {
     case unknownToken(String)
     /// A file could not be read; carries the path.
     case unreadableFile(String)
+    /// A SentencePiece `tokenizer.model` or GGUF tokenizer is malformed; carries what was wrong.
+    case invalidModelFile(String)
 
     /// A one-sentence description of the error.
     public var message: String {
@@ -34,6 +36,7 @@ public enum TokenizerError: Error, Sendable, Equatable {
         case .invalidMerge(let merge): return "The merge \"\(merge)\" names tokens that are not in the vocabulary."
         case .unknownToken(let token): return "The token \"\(token)\" is not in the vocabulary."
         case .unreadableFile(let path): return "The tokenizer file \"\(path)\" could not be read."
+        case .invalidModelFile(let why): return "The tokenizer model is malformed: \(why)."
         }
     }
 }

