@@ -72,6 +72,21 @@ struct CheckpointTensors {
         return all
     }
 
+    /// Every tensor of `weights`: 2-D F16/BF16 matrices kept in their stored encoding (for families whose
+    /// projections take `takeLinear`), everything else widened to Float32.
+    /// - Throws: `SafeTensorsError` from the reader.
+    static func readKeepingHalfMatrices(_ weights: WeightMap) throws -> CheckpointTensors {
+        var result = CheckpointTensors(tensors: [:])
+        for name in weights.names {
+            if let matrix = weights.storedMatrix(name) {
+                result.quantized[name] = matrix
+            } else {
+                result.tensors[name] = try weights.tensor(name)
+            }
+        }
+        return result
+    }
+
     /// The tensor `name`, which must have exactly `shape`.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
     func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {

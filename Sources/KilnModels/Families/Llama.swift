@@ -271,7 +271,13 @@ public struct LlamaModel: CausalLM {
     static func load(folder: URL, configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration) throws -> LlamaModel {
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
         let configuration = try configure(config)
-        return try LlamaModel(configuration: configuration, weights: CheckpointTensors.read(WeightMap(folder: folder)))
+        var tensors = try CheckpointTensors.readKeepingHalfMatrices(WeightMap(folder: folder))
+        tensors.tensors = sanitize(weights: tensors.tensors, configuration: configuration)
+        if configuration.tieWordEmbeddings {
+            // As `sanitize` does for dense weights: a tied head is the embedding, whatever the file stores.
+            tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"]
+        }
+        return try LlamaModel(configuration: configuration, tensors: tensors)
     }
 
     /// Drops the rotary `inv_freq` buffers older exports carry (recomputed from config), and points lm_head

@@ -235,3 +235,20 @@ public final class SafeTensorsReader: Sendable {
         }
     }
 }
+
+extension SafeTensorsReader {
+    /// A 2-D F16/BF16 tensor kept in its stored 16-bit encoding over the mapped file (half the memory of
+    /// widening, and half the bytes a decoding step reads); nil for other dtypes and ranks.
+    public func storedMatrix(_ name: String) -> QuantizedMatrix? {
+        guard let info = tensors[name], info.shape.count == 2, info.shape[1] > 0 else { return nil }
+        let type: GGMLType
+        switch info.dtype {
+        case .bf16: type = .bf16
+        case .f16: type = .f16
+        default: return nil
+        }
+        let range = absolute(info)
+        let slice = file[(file.startIndex + range.lowerBound)..<(file.startIndex + range.upperBound)]
+        return try? QuantizedMatrix(type: type, rows: info.shape[0], columns: info.shape[1], bytes: slice, name: name)
+    }
+}

@@ -51,6 +51,14 @@ public struct WeightMap: Sendable {
         }
     }
 
+    /// `name` kept in its stored 16-bit encoding when it is a 2-D F16/BF16 matrix (see `SafeTensorsReader.storedMatrix`).
+    public func storedMatrix(_ name: String) -> QuantizedMatrix? {
+        switch source {
+        case .single(let reader): reader.storedMatrix(name)
+        case .sharded(let index): index.reader(for: name)?.storedMatrix(name)
+        }
+    }
+
     /// `name` as a Float32 tensor of its stored shape.
     /// - Throws: `SafeTensorsError.tensorNotFound` (naming the tensor) or a conversion error.
     public func tensor(_ name: String) throws -> Tensor {
