@@ -9,7 +9,7 @@ struct KilnBench: AsyncParsableCommand {
         commandName: "kiln-bench",
         abstract: "Measure Kiln; each figure comes with a baseline measured in the same run.",
         discussion: "Build with -c release: swift run -c release kiln-bench submissions",
-        subcommands: [SubmissionsBench.self, LedgerBench.self, SgemmBench.self])
+        subcommands: [SubmissionsBench.self, LedgerBench.self, SgemmBench.self, InferenceBench.self])
 }
 
 /// Latency percentiles over a set of samples, in milliseconds.

@@ -20,7 +20,17 @@ struct SgemmBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let n = size
+        let (kiln, numpy) = try Self.measure(size: size, repeats: repeats)
+        print("| sgemm \(size)×\(size) | GFLOP/s |")
+        print("|---|---|")
+        print("| Kiln (Debian OpenBLAS \(BLAS.threads) threads, OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")) | \(fixed(kiln)) |")
+        print("| numpy (its own OpenBLAS, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset) | \(fixed(numpy)) |")
+        print("")
+        print("Kiln / numpy = \(fixed(kiln / numpy, 2))")
+    }
+
+    /// Kiln's and numpy's best GFLOP/s for an n×n×n product.
+    static func measure(size n: Int, repeats: Int) throws -> (kiln: Double, numpy: Double) {
         BLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         var generator = SystemRandomNumberGenerator()
         let a = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &generator) }
@@ -39,18 +49,11 @@ struct SgemmBench: AsyncParsableCommand {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let flops = 2 * Double(n) * Double(n) * Double(n)
-        let kiln = flops / best / 1e9
-        let numpy = try numpyGFLOPS(size: n)
-        print("| sgemm \(n)×\(n) | GFLOP/s |")
-        print("|---|---|")
-        print("| Kiln (Debian OpenBLAS \(BLAS.threads) threads, OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")) | \(fixed(kiln)) |")
-        print("| numpy (its own OpenBLAS, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset) | \(fixed(numpy)) |")
-        print("")
-        print("Kiln / numpy = \(fixed(kiln / numpy, 2))")
+        return (flops / best / 1e9, try numpyGFLOPS(size: n, repeats: repeats))
     }
 
     /// numpy's best time for the same product, in a subprocess without the machine's OpenBLAS overrides.
-    func numpyGFLOPS(size: Int) throws -> Double {
+    static func numpyGFLOPS(size: Int, repeats: Int) throws -> Double {
         let script = """
             import time, numpy as np
             n = \(size)

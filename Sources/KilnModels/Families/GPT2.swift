@@ -269,3 +269,18 @@ extension GPT2Model: IncrementalDecoder {
         return logits
     }
 }
+
+extension GPT2Model {
+    /// Bytes of weights one decoding step reads: every matrix and norm once (the tied wte once, as the LM head);
+    /// the embedding lookups touch one row each.
+    public var weightBytes: Int {
+        var floats = lmHead.count + lnF.weight.count + lnF.bias.count
+        for block in blocks {
+            for linear in [block.attention.cAttn, block.attention.cProj, block.mlp.cFc, block.mlp.cProj] {
+                floats += linear.weight.count + (linear.bias?.count ?? 0)
+            }
+            floats += block.ln1.weight.count * 2 + block.ln2.weight.count * 2
+        }
+        return floats * 4
+    }
+}

@@ -42,6 +42,29 @@ enum QuantizedDot {
         }
     }
 
+    /// Byte k of each 32-bit word to the low bits of lane 4w + k: a word-broadcast plus per-lane variable shift
+    /// (AVX2 `vpsrlvd`), which compiles to a few vector instructions where a generic UInt8 → UInt32 widening
+    /// is scalarised.
+    static let byteShifts = SIMD16<UInt32>(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24)
+    /// For signed bytes: shift byte k to the top first, then arithmetic-shift it down.
+    static let signedByteShifts = SIMD16<UInt32>(24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0)
+    /// 2²³ as a bit pattern: `bits(2²³ + v) = 0x4B000000 | v` for 0 ≤ v < 2²³, an exact int → float conversion.
+    static let magic = SIMD16<UInt32>(repeating: 0x4B00_0000)
+
+    /// Each of 16 bytes at `p` in its own 32-bit lane (unsigned).
+    @inline(__always)
+    static func bytes(_ p: UnsafeRawPointer) -> SIMD16<UInt32> {
+        let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
+        let spread = SIMD16<UInt32>(w[0], w[0], w[0], w[0], w[1], w[1], w[1], w[1], w[2], w[2], w[2], w[2], w[3], w[3], w[3], w[3])
+        return spread &>> byteShifts
+    }
+
+    /// 4-bit values (0…15, in the low bits of each lane) as floats, exactly.
+    @inline(__always)
+    static func nibbles(_ v: SIMD16<UInt32>) -> Lanes {
+        unsafeBitCast((v & 0x0F) | magic, to: Lanes.self) - Lanes(repeating: 8_388_608)
+    }
+
     /// Q4_1 (d, m, 16 nibble bytes): Σ (q·d + m)·x = Σ_blocks d·Σ q·x + m·Σx.
     static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int, _ sums: UnsafePointer<Float>) -> Float {
         let table = halfTable
@@ -50,11 +73,9 @@ enum QuantizedDot {
         var p = row
         for b in 0..<(columns / 32) {
             let d = half(table, p), m = half(table, p + 2)
-            let q = (p + 4).loadUnaligned(as: SIMD16<UInt8>.self)
-            let low = Lanes(SIMD16<Int32>(truncatingIfNeeded: q & 0x0F))
-            let high = Lanes(SIMD16<Int32>(truncatingIfNeeded: q &>> 4))
+            let q = bytes(p + 4)
             let xb = x + b * 32
-            let t = (low * load(xb)).addingProduct(high, load(xb + 16))
+            let t = (nibbles(q) * load(xb)).addingProduct(nibbles(q &>> 4), load(xb + 16))
             acc = acc.addingProduct(t, Lanes(repeating: d))
             offsets += m * sums[b]
             p += 20
@@ -70,11 +91,9 @@ enum QuantizedDot {
         var p = row
         for b in 0..<(columns / 32) {
             let d = half(table, p)
-            let q = (p + 2).loadUnaligned(as: SIMD16<UInt8>.self)
-            let low = Lanes(SIMD16<Int32>(truncatingIfNeeded: q & 0x0F))
-            let high = Lanes(SIMD16<Int32>(truncatingIfNeeded: q &>> 4))
+            let q = bytes(p + 2)
             let xb = x + b * 32
-            let t = (low * load(xb)).addingProduct(high, load(xb + 16))
+            let t = (nibbles(q) * load(xb)).addingProduct(nibbles(q &>> 4), load(xb + 16))
             acc = acc.addingProduct(t, Lanes(repeating: d))
             offsets -= 8 * d * sums[b]
             p += 18
@@ -89,25 +108,30 @@ enum QuantizedDot {
         var p = row
         for b in 0..<(columns / 32) {
             let d = half(table, p)
-            let q0 = (p + 2).loadUnaligned(as: SIMD16<Int8>.self)
-            let q1 = (p + 18).loadUnaligned(as: SIMD16<Int8>.self)
             let xb = x + b * 32
-            let t = (Lanes(SIMD16<Int32>(truncatingIfNeeded: q0)) * load(xb))
-                .addingProduct(Lanes(SIMD16<Int32>(truncatingIfNeeded: q1)), load(xb + 16))
+            var t = Lanes(repeating: 0)
+            for half in 0..<2 {
+                let w = (p + 2 + 16 * half).loadUnaligned(as: SIMD4<UInt32>.self)
+                let spread = SIMD16<UInt32>(w[0], w[0], w[0], w[0], w[1], w[1], w[1], w[1], w[2], w[2], w[2], w[2], w[3], w[3], w[3], w[3])
+                let signed = unsafeBitCast(spread &<< signedByteShifts, to: SIMD16<Int32>.self) &>> 24
+                t = t.addingProduct(Lanes(signed), load(xb + 16 * half))
+            }
             acc = acc.addingProduct(t, Lanes(repeating: d))
             p += 34
         }
         return acc.sum()
     }
 
-    /// bfloat16: the bits are the top half of a Float32.
+    /// bfloat16: the bits are the top half of a Float32; pairs of values share a 32-bit word.
     static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        let shifts = SIMD16<UInt32>(16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0)
+        let top = SIMD16<UInt32>(repeating: 0xFFFF_0000)
         var acc = Lanes(repeating: 0)
         var i = 0
         while i + 16 <= columns {
-            let h = (row + 2 * i).loadUnaligned(as: SIMD16<UInt16>.self)
-            let w = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Lanes.self)
-            acc = acc.addingProduct(w, load(x + i))
+            let w = (row + 2 * i).loadUnaligned(as: SIMD8<UInt32>.self)
+            let spread = SIMD16<UInt32>(w[0], w[0], w[1], w[1], w[2], w[2], w[3], w[3], w[4], w[4], w[5], w[5], w[6], w[6], w[7], w[7])
+            acc = acc.addingProduct(unsafeBitCast((spread &<< shifts) & top, to: Lanes.self), load(x + i))
             i += 16
         }
         var total = acc.sum()

