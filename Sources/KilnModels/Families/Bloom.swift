@@ -65,18 +65,14 @@ struct BloomAttention: Sendable {
     var heads: Int
 
     /// x is (B, T, C); alibi (B, H, Tk) and keyMask (B·Tk) cover cached and new keys. Returns (B, T, C) before the residual.
-    func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache?) -> Tensor {
+    func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
         let qkv = FamilyOps.splitLast(queryKeyValue(x), parts: 3)
         let query = Heads.split(qkv[0], heads: heads)
-        var key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
-        if var layerCache = cache {
-            (key, value) = layerCache.append(keys: key, values: value)
-            cache = layerCache
-        }
+        let key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
         // HF: baddbmm(alibi, q, kᵀ, beta=1, alpha=1/√D) + causal mask, softmax in float32, then PV. Fully masked
         // (left-pad) query rows differ (HF: uniform over all keys; here: zeros) but no real position reads them.
         let options = AttentionOptions(causal: true, keyMask: keyMask, bias: alibi)
-        let (output, _) = Attention.forward(query: query, key: key, value: value, options: options)
+        let output = cache.attend(query: query, keys: key, values: value, options: options)
         return dense(Heads.merge(output))
     }
 }
@@ -106,7 +102,7 @@ struct BloomBlock: Sendable {
     var residualPostLayerNorm: Bool
 
     /// x (B, T, C) → (B, T, C).
-    func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache?) -> Tensor {
+    func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
         let normed = inputLayerNorm(x)
         let attention = FamilyOps.add(residualPostLayerNorm ? normed : x,
                                       selfAttention.forward(normed, alibi: alibi, keyMask: keyMask, cache: &cache))
@@ -179,13 +175,13 @@ public struct BloomModel: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput {
         let (batch, steps) = try BatchCheck.dims(ids: inputIds, mask: attentionMask, positions: nil, vocabulary: configuration.vocabSize)
         let mask = attentionMask ?? Array(repeating: Array(repeating: 1, count: steps), count: batch)
-        var caches: [LayerKVCache]? = nil
+        var caches = Array(repeating: LayerKVCache(), count: blocks.count)
         return run(ids: inputIds, fullMask: mask, caches: &caches, lastStepOnly: false)
     }
 
     /// The shared forward: ids (B, T) already checked; fullMask (B, Tk) covers cached + new keys (Tk ≥ T).
     /// With `lastStepOnly` the logits are (B, 1, V) and no hidden states are kept (generation).
-    func run(ids: [[Int]], fullMask: [[Int]], caches: inout [LayerKVCache]?, lastStepOnly: Bool) -> CausalLMOutput {
+    func run(ids: [[Int]], fullMask: [[Int]], caches: inout [LayerKVCache], lastStepOnly: Bool) -> CausalLMOutput {
         let (batch, steps, width) = (ids.count, ids[0].count, configuration.hiddenSize)
         let keyMask = fullMask.joined().map { $0 == 1 }
         let keyPositions = ALiBi.keyPositions(mask: keyMask, batch: batch, steps: fullMask[0].count)
@@ -194,9 +190,7 @@ public struct BloomModel: CausalLM {
         var x = wordEmbeddingsLayerNorm(embedded)
         var hidden: [Tensor] = lastStepOnly ? [] : [x]
         for (layer, block) in blocks.enumerated() {
-            var cache = caches?[layer]
-            x = block.forward(x, alibi: alibi, keyMask: keyMask, cache: &cache)
-            if let cache { caches?[layer] = cache }
+            x = block.forward(x, alibi: alibi, keyMask: keyMask, cache: &caches[layer])
             if !lastStepOnly && layer + 1 < blocks.count { hidden.append(x) }
         }
         x = lnF(lastStepOnly ? FamilyOps.lastStep(x) : x)
@@ -252,9 +246,6 @@ extension BloomModel: IncrementalDecoder {
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
         _ = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: nil,
                               layers: blocks.count, vocabulary: configuration.vocabSize)
-        var caches: [LayerKVCache]? = cache.layers
-        let logits = run(ids: inputIds, fullMask: cache.attentionMask, caches: &caches, lastStepOnly: lastStepOnly).logits
-        cache.layers = caches ?? []
-        return logits
+        return run(ids: inputIds, fullMask: cache.attentionMask, caches: &cache.layers, lastStepOnly: lastStepOnly).logits
     }
 }

@@ -138,36 +138,67 @@ enum BatchCheck {
     }
 }
 
-/// One layer's keys and values so far, (B, KVH, T, D) each, grown along T as generation appends steps.
+/// One layer's keys and values so far, in (B, KVH, capacity, D) buffers that grow by doubling, so appending a
+/// step writes only that step (a copy of the whole cache per token would cost as much traffic as the weights).
 public struct LayerKVCache: Sendable {
-    /// (B, KVH, Tpast, D) keys, or nil before the first step.
-    public var keys: Tensor?
-    /// (B, KVH, Tpast, D) values, or nil before the first step.
-    public var values: Tensor?
+    /// (B, KVH, capacity, D) keys; rows past `count` are unused. Nil before the first step.
+    public private(set) var keys: Tensor?
+    /// (B, KVH, capacity, D) values, as `keys`.
+    public private(set) var values: Tensor?
+    /// Tpast, the steps held.
+    public private(set) var count = 0
 
     /// An empty cache.
     public init() {}
 
-    /// Appends new keys and values (B, KVH, Tnew, D) and returns the full (B, KVH, Tpast + Tnew, D) pair.
-    public mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor) {
-        let joinedKeys = keys.map { Self.concatenate($0, newKeys) } ?? newKeys
-        let joinedValues = values.map { Self.concatenate($0, newValues) } ?? newValues
-        (keys, values) = (joinedKeys, joinedValues)
-        return (joinedKeys, joinedValues)
+    /// Appends new keys and values (B, KVH, Tnew, D) and returns the buffers with the step count in use,
+    /// for `AttentionOptions.keyCount`.
+    public mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor, count: Int) {
+        let (groups, steps, width) = (newKeys.shape[0] * newKeys.shape[1], newKeys.shape[2], newKeys.shape[3])
+        let needed = count + steps
+        let capacity = keys?.shape[2] ?? 0
+        if needed > capacity {
+            let grown = Swift.max(needed, 2 * capacity, 16)
+            keys = Self.regrow(keys, shape: newKeys.shape, rows: count, capacity: grown)
+            values = Self.regrow(values, shape: newValues.shape, rows: count, capacity: grown)
+        }
+        let rows = keys!.shape[2]
+        Self.write(newKeys, into: &keys!, groups: groups, at: count, steps: steps, width: width, rows: rows)
+        Self.write(newValues, into: &values!, groups: groups, at: count, steps: steps, width: width, rows: rows)
+        count = needed
+        return (keys!, values!, count)
     }
 
-    /// a (B, H, Ta, D) and b (B, H, Tb, D) joined along T: (B, H, Ta + Tb, D).
-    static func concatenate(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.rank == 4 && b.rank == 4 && a.shape[0] == b.shape[0] && a.shape[1] == b.shape[1] && a.shape[3] == b.shape[3],
-                     "cannot join \(a.shape) and \(b.shape) along T")
-        let (groups, ta, tb, d) = (a.shape[0] * a.shape[1], a.shape[2], b.shape[2], a.shape[3])
-        var storage = [Float]()
-        storage.reserveCapacity(groups * (ta + tb) * d)
+    /// Runs attention of `query` over this cache after appending the step's keys and values.
+    public mutating func attend(query: Tensor, keys newKeys: Tensor, values newValues: Tensor, options: AttentionOptions) -> Tensor {
+        let (keys, values, count) = append(keys: newKeys, values: newValues)
+        var options = options
+        options.keyCount = count
+        return Attention.forward(query: query, key: keys, value: values, options: options).0
+    }
+
+    /// A (B, KVH, capacity, D) buffer holding the first `rows` steps of `old`.
+    static func regrow(_ old: Tensor?, shape: [Int], rows: Int, capacity: Int) -> Tensor {
+        let (groups, width) = (shape[0] * shape[1], shape[3])
+        var grown = Tensor(zeros: [shape[0], shape[1], capacity, width])
+        guard let old else { return grown }
+        let oldRows = old.shape[2]
         for g in 0..<groups {
-            storage += a.storage[(g * ta * d)..<((g + 1) * ta * d)]
-            storage += b.storage[(g * tb * d)..<((g + 1) * tb * d)]
+            grown.storage.replaceSubrange((g * capacity * width)..<((g * capacity + rows) * width),
+                                          with: old.storage[(g * oldRows * width)..<((g * oldRows + rows) * width)])
         }
-        return Tensor(shape: [a.shape[0], a.shape[1], ta + tb, d], storage: storage)
+        return grown
+    }
+
+    /// Copies (B, KVH, steps, D) into rows `at..<at + steps` of each slab of `buffer`.
+    static func write(_ step: Tensor, into buffer: inout Tensor, groups: Int, at: Int, steps: Int, width: Int, rows: Int) {
+        step.withPointer { source in
+            buffer.withMutablePointer { target in
+                for g in 0..<groups {
+                    (target + (g * rows + at) * width).update(from: source + g * steps * width, count: steps * width)
+                }
+            }
+        }
     }
 }
 

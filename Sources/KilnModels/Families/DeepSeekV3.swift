@@ -135,9 +135,8 @@ struct DeepSeekV3Attention: Sendable {
         let queryStates = MLAOps.concatenateLast([MLAOps.sliceLast(q, from: 0, width: nope), qRot], width: width)
         let keyStates = MLAOps.concatenateLast([MLAOps.sliceLast(kv, from: 0, width: nope), kRot], width: width)
         let valueStates = MLAOps.concatenateLast([MLAOps.sliceLast(kv, from: nope, width: valueDim)], width: width)
-        let (keys, values) = cache.append(keys: keyStates, values: valueStates)
         let options = AttentionOptions(causal: true, keyMask: keyMask, scale: c.softmaxScale)
-        let (output, _) = Attention.forward(query: queryStates, key: keys, value: values, options: options)
+        let output = cache.attend(query: queryStates, keys: keyStates, values: valueStates, options: options)
         return oProj(Heads.merge(MLAOps.sliceLast(output, from: 0, width: valueDim)))
     }
 }

@@ -103,12 +103,10 @@ struct GLMAttention: Sendable {
         let q = RoPE.forward(Heads.split(qProj(x), heads: c.attentionHeads), table: rope, layout: .interleaved)
         let k = RoPE.forward(Heads.split(kProj(x), heads: c.kvHeads), table: rope, layout: .interleaved)
         let v = Heads.split(vProj(x), heads: c.kvHeads)
-        let (keys, values) = cache.append(keys: k, values: v)
         // As in LlamaAttention: fully masked (left-pad) queries get zeros here, uniform weights in HF eager; no
         // real position reads them.
         let options = AttentionOptions(causal: true, keyMask: keyMask)
-        let (output, _) = Attention.forward(query: q, key: keys, value: values, options: options)
-        return oProj(Heads.merge(output))
+        return oProj(Heads.merge(cache.attend(query: q, keys: k, values: v, options: options)))
     }
 }
 

@@ -86,19 +86,15 @@ struct GPT2Attention: Sendable {
     /// 1/√D, further divided by (layer + 1) under `scale_attn_by_inverse_layer_idx`.
     var scale: Float
 
-    /// x is (B, T, C); keyMask (B·Tk) covers cached and new keys. Appends this step's k, v to `cache` when given.
-    func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache?) -> Tensor {
+    /// x is (B, T, C); keyMask (B·Tk) covers cached and new keys. Appends this step's k, v to `cache`.
+    func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache) -> Tensor {
         let qkv = FamilyOps.splitLast(cAttn(x), parts: 3)
         let query = Heads.split(qkv[0], heads: heads)
-        var key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
-        if var layerCache = cache {
-            (key, value) = layerCache.append(keys: key, values: value)
-            cache = layerCache
-        }
+        let key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
         // HF eager: scores + causal/padding mask, softmax, PV. Fully masked (left-pad) query rows differ
         // (HF: uniform over all keys; here: zeros) but no real position reads them.
         let options = AttentionOptions(causal: true, keyMask: keyMask, scale: scale)
-        let (output, _) = Attention.forward(query: query, key: key, value: value, options: options)
+        let output = cache.attend(query: query, keys: key, values: value, options: options)
         return cProj(Heads.merge(output))
     }
 }
@@ -127,7 +123,7 @@ struct GPT2Block: Sendable {
     var mlp: GPT2MLP
 
     /// x (B, T, C) → (B, T, C): h = x + attn(ln_1(x)); h + mlp(ln_2(h)).
-    func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache?) -> Tensor {
+    func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache) -> Tensor {
         let h = FamilyOps.add(x, attention.forward(ln1(x), keyMask: keyMask, cache: &cache))
         return FamilyOps.add(h, mlp.forward(ln2(h)))
     }
@@ -201,13 +197,13 @@ public struct GPT2Model: CausalLM {
         }
         let positions = positionIds ?? Array(repeating: Array(0..<steps), count: batch)
         let keyMask = attentionMask.map { $0.joined().map { $0 == 1 } }
-        var caches: [LayerKVCache]? = nil
+        var caches = Array(repeating: LayerKVCache(), count: blocks.count)
         return run(ids: inputIds, positions: positions, keyMask: keyMask, caches: &caches, lastStepOnly: false)
     }
 
     /// The shared forward: ids and positions (B, T) already checked, keyMask (B·Tk) over cached + new keys.
     /// With `lastStepOnly` the logits are (B, 1, V) and no hidden states are kept (generation).
-    func run(ids: [[Int]], positions: [[Int]], keyMask: [Bool]?, caches: inout [LayerKVCache]?,
+    func run(ids: [[Int]], positions: [[Int]], keyMask: [Bool]?, caches: inout [LayerKVCache],
              lastStepOnly: Bool) -> CausalLMOutput {
         let (batch, steps, width) = (ids.count, ids[0].count, configuration.hiddenSize)
         let tokens = Embedding.forward(ids: Array(ids.joined()), table: wte)
@@ -215,9 +211,7 @@ public struct GPT2Model: CausalLM {
         var x = FamilyOps.add(tokens, places).reshaped([batch, steps, width])
         var hidden: [Tensor] = lastStepOnly ? [] : [x]
         for (layer, block) in blocks.enumerated() {
-            var cache = caches?[layer]
-            x = block.forward(x, keyMask: keyMask, cache: &cache)
-            if let cache { caches?[layer] = cache }
+            x = block.forward(x, keyMask: keyMask, cache: &caches[layer])
             if !lastStepOnly && layer + 1 < blocks.count { hidden.append(x) }
         }
         x = lnF(lastStepOnly ? FamilyOps.lastStep(x) : x)
@@ -263,10 +257,7 @@ extension GPT2Model: IncrementalDecoder {
         }
         let (_, _, _, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: mask, positionIds: positions,
                                                    layers: blocks.count, vocabulary: configuration.vocabSize)
-        var caches: [LayerKVCache]? = cache.layers
-        let logits = run(ids: inputIds, positions: positions, keyMask: keyMask, caches: &caches, lastStepOnly: lastStepOnly).logits
-        cache.layers = caches ?? []
-        return logits
+        return run(ids: inputIds, positions: positions, keyMask: keyMask, caches: &cache.layers, lastStepOnly: lastStepOnly).logits
     }
 }
 

@@ -131,12 +131,10 @@ struct LlamaAttention: Sendable {
         let q = heads(qProj(x), norm: qNorm, count: c.attentionHeads, rope: rope)
         let k = heads(kProj(x), norm: kNorm, count: c.kvHeads, rope: rope)
         let v = Heads.split(vProj(x), heads: c.kvHeads)
-        let (keys, values) = cache.append(keys: k, values: v)
         // Eager HF adds finfo.min to masked scores; for a query with any visible key that is exactly −∞'s zero
         // weight. Fully masked (left-pad) queries differ: HF spreads them uniformly, Attention returns zeros.
         let options = AttentionOptions(causal: true, keyMask: keyMask, window: c.slidingWindow)
-        let (output, _) = Attention.forward(query: q, key: keys, value: values, options: options)
-        return oProj(Heads.merge(output))
+        return oProj(Heads.merge(cache.attend(query: q, keys: k, values: v, options: options)))
     }
 
     /// y (B, T, count·D) → (B, count, T, D): per-head RMSNorm over D when given (Qwen3 normalises before the

@@ -16,6 +16,9 @@ public struct AttentionOptions: Sendable {
     public var window: Int?
     /// The score scale; nil means 1/√D.
     public var scale: Float?
+    /// Keys in use when k and v are a decoding cache's (B, KVH, capacity, D) buffers: the first `keyCount` rows
+    /// of each head's slab; nil: all rows. Inference only (the returned cache is not for `backward`).
+    public var keyCount: Int?
 
     /// Options with causal masking on by default.
     public init(causal: Bool = true, keyMask: [Bool]? = nil, bias: Tensor? = nil, window: Int? = nil, scale: Float? = nil) {
@@ -172,11 +175,15 @@ public enum Attention {
     /// The dimensions of one call, checked once, and the index arithmetic shared by the kernels.
     struct Dims {
         let batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int
+        /// Rows per key/value head slab (≥ keys when k and v are a cache's buffers).
+        let keyRows: Int
 
         init(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ options: AttentionOptions) {
             precondition(q.rank == 4 && k.rank == 4 && v.shape == k.shape, "q \(q.shape), k \(k.shape), v \(v.shape)")
             (batch, heads, queries, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-            (kvHeads, keys) = (k.shape[1], k.shape[2])
+            (kvHeads, keyRows) = (k.shape[1], k.shape[2])
+            keys = options.keyCount ?? keyRows
+            precondition(keys <= keyRows, "\(keys) keys in use of \(keyRows) rows")
             precondition(k.shape[0] == batch && k.shape[3] == headDim, "k \(k.shape) does not match q \(q.shape)")
             precondition(kvHeads > 0 && heads % kvHeads == 0, "\(heads) query heads for \(kvHeads) KV heads")
             precondition(queries <= keys || !options.causal, "causal attention with more queries (\(queries)) than keys (\(keys))")
@@ -188,7 +195,7 @@ public enum Attention {
         }
 
         func qOffset(_ b: Int, _ h: Int) -> Int { (b * heads + h) * queries * headDim }
-        func kvOffset(_ b: Int, _ h: Int) -> Int { (b * kvHeads + h / (heads / kvHeads)) * keys * headDim }
+        func kvOffset(_ b: Int, _ h: Int) -> Int { (b * kvHeads + h / (heads / kvHeads)) * keyRows * headDim }
 
         func biasOffset(_ b: Int, _ h: Int, _ i: Int, _ count: Int) -> Int {
             count == batch * heads * keys ? (b * heads + h) * keys : ((b * heads + h) * queries + i) * keys
