@@ -3,7 +3,7 @@
 import Dispatch
 import Foundation
 
-/// Splits independent rows of work across the machine's cores with `DispatchQueue.concurrentPerform`.
+/// Splits independent rows of work across the machine's cores with the spinning `WorkerPool`.
 public enum Parallel {
     /// The cores available to this process (`ProcessInfo.activeProcessorCount`), read once.
     public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -17,14 +17,10 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        // The ranges are disjoint, so callers that write only their own rows never race; that is the
-        // promise `nonisolated(unsafe)` stands for. concurrentPerform returns after every task, so `body`
-        // does not outlive this call.
-        withoutActuallyEscaping(body) { escapable in
-            nonisolated(unsafe) let work = escapable
-            DispatchQueue.concurrentPerform(iterations: tasks) { task in
-                work((count * task / tasks)..<(count * (task + 1) / tasks))
-            }
+        // The ranges are disjoint, so callers that write only their own rows never race. The pool returns after
+        // every task, so `body` does not outlive this call.
+        WorkerPool.shared.run(tasks: tasks) { task in
+            body((count * task / tasks)..<(count * (task + 1) / tasks))
         }
     }
 

@@ -20,7 +20,7 @@ enum Vector {
         var acc = Lanes(repeating: 0)
         var i = 0
         while i + width <= n { acc += load(x, i); i += width }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < n { total += x[i]; i += 1 }
         return total
     }
@@ -30,7 +30,23 @@ enum Vector {
         var acc = Lanes(repeating: 0)
         var i = 0
         while i + width <= n { acc = acc.addingProduct(load(x, i), load(y, i)); i += width }
-        var total = acc.sum()
+        var total = acc.horizontalSum
+        while i < n { total += x[i] * y[i]; i += 1 }
+        return total
+    }
+
+    /// Σ x[i]·y[i], n elements, with two accumulators so consecutive FMAs do not wait on each other (the
+    /// memory-bound decoding products).
+    static func dot2(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var a = Lanes(repeating: 0), b = Lanes(repeating: 0)
+        var i = 0
+        while i + 2 * width <= n {
+            a = a.addingProduct(load(x, i), load(y, i))
+            b = b.addingProduct(load(x, i + width), load(y, i + width))
+            i += 2 * width
+        }
+        if i + width <= n { a = a.addingProduct(load(x, i), load(y, i)); i += width }
+        var total = (a + b).horizontalSum
         while i < n { total += x[i] * y[i]; i += 1 }
         return total
     }
@@ -40,7 +56,7 @@ enum Vector {
         var acc = Lanes(repeating: 0)
         var i = 0
         while i + width <= n { acc = acc.addingProduct(load(x, i) * load(y, i), load(z, i)); i += width }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < n { total += x[i] * y[i] * z[i]; i += 1 }
         return total
     }
@@ -85,7 +101,7 @@ enum Vector {
             acc += e
             i += width
         }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < n {
             let e = Foundation.exp(x[i] - shift)
             y[i] = e
@@ -119,7 +135,7 @@ enum Vector {
             acc = acc.addingProduct(d, d)
             i += width
         }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < n { total += (x[i] - m) * (x[i] - m); i += 1 }
         return total
     }
@@ -149,5 +165,16 @@ extension Tensor {
     /// Runs `body` with write access to the elements.
     @inlinable @inline(__always) public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         storage.withUnsafeMutableBufferPointer { body($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 16)!) }
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    /// The sum of the 16 lanes as a tree of halves; the standard library's `sum()` is a separate generic call
+    /// in the hot loops, a measurable share of a decoding step.
+    @inlinable @inline(__always)
+    public var horizontalSum: Float {
+        let eight = lowHalf + highHalf
+        let four = eight.lowHalf + eight.highHalf
+        return (four[0] + four[1]) + (four[2] + four[3])
     }
 }

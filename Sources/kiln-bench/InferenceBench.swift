@@ -25,7 +25,10 @@ struct InferenceBench: AsyncParsableCommand {
     @Flag(help: "Skip the PyTorch side (no .venv-bench needed).")
     var noTorch = false
 
-    @Flag(help: "Keep this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides for Kiln's side.")
+    @Option(help: "Run only the cases whose \"model weights\" contains this text (e.g. \"gpt2\", \"Q4_1\"); sgemm is then skipped.")
+    var only: String?
+
+    @Flag(name: .customLong("keep-openblas-overrides"), help: "Keep this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides for Kiln's side.")
     var keepOpenBLASOverrides = false
 
     func validate() throws {
@@ -54,7 +57,7 @@ struct InferenceBench: AsyncParsableCommand {
                      Case(model: "smollm2-135m", dtype: "float32", torchDtype: "float32"),
                      Case(model: "smollm2-135m", dtype: "bfloat16", torchDtype: "bfloat16"),
                      Case(model: "smollm2-135m", dtype: "Q4_1 GGUF", torchDtype: "float32")]
-        for c in cases {
+        for c in cases where only.map({ "\(c.model) \(c.dtype)".contains($0) }) ?? true {
             let (kiln, bytes) = try measureKiln(c)
             let torch = noTorch ? nil : try PeerProcess.torch(model: c.model, dtype: c.torchDtype, promptTokens: promptTokens,
                                                                newTokens: newTokens, threads: threads, repeats: repeats)
@@ -65,6 +68,7 @@ struct InferenceBench: AsyncParsableCommand {
                   + "| \(fixed(kiln.decode)) | \(torch.map { fixed($0.decode) + torchDtypeNote } ?? "–") | \(ratio(kiln.decode, torch?.decode)) "
                   + "| \(fixed(Double(bytes) / 1e6)) | \(fixed(decodeBytes / 1e9, 2)) | \(fixed(100 * decodeBytes / bandwidth))% |")
         }
+        guard only == nil else { return }
         let sgemm = try SgemmBench.measure(size: 4096, repeats: repeats)
         print("")
         print("sgemm 4096×4096: Kiln \(fixed(sgemm.kiln)) GFLOP/s, numpy \(fixed(sgemm.numpy)) GFLOP/s, ratio \(fixed(sgemm.kiln / sgemm.numpy, 2))×")

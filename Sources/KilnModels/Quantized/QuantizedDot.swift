@@ -3,6 +3,7 @@
 // only the order of the additions differs. Types without a fused kernel (the K-quants) widen each block
 // into a small scratch buffer first.
 import Foundation
+import KilnTensor
 
 /// Fused widen-and-dot kernels, one per block type.
 enum QuantizedDot {
@@ -46,8 +47,6 @@ enum QuantizedDot {
     /// (AVX2 `vpsrlvd`), which compiles to a few vector instructions where a generic UInt8 → UInt32 widening
     /// is scalarised.
     static let byteShifts = SIMD16<UInt32>(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24)
-    /// For signed bytes: shift byte k to the top first, then arithmetic-shift it down.
-    static let signedByteShifts = SIMD16<UInt32>(24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0)
     /// 2²³ as a bit pattern: `bits(2²³ + v) = 0x4B000000 | v` for 0 ≤ v < 2²³, an exact int → float conversion.
     static let magic = SIMD16<UInt32>(repeating: 0x4B00_0000)
 
@@ -80,7 +79,7 @@ enum QuantizedDot {
             offsets += m * sums[b]
             p += 20
         }
-        return acc.sum() + offsets
+        return acc.horizontalSum + offsets
     }
 
     /// Q4_0 (d, 16 nibble bytes, values q − 8): Σ d·(q − 8)·x = Σ_blocks d·(Σ q·x − 8·Σx).
@@ -98,7 +97,7 @@ enum QuantizedDot {
             offsets -= 8 * d * sums[b]
             p += 18
         }
-        return acc.sum() + offsets
+        return acc.horizontalSum + offsets
     }
 
     /// Q8_0 (d, 32 int8): Σ d·q·x.
@@ -109,17 +108,15 @@ enum QuantizedDot {
         for b in 0..<(columns / 32) {
             let d = half(table, p)
             let xb = x + b * 32
-            var t = Lanes(repeating: 0)
-            for half in 0..<2 {
-                let w = (p + 2 + 16 * half).loadUnaligned(as: SIMD4<UInt32>.self)
-                let spread = SIMD16<UInt32>(w[0], w[0], w[0], w[0], w[1], w[1], w[1], w[1], w[2], w[2], w[2], w[2], w[3], w[3], w[3], w[3])
-                let signed = unsafeBitCast(spread &<< signedByteShifts, to: SIMD16<Int32>.self) &>> 24
-                t = t.addingProduct(Lanes(signed), load(xb + 16 * half))
-            }
+            // q + 128 = the byte with its top bit flipped, read as unsigned; widened exactly by the 2²³ trick.
+            let offset = Lanes(repeating: 8_388_608 + 128)
+            let low = unsafeBitCast(((bytes(p + 2) & 0xFF) ^ 0x80) | magic, to: Lanes.self) - offset
+            let high = unsafeBitCast(((bytes(p + 18) & 0xFF) ^ 0x80) | magic, to: Lanes.self) - offset
+            let t = (low * load(xb)).addingProduct(high, load(xb + 16))
             acc = acc.addingProduct(t, Lanes(repeating: d))
             p += 34
         }
-        return acc.sum()
+        return acc.horizontalSum
     }
 
     /// bfloat16: the bits are the top half of a Float32; pairs of values share a 32-bit word.
@@ -134,7 +131,7 @@ enum QuantizedDot {
             acc = acc.addingProduct(unsafeBitCast((spread &<< shifts) & top, to: Lanes.self), load(x + i))
             i += 16
         }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < columns {
             total += HalfFloat.bf16ToF32(UInt16(littleEndian: (row + 2 * i).loadUnaligned(as: UInt16.self))) * x[i]
             i += 1
@@ -153,7 +150,7 @@ enum QuantizedDot {
             acc = acc.addingProduct(w, load(x + i))
             i += 16
         }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < columns {
             total += half(table, row + 2 * i) * x[i]
             i += 1
@@ -169,7 +166,7 @@ enum QuantizedDot {
             acc = acc.addingProduct((row + 4 * i).loadUnaligned(as: Lanes.self), load(x + i))
             i += 16
         }
-        var total = acc.sum()
+        var total = acc.horizontalSum
         while i < columns {
             total += (row + 4 * i).loadUnaligned(as: Float.self) * x[i]
             i += 1
@@ -195,6 +192,6 @@ enum QuantizedDot {
             p += type.typeSize
             start += size
         }
-        return acc.sum()
+        return acc.horizontalSum
     }
 }

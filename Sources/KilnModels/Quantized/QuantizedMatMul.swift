@@ -74,7 +74,7 @@ public enum QuantizedMatMul {
                 var acc = SIMD16<Float>(repeating: 0)
                 acc += UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
                 acc += UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
-                sums[n * blocks + b] = acc.sum()
+                sums[n * blocks + b] = acc.horizontalSum
             }
         }
         return sums

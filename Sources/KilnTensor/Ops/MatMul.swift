@@ -15,6 +15,10 @@ public enum MatMul {
                 for column in 0..<outer { y.storage[row * outer + column] = bias.storage[column] }
             }
         }
+        if rows <= decodeRowLimit && outer * inner >= 65_536 {
+            decodeForward(x, weight: weight, rows: rows, inner: inner, outer: outer, into: &y)
+            return y
+        }
         x.storage.withUnsafeBufferPointer { xp in
             weight.storage.withUnsafeBufferPointer { wp in
                 y.storage.withUnsafeMutableBufferPointer { yp in
@@ -24,6 +28,26 @@ public enum MatMul {
             }
         }
         return y
+    }
+
+    /// x rows at or below which `forward` uses dot products instead of sgemm.
+    static let decodeRowLimit = 4
+
+    /// y += x Wᵀ for a few rows (decoding): one pass over W, each output row's dots with every x row, output rows
+    /// split across the cores. OpenBLAS's sgemm packs all of W first, which for one row costs more than the product.
+    static func decodeForward(_ x: Tensor, weight: Tensor, rows: Int, inner: Int, outer: Int, into y: inout Tensor) {
+        x.withPointer { xp in
+            weight.withPointer { wp in
+                y.withMutablePointer { yp in
+                    nonisolated(unsafe) let (xs, ws, ys) = (xp, wp, yp)
+                    Parallel.rows(outer, minimumPerTask: 64) { range in
+                        for o in range {
+                            for n in 0..<rows { ys[n * outer + o] += Vector.dot2(ws + o * inner, xs + n * inner, inner) }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Backward of `forward`: returns dx = dy W, and accumulates dW += dyᵀ x and db += Σ dy (llm.c's `+=`).
