@@ -23,6 +23,8 @@ public enum BLAS {
                              a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>,
                              ldc: Int? = nil) {
         guard m > 0, n > 0 else { return }
+        // OpenBLAS threads a product this large; idle pool workers must not spin on the same cores meanwhile.
+        if m * n * k >= 1 << 20 { WorkerPool.shared.park() }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(ldc ?? n))
     }

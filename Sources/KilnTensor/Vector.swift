@@ -86,8 +86,10 @@ enum Vector {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let y = p * (r * r) + r + 1
-        let exponent = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        let result = y * unsafeBitCast(exponent, to: Lanes.self)
+        // 2ⁿ from the bits: n + 127 (in 1…255) added to 2²³ lands in the low mantissa bits (the generic
+        // Float → Int32 vector conversion is a library call here).
+        let biased = unsafeBitCast(n + Lanes(repeating: 8_388_608 + 127), to: SIMD16<UInt32>.self) &- 0x4B00_0000
+        let result = y * unsafeBitCast(biased &<< 23, to: Lanes.self)
         return result.replacing(with: 0, where: x .< -87.33654)
     }
 

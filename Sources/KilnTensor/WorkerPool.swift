@@ -21,6 +21,9 @@ final class WorkerPool: Sendable {
     private let remaining = Atomic<Int>(0)
     /// Workers asleep on `wake`.
     private let sleeping = Atomic<Int>(0)
+    /// Set before OpenBLAS runs its own threads: spinning workers go to sleep at once instead of competing for
+    /// the cores; the next job wakes them.
+    private let parked = Atomic<Bool>(false)
     /// Held by the thread that owns the pool for one job; others (nested or concurrent callers) run serially.
     private let busy = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
@@ -45,6 +48,7 @@ final class WorkerPool: Sendable {
             return
         }
         defer { busy.store(false, ordering: .releasing) }
+        parked.store(false, ordering: .relaxed)
         withoutActuallyEscaping(body) { escapable in
             job.pointee = (tasks, escapable)
             remaining.store(workers, ordering: .relaxed)
@@ -57,6 +61,11 @@ final class WorkerPool: Sendable {
         }
     }
 
+    /// Sends spinning workers to sleep until the next job (called before a multi-threaded OpenBLAS product).
+    func park() {
+        if !parked.load(ordering: .relaxed) { parked.store(true, ordering: .relaxed) }
+    }
+
     /// A worker's loop: wait for the next generation, run its task index if the job has one, report done.
     private func work(index: Int) {
         var seen = 0
@@ -64,7 +73,7 @@ final class WorkerPool: Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                guard spins > Self.spinLimit else { continue }
+                guard spins > Self.spinLimit || parked.load(ordering: .relaxed) else { continue }
                 sleeping.add(1, ordering: .sequentiallyConsistent)
                 // Checked after announcing sleep, so a job posted in between is seen here or signals us.
                 if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
