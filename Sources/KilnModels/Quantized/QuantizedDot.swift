@@ -139,6 +139,32 @@ enum QuantizedDot {
         return total
     }
 
+    /// bfloat16 against x already split per 32 columns into [16 even, 16 odd] (`pairSplit`): each 32-bit word
+    /// holds an even value in its low half and an odd one in its high half, so two masks widen 32 values without
+    /// any lane shuffling.
+    static func bf16Paired(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        let top = SIMD16<UInt32>(repeating: 0xFFFF_0000)
+        var even = Lanes(repeating: 0), odd = Lanes(repeating: 0)
+        var i = 0
+        while i + 32 <= columns {
+            let w = (row + 2 * i).loadUnaligned(as: SIMD16<UInt32>.self)
+            even = even.addingProduct(unsafeBitCast(w &<< 16, to: Lanes.self), load(x + i))
+            odd = odd.addingProduct(unsafeBitCast(w & top, to: Lanes.self), load(x + i + 16))
+            i += 32
+        }
+        return (even + odd).horizontalSum
+    }
+
+    /// x (columns a multiple of 32) reordered per 32 into its 16 even- then 16 odd-indexed values, for `bf16Paired`.
+    static func pairSplit(_ x: UnsafePointer<Float>, _ columns: Int, into out: UnsafeMutablePointer<Float>) {
+        for base in stride(from: 0, to: columns, by: 32) {
+            for j in 0..<16 {
+                out[base + j] = x[base + 2 * j]
+                out[base + 16 + j] = x[base + 2 * j + 1]
+            }
+        }
+    }
+
     /// float16 through the lookup table.
     static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         let table = halfTable

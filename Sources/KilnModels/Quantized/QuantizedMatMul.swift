@@ -1,7 +1,7 @@
 // y = x Wᵀ (+ b) with W in its stored block encoding. Two paths, as llama.cpp splits mul_mat:
 // - few rows of x (decoding): each output row is a dot product that widens W's blocks in registers, so
 //   the weights are read once, at their stored size, straight from the mapping;
-// - many rows (prefill): W is widened a tile of rows at a time into a scratch buffer and multiplied by
+// - many rows (prefill): W is widened a tile of rows (≤ 16 MiB) at a time into a scratch buffer and multiplied by
 //   OpenBLAS, so the cost is the sgemm's, never a full Float32 copy of W.
 // Summation order differs from a dense matmul of the dequantised weights by float rounding only.
 import Foundation
@@ -11,8 +11,9 @@ import KilnTensor
 public enum QuantizedMatMul {
     /// x rows at or below which the fused dot kernels beat widening a tile for sgemm.
     static let fusedRowLimit = 4
-    /// Output rows widened per sgemm tile in the prefill path.
-    static let tileRows = 256
+    /// Floats of scratch per sgemm tile in the prefill path (16 MiB): a whole layer matrix of a small model in
+    /// one product, a big LM head in a few.
+    static let tileFloats = 1 << 22
 
     /// `y = x Wᵀ + b`: x is (…, C), weight (OC, C), bias (OC) or nil; y is (…, OC).
     public static func forward(_ x: Tensor, weight: QuantizedMatrix, bias: Tensor? = nil) -> Tensor {
@@ -48,6 +49,21 @@ public enum QuantizedMatMul {
         // Σx per 32-block lets the Q4 offsets (Q4_1's m, Q4_0's −8) cost one multiply per block.
         let blockSums = blockSums(x: x, rows: rows, columns: columns)
         nonisolated(unsafe) let y = y
+        if weight.type == .bf16 && columns % 32 == 0 {
+            var split = [Float](repeating: 0, count: rows * columns)
+            split.withUnsafeMutableBufferPointer { buffer in
+                for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
+                nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
+                Parallel.rows(outer, minimumPerTask: 64) { range in
+                    for o in range {
+                        for n in 0..<rows {
+                            y[n * outer + o] = QuantizedDot.bf16Paired(base + o * weight.rowBytes, xs + n * columns, columns)
+                        }
+                    }
+                }
+            }
+            return
+        }
         blockSums.withUnsafeBufferPointer { sums in
             Parallel.rows(outer, minimumPerTask: 64) { range in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: QuantizedDot.scratchCount) { scratch in
@@ -84,7 +100,7 @@ public enum QuantizedMatMul {
     static func tiled(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                       y: UnsafeMutablePointer<Float>) {
         let (columns, outer) = (weight.columns, weight.rows)
-        let tile = min(tileRows, outer)
+        let tile = min(max(64, tileFloats / columns), outer)
         var scratch = [Float](repeating: 0, count: tile * columns)
         scratch.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let widened = buffer.baseAddress!
