@@ -69,13 +69,7 @@ extension ModelCommand {
                 Field(key: "memory_f32_bytes", text: "\(parameters * 4) (~\(parameters * 4 / 1_048_576) MiB)", json: "\(parameters * 4)"),
             ]
             if let config = try? ModelConfiguration.load(url: folder.appendingPathComponent("config.json")) {
-                fields += [
-                    Field(key: "layers", text: "\(config.layerCount)", json: "\(config.layerCount)"),
-                    Field(key: "hidden_size", text: "\(config.hiddenSize)", json: "\(config.hiddenSize)"),
-                    Field(key: "attention_heads", text: "\(config.attentionHeads)", json: "\(config.attentionHeads)"),
-                    Field(key: "kv_heads", text: "\(config.kvHeads)", json: "\(config.kvHeads)"),
-                    Field(key: "vocab_size", text: "\(config.vocabSize)", json: "\(config.vocabSize)"),
-                ]
+                fields += shapeFields(config)
             }
             let tokenizer = try? Tokenizer(folder: folder)
             fields.append(Field(key: "tokenizer_vocab_size", text: tokenizer.map { "\($0.vocabularySize)" } ?? "none",
@@ -83,6 +77,12 @@ extension ModelCommand {
             let template = LoadedModel.chatTemplateSource(folder: folder) != nil
             fields.append(Field(key: "chat_template", text: template ? "yes" : "no", json: template ? "true" : "false"))
             return fields
+        }
+
+        /// Layers, widths, heads and vocabulary of a decoded configuration.
+        static func shapeFields(_ config: ModelConfiguration) -> [Field] {
+            [("layers", config.layerCount), ("hidden_size", config.hiddenSize), ("attention_heads", config.attentionHeads),
+             ("kv_heads", config.kvHeads), ("vocab_size", config.vocabSize)].map { Field(key: $0.0, text: "\($0.1)", json: "\($0.1)") }
         }
 
         /// The fields of a GGUF file: its matrices stay in their stored types, so memory is the tensor bytes.
@@ -110,15 +110,7 @@ extension ModelCommand {
                 // Matrices are multiplied in their stored encoding, straight from the mapped file.
                 Field(key: "memory_bytes", text: "\(bytes) (~\(bytes / 1_048_576) MiB, mapped)", json: "\(bytes)"),
             ]
-            if let config = try? GGUFModel.configuration(reader: reader) {
-                fields += [
-                    Field(key: "layers", text: "\(config.layerCount)", json: "\(config.layerCount)"),
-                    Field(key: "hidden_size", text: "\(config.hiddenSize)", json: "\(config.hiddenSize)"),
-                    Field(key: "attention_heads", text: "\(config.attentionHeads)", json: "\(config.attentionHeads)"),
-                    Field(key: "kv_heads", text: "\(config.kvHeads)", json: "\(config.kvHeads)"),
-                    Field(key: "vocab_size", text: "\(config.vocabSize)", json: "\(config.vocabSize)"),
-                ]
-            }
+            if let config = try? GGUFModel.configuration(reader: reader) { fields += shapeFields(config) }
             let tokenizer = try? Tokenizer(gguf: reader)
             fields.append(Field(key: "tokenizer_vocab_size", text: tokenizer.map { "\($0.vocabularySize)" } ?? "none",
                                 json: tokenizer.map { "\($0.vocabularySize)" } ?? "null"))
