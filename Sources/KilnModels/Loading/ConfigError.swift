@@ -81,9 +81,9 @@ extension ConfigError {
 
 /// Range checks shared by the config decoders; each throws `ConfigError.invalidValue` naming the key.
 enum ConfigCheck {
-    /// Upper bound for any size in a config: far above real models (vocab ~1e6, context ~1e7), and low
-    /// enough that derived sizes (4 × hidden, heads × head_dim) cannot overflow Int.
-    static let maxSize = 1 << 40
+    /// Upper bound for any size in a config: above real models (vocab ~1e6, context ~1e7), and low enough that
+    /// what a size alone allocates before any weight is checked (rotary tables of head_dim / 2) stays small.
+    static let maxSize = 1 << 26
 
     static func positive(_ value: Int, _ key: String) throws(ConfigError) -> Int {
         guard value > 0 else { throw .invalidValue(key: key, reason: "must be > 0, got \(value)") }
