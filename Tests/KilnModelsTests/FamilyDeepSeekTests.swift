@@ -58,7 +58,7 @@ struct FamilyDeepSeekTests {
         }
     }
 
-    @Test("DeepSeek-V3 refuses yarn rope scaling, a missing expert tensor and out-of-vocabulary ids")
+    @Test("DeepSeek-V3 refuses dynamic rope scaling, a missing expert tensor and out-of-vocabulary ids")
     func typedErrors() throws {
         let folder = FamilyReference.folder("deepseek_v3")
         var config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
@@ -68,8 +68,8 @@ struct FamilyDeepSeekTests {
         #expect(throws: ModelError.missingTensor("model.layers.2.mlp.experts.5.up_proj.weight")) {
             try DeepSeekV3Model(configuration: configuration, weights: weights)
         }
-        config.rope?.kind = .yarn
-        #expect(throws: ModelError.unsupportedOption(key: "rope_type", value: "yarn")) { try DeepSeekV3Configuration(config) }
+        config.rope?.kind = .dynamic
+        #expect(throws: ModelError.unsupportedOption(key: "rope_type", value: "dynamic")) { try DeepSeekV3Configuration(config) }
         #expect(throws: ModelError.self) { try model.forward(inputIds: [[1, 1000]], attentionMask: nil, positionIds: nil) }
     }
 }

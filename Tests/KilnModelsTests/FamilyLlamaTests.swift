@@ -201,7 +201,7 @@ struct FamilyLlamaTests {
     @Test("Unsupported rope types are refused by name")
     func unsupportedRopeThrows() throws {
         var config = try ModelConfiguration.load(url: Self.folder("llama").appendingPathComponent("config.json"))
-        config.rope?.kind = .yarn
-        #expect(throws: ModelError.unsupportedOption(key: "rope_type", value: "yarn")) { try LlamaConfiguration.llama(config) }
+        config.rope?.kind = .dynamic
+        #expect(throws: ModelError.unsupportedOption(key: "rope_type", value: "dynamic")) { try LlamaConfiguration.llama(config) }
     }
 }

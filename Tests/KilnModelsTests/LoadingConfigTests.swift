@@ -32,6 +32,12 @@ struct LoadingConfigTests {
         let b = try Self.config("bloom")
         #expect(b.modelType == .bloom && b.layerCount == 2 && b.intermediateSize == 256 && b.maxPositionEmbeddings == nil)
         #expect(b.tieWordEmbeddings && b.eosTokenIDs == [2] && b.padTokenID == 3 && b.bosTokenIDs == [1] && b.normEps == 1e-5)
+        // bigscience/bloom's own config.json spells the width `n_embed` (14336 there).
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: LoadingFixtures.model("bloom", "config.json"))) as? [String: Any])
+        let width = object.removeValue(forKey: "hidden_size")
+        object["n_embed"] = width
+        let old = try ModelConfiguration.decode(try JSONSerialization.data(withJSONObject: object))
+        #expect(old.hiddenSize == b.hiddenSize && old.headDim == b.headDim)
     }
 
     @Test("LLaMA, Mistral, Qwen2, Qwen3 values and rope")

@@ -32,20 +32,22 @@ public struct DeepSeekV3Configuration: Sendable, Equatable {
     public var inverseFrequencies: [Float]
     /// The attention score scale, qk_head_dim^-0.5 (HF `self.scaling`).
     public var softmaxScale: Float
+    /// cos/sin multiplier (YaRN's `attention_factor`; 1 otherwise).
+    public var ropeAttentionScaling: Float
 
     /// qk_nope_head_dim + qk_rope_head_dim, the per-head query/key width.
     public var qkHeadDim: Int { mla.qkNopeHeadDim + mla.qkRopeHeadDim }
 
     /// Reads a "deepseek_v3" config.json.
     /// - Throws: `ModelError.wrongFamily`, or `.unsupportedOption` naming a key these blocks do not implement
-    ///   (a non-default `rope_type` such as yarn, whose mscale changes the softmax scale, is refused).
+    ///   (rope types other than default and yarn are refused).
     public init(_ config: ModelConfiguration) throws(ModelError) {
         guard config.modelType == .deepseekV3 else { throw .wrongFamily(expected: "deepseek_v3", found: config.modelType.rawValue) }
         guard config.hiddenAct == "silu" else { throw .unsupportedOption(key: "hidden_act", value: config.hiddenAct) }
         guard let mla = config.mla else { throw .unsupportedOption(key: "kv_lora_rank", value: "missing") }
         guard let moe = config.moe else { throw .unsupportedOption(key: "n_routed_experts", value: "missing") }
         guard let rope = config.rope else { throw .unsupportedOption(key: "rope_parameters", value: "missing") }
-        guard rope.kind == .default else { throw .unsupportedOption(key: "rope_type", value: rope.kind.rawValue) }
+        guard rope.kind == .default || rope.kind == .yarn else { throw .unsupportedOption(key: "rope_type", value: rope.kind.rawValue) }
         guard mla.qkRopeHeadDim % 2 == 0 else { throw .unsupportedOption(key: "qk_rope_head_dim", value: "\(mla.qkRopeHeadDim) (odd)") }
         guard moe.topkMethod == "noaux_tc" else { throw .unsupportedOption(key: "topk_method", value: moe.topkMethod) }
         guard moe.scoringFunc == "sigmoid" else { throw .unsupportedOption(key: "scoring_func", value: moe.scoringFunc) }
@@ -64,8 +66,18 @@ public struct DeepSeekV3Configuration: Sendable, Equatable {
         attentionBias = config.attentionBias
         self.mla = mla
         self.moe = moe
-        inverseFrequencies = RoPE.inverseFrequencies(rotaryDim: mla.qkRopeHeadDim, theta: Float(rope.theta))
-        softmaxScale = 1 / Float(mla.qkNopeHeadDim + mla.qkRopeHeadDim).squareRoot()
+        let yarn = rope.kind == .yarn
+        inverseFrequencies = RoPE.inverseFrequencies(rotaryDim: mla.qkRopeHeadDim, theta: Float(rope.theta),
+                                                     scaling: yarn ? .yarn(rope, maxPositionEmbeddings: config.maxPositionEmbeddings) : .none)
+        ropeAttentionScaling = yarn ? Float(RoPE.yarnAttentionFactor(factor: rope.factor, mscale: rope.mscale, mscaleAllDim: rope.mscaleAllDim,
+                                                                     attentionFactor: rope.attentionFactor)) : 1
+        if yarn, let mscaleAllDim = rope.mscaleAllDim, mscaleAllDim != 0 {
+            // `yarn_apply_mscale`: the softmax scale grows by mscale² (computed in Python doubles).
+            let mscale = RoPE.yarnMscale(rope.factor, mscaleAllDim)
+            softmaxScale = Float(pow(Double(mla.qkNopeHeadDim + mla.qkRopeHeadDim), -0.5) * mscale * mscale)
+        } else {
+            softmaxScale = 1 / Float(mla.qkNopeHeadDim + mla.qkRopeHeadDim).squareRoot()
+        }
     }
 }
 
@@ -269,7 +281,8 @@ public struct DeepSeekV3Model: CausalLM {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
-        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
+        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies,
+                              attentionScaling: c.ropeAttentionScaling)
 
         var x = Embedding.forward(ids: Array(inputIds.joined()), table: embedTokens).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = [x]

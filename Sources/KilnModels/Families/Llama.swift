@@ -44,6 +44,8 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// Which dims RoPE pairs: HF checkpoints rotate halves; llama.cpp's converter permuted q/k rows so GGUF
     /// "llama" files pair neighbours (same scores, since q and k share the permutation).
     public var ropeLayout: RoPELayout = .halfSplit
+    /// cos/sin multiplier (YaRN's `attention_factor`; 1 for the other rope types).
+    public var ropeAttentionScaling: Float
 
     /// Reads the fields every LLaMA-shaped family shares; the family sets the bias, norm and window flags after.
     /// - Throws: `ModelError.unsupportedOption` for an activation or rope type these blocks do not implement.
@@ -62,8 +64,11 @@ public struct LlamaConfiguration: Sendable, Equatable {
             scaling = .llama3(factor: Float(rope.factor), lowFrequencyFactor: Float(rope.lowFreqFactor),
                               highFrequencyFactor: Float(rope.highFreqFactor),
                               originalMaxPositionEmbeddings: rope.originalMaxPositionEmbeddings ?? 8192)
-        case .dynamic, .yarn: throw .unsupportedOption(key: "rope_type", value: rope.kind.rawValue)
+        case .yarn: scaling = RoPEScaling.yarn(rope, maxPositionEmbeddings: config.maxPositionEmbeddings)
+        case .dynamic: throw .unsupportedOption(key: "rope_type", value: rope.kind.rawValue)
         }
+        ropeAttentionScaling = rope.kind == .yarn ? Float(RoPE.yarnAttentionFactor(
+            factor: rope.factor, mscale: rope.mscale, mscaleAllDim: rope.mscaleAllDim, attentionFactor: rope.attentionFactor)) : 1
         modelType = config.modelType
         hiddenSize = config.hiddenSize
         intermediateSize = config.intermediateSize
@@ -306,7 +311,8 @@ public struct LlamaModel: CausalLM {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
-        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
+        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies,
+                              attentionScaling: c.ropeAttentionScaling)
 
         var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = lastStepOnly ? [] : [x]
@@ -350,5 +356,14 @@ extension LlamaModel {
             total += (layer.inputLayernorm.count + layer.postAttentionLayernorm.count) * 4
         }
         return total
+    }
+}
+
+extension RoPEScaling {
+    /// YaRN from a config's rope parameters; `original_max_position_embeddings` defaults to the config's
+    /// `max_position_embeddings`, as transformers' `standardize_rope_params` sets it.
+    static func yarn(_ rope: RopeConfiguration, maxPositionEmbeddings: Int?) -> RoPEScaling {
+        .yarn(factor: Float(rope.factor), originalMaxPositionEmbeddings: rope.originalMaxPositionEmbeddings ?? maxPositionEmbeddings ?? 4096,
+              betaFast: rope.betaFast, betaSlow: rope.betaSlow)
     }
 }

@@ -83,7 +83,7 @@ public struct ModelConfiguration: Decodable, Sendable, Equatable {
     /// Every key read, spelled as in config.json.
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
-        case hiddenSize = "hidden_size", nEmbd = "n_embd"
+        case hiddenSize = "hidden_size", nEmbd = "n_embd", nEmbed = "n_embed"
         case intermediateSize = "intermediate_size", nInner = "n_inner", ffnHiddenSize = "ffn_hidden_size"
         case numHiddenLayers = "num_hidden_layers", nLayer = "n_layer", numLayers = "num_layers"
         case numAttentionHeads = "num_attention_heads", nHead = "n_head"
@@ -147,7 +147,9 @@ public struct ModelConfiguration: Decodable, Sendable, Equatable {
         modelType = type
         let gptLike = type == .gpt2 || type == .bloom
 
-        hiddenSize = try positive(type == .gpt2 ? .nEmbd : .hiddenSize)
+        // BLOOM's original bigscience files say `n_embed`; BloomConfig takes it in place of hidden_size.
+        let bloomOldWidth = try type == .bloom && int(.hiddenSize) == nil
+        hiddenSize = try positive(bloomOldWidth ? .nEmbed : type == .gpt2 ? .nEmbd : .hiddenSize)
         layerCount = try positive(gptLike ? .nLayer : type == .chatglm ? .numLayers : .numHiddenLayers)
         attentionHeads = try positive(gptLike ? .nHead : .numAttentionHeads)
         switch type {

@@ -21,6 +21,10 @@ public enum RoPEScaling: Sendable, Equatable {
     /// "llama3": transformers' `_compute_llama3_parameters`: long wavelengths divided by `factor`, short ones
     /// kept, and the band between smoothly interpolated.
     case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositionEmbeddings: Int)
+    /// "yarn": transformers' `_compute_yarn_parameters` (truncated correction range): frequencies above the
+    /// `betaFast` band kept, below `betaSlow` divided by `factor`, a linear ramp between. Its cos/sin factor
+    /// comes from `RoPE.yarnAttentionFactor`.
+    case yarn(factor: Float, originalMaxPositionEmbeddings: Int, betaFast: Double, betaSlow: Double)
 }
 
 /// cos and sin of every (row position, frequency), shared by q and k.
@@ -59,7 +63,39 @@ public enum RoPE {
                 let smooth = ((1 / wavelength) * Float(original) - low) / (high - low)
                 return (1 - smooth) * inverse / factor + smooth * inverse
             }
+        case .yarn(let factor, let original, let betaFast, let betaSlow):
+            // find_correction_dim / find_correction_range in Python doubles, floored/ceiled and clamped.
+            func correctionDimension(_ rotations: Double) -> Double {
+                Double(rotaryDim) * Foundation.log(Double(original) / (rotations * 2 * Double.pi)) / (2 * Foundation.log(Double(theta)))
+            }
+            let low = Swift.max(correctionDimension(betaFast).rounded(.down), 0)
+            var high = Swift.min(correctionDimension(betaSlow).rounded(.up), Double(rotaryDim - 1))
+            if low == high { high += 0.001 }
+            return (0..<rotaryDim / 2).map { i in
+                // 1/pos_freq, 1/(factor·pos_freq) and the clamped float32 ramp (i − low)/(high − low), blended in torch's order.
+                let positionFrequency = pow(theta, Float(2 * i) / Float(rotaryDim))
+                let extrapolation = 1 / positionFrequency
+                let interpolation = 1 / (factor * positionFrequency)
+                let ramp = Swift.min(Swift.max((Float(i) - Float(low)) / Float(high - low), 0), 1)
+                let extrapolationFactor = 1 - ramp
+                return interpolation * (1 - extrapolationFactor) + extrapolation * extrapolationFactor
+            }
         }
+    }
+
+    /// YaRN's cos/sin multiplier (`attention_factor`): given, else mscale(factor, mscale) / mscale(factor,
+    /// mscale_all_dim) when both are set and non-zero, else mscale(factor), with mscale(s, m) = 0.1·m·ln s + 1 (1 for s ≤ 1).
+    public static func yarnAttentionFactor(factor: Double, mscale: Double?, mscaleAllDim: Double?, attentionFactor: Double?) -> Double {
+        if let attentionFactor { return attentionFactor }
+        if let mscale, let mscaleAllDim, mscale != 0, mscaleAllDim != 0 {
+            return yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim)
+        }
+        return yarnMscale(factor, 1)
+    }
+
+    /// `yarn_get_mscale`.
+    public static func yarnMscale(_ scale: Double, _ mscale: Double) -> Double {
+        scale <= 1 ? 1 : 0.1 * mscale * Foundation.log(scale) + 1
     }
 
     /// The cos/sin table for one position per row (positions is (B·T), e.g. `position_ids` flattened);
