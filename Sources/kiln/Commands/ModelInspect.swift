@@ -51,11 +51,15 @@ extension ModelCommand {
             let weights = try WeightMap(folder: folder)
             var parameters = 0
             var bytes = 0
+            var memory = 0
             var dtypes = Set<String>()
+            // LLaMA-shaped families keep 2-D F16/BF16 matrices in 16 bits; every other weight is widened to Float32.
+            let keepsHalf = ["llama", "mistral", "qwen2", "qwen3"].contains(type)
             for name in weights.names {
                 guard let info = weights.info(name) else { continue }
                 parameters += info.elementCount
                 bytes += info.elementCount * info.dtype.size
+                memory += info.elementCount * (keepsHalf && info.shape.count == 2 && info.dtype.size == 2 && info.dtype.isFloat ? 2 : 4)
                 dtypes.insert(info.dtype.rawValue)
             }
             var fields = [
@@ -65,8 +69,7 @@ extension ModelCommand {
                 Field(key: "parameters", text: "\(parameters)", json: "\(parameters)"),
                 Field(key: "dtypes", text: dtypes.sorted().joined(separator: ", "), json: JSONText.strings(dtypes.sorted())),
                 Field(key: "checkpoint_bytes", text: "\(bytes)", json: "\(bytes)"),
-                // Kiln widens every weight to Float32 at load time, so that is what a run holds in memory.
-                Field(key: "memory_f32_bytes", text: "\(parameters * 4) (~\(parameters * 4 / 1_048_576) MiB)", json: "\(parameters * 4)"),
+                Field(key: "memory_bytes", text: "\(memory) (~\(memory / 1_048_576) MiB)", json: "\(memory)"),
             ]
             if let config = try? ModelConfiguration.load(url: folder.appendingPathComponent("config.json")) {
                 fields += shapeFields(config)
