@@ -20,7 +20,7 @@ struct InferenceBench: AsyncParsableCommand {
     var newTokens = 64
 
     @Option(help: "Timed repetitions (the best is reported).")
-    var repeats = 3
+    var repeats = 5
 
     @Flag(help: "Skip the PyTorch side (no .venv-bench needed).")
     var noTorch = false
