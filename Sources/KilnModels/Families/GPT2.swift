@@ -250,8 +250,7 @@ extension GPT2Model: IncrementalDecoder {
     /// - Throws: `ModelError.invalidInput` for bad ids or masks, or a position past n_positions.
     public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout GPT2Cache,
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
-        let mask = attentionMask ?? DecodeMask.ones(batch: inputIds.count, steps: inputIds.first?.count ?? 0)
-        let positions = DecodeMask.positions(past: cache.attentionMask, new: mask)
+        let (mask, positions) = cache.generationInputs(inputIds, attentionMask: attentionMask)
         if let bad = positions.joined().first(where: { $0 >= configuration.maxPositions }) {
             throw .invalidInput(reason: "position \(bad) is past n_positions \(configuration.maxPositions)")
         }

@@ -336,8 +336,7 @@ extension LlamaModel: IncrementalDecoder {
     /// Logits of the new steps after those in `cache`, positions continuing its mask.
     public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout LlamaCache,
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
-        let mask = attentionMask ?? DecodeMask.ones(batch: inputIds.count, steps: inputIds.first?.count ?? 0)
-        let positions = DecodeMask.positions(past: cache.attentionMask, new: mask)
+        let (mask, positions) = cache.generationInputs(inputIds, attentionMask: attentionMask)
         return try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache,
                            lastStepOnly: lastStepOnly).logits
     }

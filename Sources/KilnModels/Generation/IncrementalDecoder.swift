@@ -60,6 +60,14 @@ extension IncrementalDecoder {
     }
 }
 
+extension LlamaCache {
+    /// The mask (given, or all ones) and HF generate's positions of new steps `inputIds` after the cached ones.
+    func generationInputs(_ inputIds: [[Int]], attentionMask: [[Int]]?) -> (mask: [[Int]], positions: [[Int]]) {
+        let mask = attentionMask ?? inputIds.map { Array(repeating: 1, count: $0.count) }
+        return (mask, DecodeMask.positions(past: self.attentionMask, new: mask))
+    }
+}
+
 /// HF generate's mask bookkeeping, shared by the caches.
 enum DecodeMask {
     /// Positions of new steps: each row continues its count of real past steps, `cumsum(mask) − 1`; padding gets
@@ -72,11 +80,6 @@ enum DecodeMask {
                 return bit == 1 ? count - 1 : 1
             }
         }
-    }
-
-    /// (B, T) ones.
-    static func ones(batch: Int, steps: Int) -> [[Int]] {
-        Array(repeating: Array(repeating: 1, count: steps), count: batch)
     }
 
     /// The last step of each row of logits (B, T, V): (B, 1, V).
