@@ -68,9 +68,8 @@ public struct DeepSeekV3Configuration: Sendable, Equatable {
         self.moe = moe
         let yarn = rope.kind == .yarn
         inverseFrequencies = RoPE.inverseFrequencies(rotaryDim: mla.qkRopeHeadDim, theta: Float(rope.theta),
-                                                     scaling: yarn ? .yarn(rope, maxPositionEmbeddings: config.maxPositionEmbeddings) : .none)
-        ropeAttentionScaling = yarn ? Float(RoPE.yarnAttentionFactor(factor: rope.factor, mscale: rope.mscale, mscaleAllDim: rope.mscaleAllDim,
-                                                                     attentionFactor: rope.attentionFactor)) : 1
+                                                     scaling: yarn ? rope.yarnScaling(maxPositionEmbeddings: config.maxPositionEmbeddings) : .none)
+        ropeAttentionScaling = rope.attentionScaling
         if yarn, let mscaleAllDim = rope.mscaleAllDim, mscaleAllDim != 0 {
             // `yarn_apply_mscale`: the softmax scale grows by mscale² (computed in Python doubles).
             let mscale = RoPE.yarnMscale(rope.factor, mscaleAllDim)

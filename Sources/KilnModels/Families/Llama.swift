@@ -64,11 +64,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
             scaling = .llama3(factor: Float(rope.factor), lowFrequencyFactor: Float(rope.lowFreqFactor),
                               highFrequencyFactor: Float(rope.highFreqFactor),
                               originalMaxPositionEmbeddings: rope.originalMaxPositionEmbeddings ?? 8192)
-        case .yarn: scaling = RoPEScaling.yarn(rope, maxPositionEmbeddings: config.maxPositionEmbeddings)
+        case .yarn: scaling = rope.yarnScaling(maxPositionEmbeddings: config.maxPositionEmbeddings)
         case .dynamic: throw .unsupportedOption(key: "rope_type", value: rope.kind.rawValue)
         }
-        ropeAttentionScaling = rope.kind == .yarn ? Float(RoPE.yarnAttentionFactor(
-            factor: rope.factor, mscale: rope.mscale, mscaleAllDim: rope.mscaleAllDim, attentionFactor: rope.attentionFactor)) : 1
+        ropeAttentionScaling = rope.attentionScaling
         modelType = config.modelType
         hiddenSize = config.hiddenSize
         intermediateSize = config.intermediateSize
@@ -253,8 +252,13 @@ public struct LlamaModel: CausalLM {
         try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c)))
     }
 
-    /// Builds the model from HF-named tensors, dense or quantised (a GGUF file's, already renamed and tied).
+    /// Builds the model from HF-named tensors, dense (already `sanitize`d) or quantised (a GGUF file's, renamed).
     init(configuration c: LlamaConfiguration, tensors: CheckpointTensors) throws(ModelError) {
+        var tensors = tensors
+        if c.tieWordEmbeddings {
+            // As `sanitize` does for dense weights: a tied head is the embedding, whatever the file stores.
+            tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"]
+        }
         configuration = c
         embedTokens = try tensors.takeLinear("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
@@ -276,10 +280,6 @@ public struct LlamaModel: CausalLM {
         let configuration = try configure(config)
         var tensors = try CheckpointTensors.readKeepingHalfMatrices(WeightMap(folder: folder))
         tensors.tensors = sanitize(weights: tensors.tensors, configuration: configuration)
-        if configuration.tieWordEmbeddings {
-            // As `sanitize` does for dense weights: a tied head is the embedding, whatever the file stores.
-            tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"]
-        }
         return try LlamaModel(configuration: configuration, tensors: tensors)
     }
 
@@ -358,11 +358,17 @@ extension LlamaModel {
     }
 }
 
-extension RoPEScaling {
-    /// YaRN from a config's rope parameters; `original_max_position_embeddings` defaults to the config's
-    /// `max_position_embeddings`, as transformers' `standardize_rope_params` sets it.
-    static func yarn(_ rope: RopeConfiguration, maxPositionEmbeddings: Int?) -> RoPEScaling {
-        .yarn(factor: Float(rope.factor), originalMaxPositionEmbeddings: rope.originalMaxPositionEmbeddings ?? maxPositionEmbeddings ?? 4096,
-              betaFast: rope.betaFast, betaSlow: rope.betaSlow)
+extension RopeConfiguration {
+    /// The YaRN frequency scaling of these parameters; `original_max_position_embeddings` defaults to the
+    /// config's `max_position_embeddings`, as transformers' `standardize_rope_params` sets it.
+    func yarnScaling(maxPositionEmbeddings: Int?) -> RoPEScaling {
+        .yarn(factor: Float(factor), originalMaxPositionEmbeddings: originalMaxPositionEmbeddings ?? maxPositionEmbeddings ?? 4096,
+              betaFast: betaFast, betaSlow: betaSlow)
+    }
+
+    /// The cos/sin multiplier: YaRN's attention factor, 1 for every other rope type.
+    var attentionScaling: Float {
+        guard kind == .yarn else { return 1 }
+        return Float(RoPE.yarnAttentionFactor(factor: factor, mscale: mscale, mscaleAllDim: mscaleAllDim, attentionFactor: attentionFactor))
     }
 }

@@ -69,9 +69,6 @@ public enum GGUFModel {
                 throw GGUFModelError.unexpectedTensor(info.name)
             }
         }
-        if tensors.quantized["lm_head.weight"] == nil, let embedding = tensors.quantized["model.embed_tokens.weight"] {
-            tensors.quantized["lm_head.weight"] = embedding
-        }
         return try LlamaModel(configuration: c, tensors: tensors)
     }
 
