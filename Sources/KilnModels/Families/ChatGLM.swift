@@ -169,7 +169,6 @@ public struct ChatGLMModel: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
-
 }
 
 extension ChatGLMModel: DelegatingDecoder {}

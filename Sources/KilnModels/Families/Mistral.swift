@@ -36,7 +36,6 @@ public struct MistralModel: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
-
 }
 
 extension MistralModel: DelegatingDecoder {}

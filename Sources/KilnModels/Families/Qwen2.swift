@@ -36,7 +36,6 @@ public struct Qwen2Model: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
-
 }
 
 extension Qwen2Model: DelegatingDecoder {}

@@ -38,7 +38,6 @@ public struct Qwen3Model: CausalLM {
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?) throws -> CausalLMOutput {
         try base.forward(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds)
     }
-
 }
 
 extension Qwen3Model: DelegatingDecoder {}

@@ -35,14 +35,6 @@ public enum LinearWeight: Sendable {
         }
     }
 
-    /// The weight as Float32 (tests, tools); a quantised one is widened whole.
-    public var dense: Tensor {
-        switch self {
-        case .dense(let t): t
-        case .quantized(let q): q.dequantized()
-        }
-    }
-
     /// Bytes a full pass over the weight reads.
     public var byteCount: Int {
         switch self {
