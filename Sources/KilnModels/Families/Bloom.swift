@@ -66,14 +66,10 @@ struct BloomAttention: Sendable {
 
     /// x is (B, T, C); alibi (B, H, Tk) and keyMask (B·Tk) cover cached and new keys. Returns (B, T, C) before the residual.
     func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
-        let qkv = FamilyOps.splitLast(queryKeyValue(x), parts: 3)
-        let query = Heads.split(qkv[0], heads: heads)
-        let key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
         // HF: baddbmm(alibi, q, kᵀ, beta=1, alpha=1/√D) + causal mask, softmax in float32, then PV. Fully masked
         // (left-pad) query rows differ (HF: uniform over all keys; here: zeros) but no real position reads them.
         let options = AttentionOptions(causal: true, keyMask: keyMask, bias: alibi)
-        let output = cache.attend(query: query, keys: key, values: value, options: options)
-        return dense(Heads.merge(output))
+        return dense(cache.attend(fusedQKV: queryKeyValue(x), heads: heads, options: options))
     }
 }
 

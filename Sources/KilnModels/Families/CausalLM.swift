@@ -177,6 +177,13 @@ public struct LayerKVCache: Sendable {
         return Attention.forward(query: query, key: keys, value: values, options: options).0
     }
 
+    /// Attention from a fused q|k|v projection (B, T, 3·H·D) with H heads for all three (GPT-2, BLOOM):
+    /// returns the heads merged back, (B, T, H·D), before the output projection.
+    public mutating func attend(fusedQKV: Tensor, heads: Int, options: AttentionOptions) -> Tensor {
+        let qkv = FamilyOps.splitLast(fusedQKV, parts: 3).map { Heads.split($0, heads: heads) }
+        return Heads.merge(attend(query: qkv[0], keys: qkv[1], values: qkv[2], options: options))
+    }
+
     /// A (B, KVH, capacity, D) buffer holding the first `rows` steps of `old`.
     static func regrow(_ old: Tensor?, shape: [Int], rows: Int, capacity: Int) -> Tensor {
         let (groups, width) = (shape[0] * shape[1], shape[3])

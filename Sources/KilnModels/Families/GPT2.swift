@@ -88,14 +88,10 @@ struct GPT2Attention: Sendable {
 
     /// x is (B, T, C); keyMask (B·Tk) covers cached and new keys. Appends this step's k, v to `cache`.
     func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache) -> Tensor {
-        let qkv = FamilyOps.splitLast(cAttn(x), parts: 3)
-        let query = Heads.split(qkv[0], heads: heads)
-        let key = Heads.split(qkv[1], heads: heads), value = Heads.split(qkv[2], heads: heads)
         // HF eager: scores + causal/padding mask, softmax, PV. Fully masked (left-pad) query rows differ
         // (HF: uniform over all keys; here: zeros) but no real position reads them.
         let options = AttentionOptions(causal: true, keyMask: keyMask, scale: scale)
-        let output = cache.attend(query: query, keys: key, values: value, options: options)
-        return cProj(Heads.merge(output))
+        return cProj(cache.attend(fusedQKV: cAttn(x), heads: heads, options: options))
     }
 }
 
