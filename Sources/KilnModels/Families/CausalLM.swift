@@ -235,9 +235,10 @@ enum FamilyOps {
         }
     }
 
-    /// The last position of each row of x (B, T, C): (B, 1, C), what generation feeds the LM head.
+    /// The last position of each row of x (B, T, C): (B, 1, C), what generation feeds the LM head (x itself when T = 1).
     static func lastStep(_ x: Tensor) -> Tensor {
         let (batch, steps, width) = (x.shape[0], x.shape[1], x.shape[2])
+        if steps == 1 { return x }
         var storage = [Float]()
         for b in 0..<batch { storage += x.storage[((b * steps + steps - 1) * width)..<((b * steps + steps) * width)] }
         return Tensor(shape: [batch, 1, width], storage: storage)

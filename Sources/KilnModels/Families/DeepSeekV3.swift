@@ -310,6 +310,6 @@ extension DeepSeekV3Model: IncrementalDecoder {
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
         let (mask, positions) = cache.generationInputs(inputIds, attentionMask: attentionMask)
         let logits = try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache).output.logits
-        return lastStepOnly ? DecodeMask.lastStep(logits) : logits
+        return lastStepOnly ? FamilyOps.lastStep(logits) : logits
     }
 }

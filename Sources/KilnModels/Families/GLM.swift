@@ -240,6 +240,6 @@ extension GLMModel: IncrementalDecoder {
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
         let (mask, positions) = cache.generationInputs(inputIds, attentionMask: attentionMask)
         let logits = try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache).logits
-        return lastStepOnly ? DecodeMask.lastStep(logits) : logits
+        return lastStepOnly ? FamilyOps.lastStep(logits) : logits
     }
 }

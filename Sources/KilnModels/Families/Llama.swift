@@ -320,7 +320,7 @@ public struct LlamaModel: CausalLM {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
             if !lastStepOnly && index < layers.count - 1 { hiddenStates.append(x) }
         }
-        x = RMSNorm.forward(lastStepOnly ? DecodeMask.lastStep(x) : x, weight: norm, eps: c.normEps).0
+        x = RMSNorm.forward(lastStepOnly ? FamilyOps.lastStep(x) : x, weight: norm, eps: c.normEps).0
         if !lastStepOnly { hiddenStates.append(x) }
         return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }

@@ -152,7 +152,7 @@ enum DecodeStep {
         var mask = ids
         return { newIds, newMask in
             for row in 0..<batch { ids[row] += newIds[row]; mask[row] += newMask[row] }
-            return rows(DecodeMask.lastStep(try model.forward(inputIds: ids, attentionMask: mask, positionIds: nil).logits))
+            return rows(FamilyOps.lastStep(try model.forward(inputIds: ids, attentionMask: mask, positionIds: nil).logits))
         }
     }
 

@@ -81,9 +81,4 @@ enum DecodeMask {
             }
         }
     }
-
-    /// The last step of each row of logits (B, T, V): (B, 1, V).
-    static func lastStep(_ logits: Tensor) -> Tensor {
-        logits.shape[1] == 1 ? logits : FamilyOps.lastStep(logits)
-    }
 }
