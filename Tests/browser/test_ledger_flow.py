@@ -18,33 +18,19 @@ import base64
 import hashlib
 import json
 import os
-import re
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 
-import requests
 import websocket
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
-KILN = os.environ.get("KILN_BIN", ".build/debug/kiln")
-ARTIFACTS = os.environ.get("KILN_ARTIFACTS", "artifacts")
-SHOTS = os.path.join(ARTIFACTS, "screenshots")
-CHROMEDRIVER = os.environ.get("KILN_CHROMEDRIVER", "/usr/bin/chromedriver")
-WAIT = 20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_support import SHOTS, BrowserFlow, run_flow  # noqa: E402
+
 
 PASSWORD = "correct horse battery"
 SUFFIX = secrets.token_hex(3)
@@ -55,60 +41,9 @@ ACCEPTED_TEXT = "Laminated dough needs butter that is cold but still pliable, or
 REJECTED_TEXT = "Rest the dough overnight in the fridge; the flavour deepens and it rolls out more easily."
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def jcs(value):
     """RFC 8785 for the ledger's values (ints, strings, objects), written independently of the page's JS."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-class Server:
-    """A `kiln serve` on a free port with a throwaway data folder, stopped in `finally`."""
-
-    def __init__(self):
-        self.data = tempfile.mkdtemp(prefix="kiln-ledger-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        self.log = None
-
-    def start(self):
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        self.log = open(os.path.join(ARTIFACTS, "ledger-flow-server.log"), "w")
-        self.proc = subprocess.Popen([KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", self.data],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kiln serve exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                requests.get(self.url + "/api/datanets", timeout=1)
-                return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError("kiln serve did not answer within 60 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-        shutil.rmtree(self.data, ignore_errors=True)
-
-    def call(self, method, path, token=None, expect=200, **kwargs):
-        headers = {"Authorization": "Bearer " + token} if token else {}
-        response = requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text[:300]}"
-        return response.json()
 
 
 class ResponseTamper:
@@ -199,58 +134,31 @@ def flip_hex_after(marker):
     return edit
 
 
-def make_driver():
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-GB"):
-        options.add_argument(flag)
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-class Flow:
+class Flow(BrowserFlow):
     """The steps, sharing one browser and one server; a step that fails stops the ones after it."""
 
+    shot_prefix = "ledger-"
+    # The lookup-miss step expects its 404 page.
+    expected_console = r"/ledger/lookup\?.* - .*status of 404"
+
     def __init__(self, server, driver):
-        self.server = server
-        self.driver = driver
-        self.wait = WebDriverWait(driver, WAIT, poll_frequency=0.1)
-        self.shot = 0
-        self.console = []
+        super().__init__(server, driver)
         self.ids = {}
 
     # Helpers ---------------------------------------------------------------------------------
-
-    def go(self, path):
-        self.driver.get(self.server.url + path)
-        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def find(self, css):
-        return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
     def click(self, css):
         element = self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
         element.click()
 
-    def fill(self, css, text):
-        field = self.find(css)
-        field.clear()
-        field.send_keys(text)
-
-    def wait_url(self, pattern):
-        self.wait.until(lambda d: re.search(pattern, d.current_url))
-        return re.search(pattern, self.driver.current_url)
-
     def screenshot(self, name, full=False):
         """Saves the window, or with `full` the whole page (DevTools captures beyond the viewport)."""
+        if not full:
+            return super().screenshot(name)
         self.shot += 1
         os.makedirs(SHOTS, exist_ok=True)
-        path = os.path.join(SHOTS, f"ledger-{self.shot:02d}-{name}.png")
-        if not full:
-            self.driver.save_screenshot(path)
-            return
+        path = os.path.join(SHOTS, f"{self.shot_prefix}{self.shot:02d}-{name}.png")
         # From the top, so the sticky header sits where it belongs in the capture.
         width, height = self.driver.execute_script(
             "window.scrollTo(0, 0); return [document.documentElement.clientWidth, document.documentElement.scrollHeight]")
@@ -258,15 +166,6 @@ class Flow:
             "format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
         with open(path, "wb") as out:
             out.write(base64.b64decode(shot["data"]))
-
-    def collect_console(self):
-        # Browser logs drain on read, so they are gathered after every step.
-        try:
-            entries = [entry for entry in self.driver.get_log("browser") if entry.get("level") == "SEVERE"]
-            # The lookup-miss step expects its 404 page; Chromium logs every 4xx page load.
-            self.console += [entry for entry in entries if not re.search(r"/ledger/lookup\?.* - .*status of 404", entry.get("message", ""))]
-        except Exception:
-            pass
 
     def verify_in_browser(self, expect_ok):
         """Clicks the verify button and returns (verdict text, [(step, ok)]) once the verdict is shown."""
@@ -420,62 +319,11 @@ class Flow:
         # Untampered again, the same page verifies.
         self.verify_in_browser(expect_ok=True)
 
-    def no_console_errors(self):
-        # A CSP violation or a script error shows up here; the pages must have none.
-        assert not self.console, "\n".join(entry.get("message", "") for entry in self.console)
 
-
-def main():
-    os.makedirs(SHOTS, exist_ok=True)
-    server, driver = Server(), None
-    passed = failed = 0
-    try:
-        server.start()
-        driver = make_driver()
-        flow = Flow(server, driver)
-        steps = [
-            ("setup-through-api", flow.setup_through_api), ("sign-in-contributor", flow.sign_in_contributor),
-            ("my-submissions-receipt-links", flow.my_submissions_receipt_links), ("receipt-verifies", flow.receipt_verifies),
-            ("explorer-shows-key-and-head", flow.explorer_shows_key_and_head), ("lookup-submission", flow.lookup_submission),
-            ("entry-verifies", flow.entry_verifies), ("lookup-version", flow.lookup_version),
-            ("version-receipt", flow.version_receipt), ("lookup-miss", flow.lookup_miss),
-            ("tampered-entry-fails", flow.tampered_entry_fails), ("tampered-receipt-fails", flow.tampered_receipt_fails),
-        ]
-        broken = None
-        for name, step in steps:
-            if broken:
-                failed += 1
-                print(f"SKIP  {name} (after {broken} failed)", flush=True)
-                continue
-            try:
-                step()
-                passed += 1
-                print(f"ok    {name}", flush=True)
-            except Exception as error:  # any failure, assertion or timeout, is reported and stops the flow
-                failed += 1
-                broken = name
-                flow.screenshot(name + "-FAILED")
-                detail = "timed out waiting" if isinstance(error, TimeoutException) else f"{type(error).__name__}: {error}"
-                print(f"FAIL  {name}: {detail} (at {driver.current_url})", flush=True)
-                traceback.print_exc(limit=3)
-            flow.collect_console()
-        try:
-            flow.no_console_errors()
-            passed += 1
-            print("ok    no-console-errors", flush=True)
-        except AssertionError as error:
-            failed += 1
-            print(f"FAIL  no-console-errors: {error}", flush=True)
-    except Exception as error:
-        failed += 1
-        print(f"FAIL  setup: {type(error).__name__}: {error}", flush=True)
-    finally:
-        if driver:
-            driver.quit()
-        server.stop()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+STEPS = ["setup-through-api", "sign-in-contributor", "my-submissions-receipt-links", "receipt-verifies",
+         "explorer-shows-key-and-head", "lookup-submission", "entry-verifies", "lookup-version", "version-receipt",
+         "lookup-miss", "tampered-entry-fails", "tampered-receipt-fails"]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_flow(Flow, STEPS, screenshot_each_step=False))

@@ -10,33 +10,17 @@ Environment: KILN_BIN (default .build/debug/kiln), KILN_ARTIFACTS (default artif
 go to its screenshots/ folder), KILN_CHROMEDRIVER (default /usr/bin/chromedriver).
 Prints one line per step and ends with `N passed, M failed`; exits non-zero on any failure.
 """
-import json
 import os
 import re
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import traceback
-import urllib.error
-import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
-KILN = os.environ.get("KILN_BIN", ".build/debug/kiln")
-ARTIFACTS = os.environ.get("KILN_ARTIFACTS", "artifacts")
-SHOTS = os.path.join(ARTIFACTS, "screenshots")
-CHROMEDRIVER = os.environ.get("KILN_CHROMEDRIVER", "/usr/bin/chromedriver")
-WAIT = 20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_support import BrowserFlow, run_flow  # noqa: E402
+
 
 PASSWORD = "correct horse battery"
 SUFFIX = secrets.token_hex(3)
@@ -48,91 +32,11 @@ VALID_TEXT = ("Thank you for waiting. I checked your order and it left our wareh
 SHORT_TEXT = "Too short."
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A `kiln serve` on a free port with a throwaway data folder."""
-
-    def __init__(self):
-        self.data = tempfile.mkdtemp(prefix="kiln-web-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        self.log = None
-
-    def start(self):
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        self.log = open(os.path.join(ARTIFACTS, "web-flow-server.log"), "w")
-        self.proc = subprocess.Popen([KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", self.data],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kiln serve exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                urllib.request.urlopen(self.url + "/api/datanets", timeout=1)
-                return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise RuntimeError("kiln serve did not answer within 60 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-        shutil.rmtree(self.data, ignore_errors=True)
-
-    def api(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
-            return json.load(response)
-
-
-def make_driver():
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-GB"):
-        options.add_argument(flag)
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-class Flow:
+class Flow(BrowserFlow):
     """The steps, sharing one browser and one server; a step that fails stops the ones that depend on it."""
 
-    def __init__(self, server, driver):
-        self.server = server
-        self.driver = driver
-        self.wait = WebDriverWait(driver, WAIT, poll_frequency=0.1)
-        self.shot = 0
-        self.console = []
-
-    # Helpers ---------------------------------------------------------------------------------
-
-    def go(self, path):
-        self.driver.get(self.server.url + path)
-        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def find(self, css):
-        return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
-
-    def click(self, css):
-        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))).click()
-
-    def fill(self, css, text):
-        field = self.find(css)
-        field.clear()
-        field.send_keys(text)
+    # The wrong-password step expects its 401.
+    expected_console = r"/login - .*status of 401"
 
     def text(self, css):
         return self.find(css).text
@@ -144,23 +48,6 @@ class Flow:
         """Scrolls `element` to the middle of the window so the screenshot shows it."""
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
         return element
-
-    def wait_url(self, pattern):
-        self.wait.until(lambda d: re.search(pattern, d.current_url))
-
-    def screenshot(self, name):
-        self.shot += 1
-        os.makedirs(SHOTS, exist_ok=True)
-        self.driver.save_screenshot(os.path.join(SHOTS, f"{self.shot:02d}-{name}.png"))
-
-    def collect_console(self):
-        # Browser logs drain on read, so they are gathered after every step.
-        try:
-            entries = [entry for entry in self.driver.get_log("browser") if entry.get("level") == "SEVERE"]
-            # The wrong-password step expects its 401; Chromium logs every 4xx page load.
-            self.console += [entry for entry in entries if not re.search(r"/login - .*status of 401", entry.get("message", ""))]
-        except Exception:
-            pass
 
     def register(self, username):
         self.go("/register")
@@ -289,57 +176,9 @@ class Flow:
         assert not self.console, "\n".join(entry.get("message", "") for entry in self.console)
 
 
-def main():
-    os.makedirs(SHOTS, exist_ok=True)
-    server, driver = Server(), None
-    passed = failed = 0
-    try:
-        server.start()
-        driver = make_driver()
-        flow = Flow(server, driver)
-        steps = [
-            ("home", flow.home), ("register-curator", flow.register_curator), ("create-datanet", flow.create_datanet),
-            ("register-contributor", flow.register_contributor), ("submit-valid", flow.submit_valid),
-            ("submit-invalid", flow.submit_invalid), ("my-submissions", flow.my_submissions),
-            ("wrong-password", flow.wrong_password), ("sign-in-curator", flow.sign_in_curator),
-            ("review-queue", flow.review_queue), ("leaderboard", flow.leaderboard), ("publish-version", flow.publish_version),
-        ]
-        broken = None
-        for name, step in steps:
-            if broken:
-                failed += 1
-                print(f"SKIP  {name} (after {broken} failed)", flush=True)
-                continue
-            try:
-                step()
-                flow.screenshot(name)
-                passed += 1
-                print(f"ok    {name}", flush=True)
-            except Exception as error:  # any failure, assertion or timeout, is reported and stops the flow
-                failed += 1
-                broken = name
-                flow.screenshot(name + "-FAILED")
-                detail = "timed out waiting" if isinstance(error, TimeoutException) else f"{type(error).__name__}: {error}"
-                print(f"FAIL  {name}: {detail} (at {driver.current_url})", flush=True)
-                traceback.print_exc(limit=3)
-            flow.collect_console()
-        try:
-            flow.no_console_errors()
-            passed += 1
-            print("ok    no-console-errors", flush=True)
-        except AssertionError as error:
-            failed += 1
-            print(f"FAIL  no-console-errors: {error}", flush=True)
-    except Exception as error:
-        failed += 1
-        print(f"FAIL  setup: {type(error).__name__}: {error}", flush=True)
-    finally:
-        if driver:
-            driver.quit()
-        server.stop()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+STEPS = ["home", "register-curator", "create-datanet", "register-contributor", "submit-valid", "submit-invalid",
+         "my-submissions", "wrong-password", "sign-in-curator", "review-queue", "leaderboard", "publish-version"]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_flow(Flow, STEPS, screenshot_each_step=True))
