@@ -46,6 +46,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Facts about the machine (CPU features); compiled for baseline x86-64 so its check runs on any CPU.
+        .target(name: "KilnHost"),
         .systemLibrary(name: "CBLAS"),
         // The engine is optimised in debug builds too: its tests run real models, which unoptimised SIMD
         // loops would make minutes slower than the compile time this costs.
@@ -67,12 +69,14 @@ let package = Package(
                 "KilnStore",
                 "KilnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
+                "KilnHost",
                 "KilnServer",
                 "KilnData",
                 "KilnLedger",
@@ -85,6 +89,7 @@ let package = Package(
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
+                "KilnHost",
                 "KilnServer",
                 "KilnData",
                 "KilnLedger",
@@ -99,7 +104,7 @@ let package = Package(
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
         .testTarget(name: "KilnModelsTests", dependencies: ["KilnModels"]),
-        .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor"]),
+        .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnHost"]),
         .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),
         .testTarget(
             name: "KilnServerTests",

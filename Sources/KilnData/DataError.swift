@@ -22,6 +22,8 @@ public enum DataError: Error, Equatable, Sendable {
     case unprocessable(code: String, message: String)
     /// The contributor's daily limit is used up until `resetsAt`.
     case dailyLimit(limit: Int, resetsAt: Date)
+    /// Too many attempts (logins, registrations) or too much work queued; try again in `retryAfter` seconds.
+    case rateLimited(message: String, retryAfter: Int)
 
     /// The HTTP status this error maps to.
     public var status: Int {
@@ -34,7 +36,7 @@ public enum DataError: Error, Equatable, Sendable {
         case .tooLarge: 413
         case .unsupportedMediaType: 415
         case .unprocessable: 422
-        case .dailyLimit: 429
+        case .dailyLimit, .rateLimited: 429
         }
     }
 
@@ -48,6 +50,7 @@ public enum DataError: Error, Equatable, Sendable {
         case .tooLarge: "payload_too_large"
         case .unsupportedMediaType: "unsupported_media_type"
         case .dailyLimit: "daily_limit_reached"
+        case .rateLimited: "rate_limited"
         }
     }
 
@@ -57,7 +60,7 @@ public enum DataError: Error, Equatable, Sendable {
         case .badRequest(_, let message), .conflict(_, let message), .unprocessable(_, let message): message
         case .unauthorized(let message), .forbidden(let message), .notFound(let message): message
         case .tooLarge(_, let message): message
-        case .unsupportedMediaType(let message): message
+        case .unsupportedMediaType(let message), .rateLimited(let message, _): message
         case .dailyLimit(let limit, let resetsAt):
             "You have reached this Datanet's limit of \(limit) items per day; it resets at \(ISO8601.string(resetsAt))."
         }

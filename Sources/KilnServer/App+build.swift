@@ -2,6 +2,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import KilnData
 import Logging
 
@@ -13,24 +14,35 @@ public struct ServerOptions: Sendable {
     public var port: Int
     /// The log level.
     public var logLevel: Logger.Level
+    /// Seconds a connection may stay silent (no request, or a request that stops arriving) before it is closed.
+    public var idleTimeout: Int
+    /// The most connections served at once; further clients wait in the listen backlog until one closes.
+    public var maxConnections: Int
+    /// Login and registration budgets.
+    public var attempts: AttemptLimits
 
     /// Creates options.
-    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, idleTimeout: Int = 30,
+                maxConnections: Int = 4096, attempts: AttemptLimits = AttemptLimits()) {
+        self.attempts = attempts
         self.host = host
         self.port = port
         self.logLevel = logLevel
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
     }
 }
 
 /// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
-public func buildRouter(_ services: KilnServices) -> Router<KilnContext> {
+public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits()) -> Router<KilnContext> {
+    let limiter = AttemptLimiter(attempts)
     let router = Router(context: KilnContext.self)
     // Middleware applies to routes added after it, so it is added first.
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
-    APIController(services: services).addRoutes(to: router)
-    WebController(services: services).addRoutes(to: router)
+    APIController(services: services, attempts: limiter).addRoutes(to: router)
+    WebController(services: services, attempts: limiter).addRoutes(to: router)
     return router
 }
 
@@ -39,9 +51,13 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     var logger = Logger(label: "kiln")
     logger.logLevel = options.logLevel
+    // Each connection holds a descriptor: make sure the process may open as many as it is allowed to serve.
+    FileDescriptors.raiseLimit(toAtLeast: options.maxConnections + 256)
     return Application(
-        router: buildRouter(services),
-        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln"),
+        router: buildRouter(services, attempts: options.attempts),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln", backlog: 1024,
+                             availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
 }

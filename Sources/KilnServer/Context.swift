@@ -1,9 +1,10 @@
 // The per-request state routes share: who is calling and how they proved it.
 import Hummingbird
 import KilnData
+import NIOCore
 
 /// Request context for every Kiln route.
-public struct KilnContext: RequestContext {
+public struct KilnContext: RequestContext, RemoteAddressRequestContext {
     /// Hummingbird's own per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The verified caller, if any.
@@ -13,9 +14,18 @@ public struct KilnContext: RequestContext {
     /// Whether a cookie-authenticated write carried the session's CSRF token in `X-CSRF-Token`.
     public var csrfHeaderVerified = false
 
+    /// The peer's address (the proxy's, behind one).
+    public let remoteAddress: SocketAddress?
+
     /// Creates an anonymous context.
     public init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's IP address as text, for per-client limits; "unknown" when the transport has none.
+    public var clientAddress: String {
+        remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// Uploads are read and capped by the routes themselves, per Datanet rules.

@@ -1,6 +1,7 @@
 // `kiln-bench`: Kiln's benchmarks, each reported against a baseline measured in the same run.
 import ArgumentParser
 import Foundation
+import KilnHost
 
 /// The benchmark runner.
 @main
@@ -10,6 +11,12 @@ struct KilnBench: AsyncParsableCommand {
         abstract: "Measure Kiln; each figure comes with a baseline measured in the same run.",
         discussion: "Build with -c release: swift run -c release kiln-bench submissions",
         subcommands: [SubmissionsBench.self, LedgerBench.self, SgemmBench.self, InferenceBench.self])
+
+    /// Refuses a CPU without the engine's instruction sets before anything runs, instead of dying of an illegal instruction.
+    static func main() async {
+        CPUFeatures.requireEngineSupport()
+        await main(nil)
+    }
 }
 
 /// Latency percentiles over a set of samples, in milliseconds.

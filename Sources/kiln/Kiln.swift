@@ -1,6 +1,7 @@
 // The `kiln` command: serve, demo, admin and the Datanet client commands.
 import ArgumentParser
 import Foundation
+import KilnHost
 
 /// The root command.
 @main
@@ -10,6 +11,12 @@ struct Kiln: AsyncParsableCommand {
         abstract: "Kiln: an open data-and-model foundry.",
         discussion: "Start with `kiln demo`, or `kiln serve --data DIR` for a real node.",
         subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self, ModelCommand.self, Generate.self, Tokenize.self, Chat.self])
+
+    /// Refuses a CPU without the engine's instruction sets before anything runs, instead of dying of an illegal instruction.
+    static func main() async {
+        CPUFeatures.requireEngineSupport()
+        await main(nil)
+    }
 }
 
 /// Options shared by commands that open a data folder directly.

@@ -357,8 +357,22 @@ def test_export_refuses_tampering():
         stub.shutdown()
 
 
+def test_cpu_without_avx2_is_refused_at_start():
+    # A real Sandy Bridge flags line (AVX but no AVX2, FMA or F16C): kiln must stop with a message naming them,
+    # before any engine code could run an instruction the CPU lacks.
+    cpuinfo = write("cpuinfo-sandybridge", (
+        "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz\nflags\t\t: fpu vme de pse tsc msr pae mce cx8 apic "
+        "sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx lm constant_tsc pni pclmulqdq ssse3 cx16 "
+        "sse4_1 sse4_2 x2apic popcnt aes xsave avx lahf_lm\n").encode())
+    env = dict(os.environ, KILN_CPUINFO=cpuinfo)
+    for args in (["--help"], ["generate", "--help"], ["serve", "--port", "0"]):
+        p = subprocess.run([KILN, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 3, (args, p.returncode, p.stdout, p.stderr)
+        assert "lacks AVX2, FMA, F16C" in p.stderr and p.stdout == "", (args, p.stderr)
+
+
 try:
-    for test in (test_login, test_create, test_validation_before_run, test_list_and_show, test_unreachable_server,
+    for test in (test_cpu_without_avx2_is_refused_at_start, test_login, test_create, test_validation_before_run, test_list_and_show, test_unreachable_server,
                  test_submit_text, test_submit_files, test_daily_limit_stops_run, test_queue_and_review, test_leaderboard,
                  test_publish, test_export_text, test_export_media, test_export_refuses_tampering):
         R.check(test.__name__, test)

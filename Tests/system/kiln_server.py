@@ -16,8 +16,9 @@ def free_port():
 class KilnServer:
     """Starts, stops and kills a server; the data folder survives restarts until `cleanup`."""
 
-    def __init__(self, data=None):
+    def __init__(self, data=None, args=()):
         self.data = data or tempfile.mkdtemp(prefix="kiln-e2e-")
+        self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -25,7 +26,7 @@ class KilnServer:
     def start(self):
         os.makedirs(ARTIFACTS, exist_ok=True)
         log = open(os.path.join(ARTIFACTS, f"server-{self.port}.log"), "a")
-        self.proc = subprocess.Popen([KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", self.data],
+        self.proc = subprocess.Popen([KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", self.data] + self.args,
                                      stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -59,9 +59,6 @@ public struct DatanetRules: Sendable, Equatable, Codable {
     /// The share of a version's items held out for validation, in percent.
     public var validationPercent: Int
 
-    /// The largest item any Datanet may allow, so one rule cannot make the server buffer gigabytes.
-    public static let hardMaxItemBytes = 64 * 1024 * 1024
-
     enum CodingKeys: String, CodingKey, CaseIterable {
         case formats
         case maxItemBytes = "max_item_bytes"
@@ -131,9 +128,9 @@ public struct DatanetRules: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks the rules make sense for `kind`.
+    /// Checks the rules make sense for `kind` and stay within this node's `limits`.
     /// - Throws: `DataError.badRequest` naming the first rule that does not.
-    public func validate(for kind: DatanetKind) throws {
+    public func validate(for kind: DatanetKind, limits: UploadLimits = UploadLimits()) throws {
         func fail(_ message: String) throws -> Never { throw DataError.badRequest(code: "invalid_rules", message: message) }
         let known = Self.knownFormats(for: kind)
         if formats.isEmpty { try fail("rules.formats must list at least one format.") }
@@ -141,8 +138,9 @@ public struct DatanetRules: Sendable, Equatable, Codable {
             try fail("rules.formats: \"\(format)\" is not a \(kind.rawValue) format; use \(known.sorted().joined(separator: ", ")).")
         }
         if Set(formats).count != formats.count { try fail("rules.formats lists a format twice.") }
-        if maxItemBytes < 1 || maxItemBytes > Self.hardMaxItemBytes {
-            try fail("rules.max_item_bytes must be between 1 and \(Self.hardMaxItemBytes).")
+        let itemCeiling = limits.maxItemBytes(for: kind)
+        if maxItemBytes < 1 || maxItemBytes > itemCeiling {
+            try fail("rules.max_item_bytes must be between 1 and \(itemCeiling), this node's limit for \(kind.rawValue) items.")
         }
         if dailyLimit < 1 || dailyLimit > 1_000_000 { try fail("rules.daily_limit must be between 1 and 1000000.") }
         if !(0...50).contains(validationPercent) { try fail("rules.validation_percent must be between 0 and 50.") }

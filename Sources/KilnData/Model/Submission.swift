@@ -126,21 +126,7 @@ public struct PageRequest: Sendable {
     /// Parses the query parameters.
     /// - Throws: `DataError.badRequest` if either is not a number in range.
     public init(limit: String?, cursor: String?) throws {
-        if let limit {
-            guard let value = Int(limit), (1...1000).contains(value) else {
-                throw DataError.badRequest(code: "invalid_limit", message: "limit must be an integer from 1 to 1000.")
-            }
-            self.limit = value
-        } else {
-            self.limit = 100
-        }
-        if let cursor, !cursor.isEmpty {
-            guard let value = Int(cursor), value >= 0 else {
-                throw DataError.badRequest(code: "invalid_cursor", message: "cursor is not one this server returned.")
-            }
-            after = value
-        } else {
-            after = nil
-        }
+        self.limit = try RequestNumber.optional(limit, name: "limit", in: 1...1000) ?? 100
+        after = try RequestNumber.optional(cursor.flatMap { $0.isEmpty ? nil : $0 }, name: "cursor")
     }
 }

@@ -15,13 +15,16 @@ public final class AccountStore: Sendable {
     private let database: Database
     private let now: @Sendable () -> Date
     private let bcryptCost: UInt8
+    private let bcrypt: BcryptPool
     private let cache = Mutex<[String: (Credential, Date)]>([:])
 
     /// How long a browser session lasts.
     public static let sessionLifetime: TimeInterval = 14 * 24 * 3600
 
     /// Creates the store; `bcryptCost` is lowered only by tests.
-    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init, bcryptCost: UInt8 = 10) {
+    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init, bcryptCost: UInt8 = 10,
+                bcrypt: BcryptPool = BcryptPool()) {
+        self.bcrypt = bcrypt
         self.database = database
         self.now = now
         self.bcryptCost = bcryptCost
@@ -32,7 +35,7 @@ public final class AccountStore: Sendable {
     public func register(username: String, password: String, isAdmin: Bool = false) async throws -> User {
         try Self.validate(username: username, password: password)
         let cost = bcryptCost
-        let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        let hash = try await bcrypt.hash(password, cost: cost)
         let created = Int(now().timeIntervalSince1970 * 1000)
         let lowered = username.lowercased()
         return try await database.write { sql in
@@ -55,10 +58,11 @@ public final class AccountStore: Sendable {
         let row = try await database.read { sql in
             try await sql.raw("SELECT id, username, password_hash, is_admin, created_at FROM users WHERE LOWER(username) = \(bind: lowered)").first()
         }
+        guard !password.utf8.contains(0) else { throw DataError.unauthorized("Wrong username or password.") }
         let storedHash = try row?.decode(column: "password_hash", as: String.self)
         // Verify even for unknown users so response time does not reveal which names exist.
         let probe = storedHash ?? Self.decoyHash
-        let ok = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: probe) }
+        let ok = try await bcrypt.verify(password, hash: probe)
         guard ok, let row else { throw DataError.unauthorized("Wrong username or password.") }
         let user = try Self.user(row)
         return try await issueToken(for: user, kind: kind)
@@ -122,6 +126,11 @@ public final class AccountStore: Sendable {
         return try row.map(Self.user)
     }
 
+    /// Stops the password-hashing thread.
+    public func shutdown() async {
+        await bcrypt.shutdown()
+    }
+
     /// Makes an existing user an admin (or not).
     public func setAdmin(_ userId: Int, _ isAdmin: Bool) async throws {
         try await database.write { sql in
@@ -151,6 +160,10 @@ public final class AccountStore: Sendable {
         }
         guard (3...32).contains(username.utf8.count), allowed else {
             throw DataError.badRequest(code: "invalid_username", message: "A username has 3 to 32 letters, digits, '.', '-' or '_'.")
+        }
+        guard !password.utf8.contains(0) else {
+            // bcrypt stops at the first NUL byte, so everything after it would silently not count.
+            throw DataError.badRequest(code: "invalid_password", message: "A password cannot contain a NUL character.")
         }
         guard password.count >= 8, password.utf8.count <= 72 else {
             // bcrypt reads only the first 72 bytes; refusing longer passwords avoids a false sense of strength.

@@ -54,7 +54,7 @@ public struct CreateDatanetRequest: Decodable, Sendable {
 
     /// Checks every field.
     /// - Throws: `DataError.badRequest` naming the first bad one.
-    public func validate() throws {
+    public func validate(limits: UploadLimits = UploadLimits()) throws {
         let slugOK = slug.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
         guard (2...48).contains(slug.utf8.count), slugOK, slug.first != "-", slug.last != "-" else {
             throw DataError.badRequest(code: "invalid_slug", message: "A slug has 2 to 48 lowercase letters, digits or '-'.")
@@ -72,7 +72,7 @@ public struct CreateDatanetRequest: Decodable, Sendable {
         if kind != .text && schema != .plain {
             throw DataError.badRequest(code: "invalid_schema", message: "Image and audio Datanets use the plain schema.")
         }
-        try rules.validate(for: kind)
+        try rules.validate(for: kind, limits: limits)
     }
 }
 
@@ -142,11 +142,13 @@ public final class DatanetStore: Sendable {
     private let database: Database
     private let ledger: LedgerStore
     private let now: @Sendable () -> Date
+    private let limits: UploadLimits
     // Datanets change rarely and are read on every submission, so they are cached by slug.
     private let cache = Mutex<[String: Datanet]>([:])
 
-    /// Creates the store; changes are recorded on `ledger`.
-    public init(database: Database, ledger: LedgerStore, now: @escaping @Sendable () -> Date = Date.init) {
+    /// Creates the store; changes are recorded on `ledger`, and new rules must stay within `limits`.
+    public init(database: Database, ledger: LedgerStore, limits: UploadLimits = UploadLimits(), now: @escaping @Sendable () -> Date = Date.init) {
+        self.limits = limits
         self.database = database
         self.ledger = ledger
         self.now = now
@@ -155,7 +157,7 @@ public final class DatanetStore: Sendable {
     /// Creates a Datanet; its creator becomes its first curator.
     /// - Throws: `DataError.badRequest` for bad fields, `.conflict` if the slug is taken.
     public func create(_ request: CreateDatanetRequest, by user: User) async throws -> Datanet {
-        try request.validate()
+        try request.validate(limits: limits)
         let created = Int(now().timeIntervalSince1970 * 1000)
         let rulesJSON = String(decoding: try JSONEncoder.sorted.encode(request.rules), as: UTF8.self)
         return try await database.write { sql in

@@ -14,7 +14,7 @@ public enum Split: String, Sendable, Codable {
     /// `percent` × 100 is validation. Depends only on the item, so a re-publish never reshuffles it.
     public static func of(sha256: String, validationPercent: Int) -> Split {
         let bucket = UInt64(sha256.prefix(16), radix: 16).map { $0 % 10_000 } ?? 0
-        return bucket < UInt64(validationPercent * 100) ? .validation : .train
+        return bucket < UInt64(min(max(validationPercent, 0), 100) * 100) ? .validation : .train
     }
 }
 

@@ -20,9 +20,16 @@ public struct MinHash: Sendable, Equatable {
     /// The minimum of each hash function over the shingles.
     public let values: [UInt32]
 
-    /// Computes the signature of `text` (lower-cased words split on anything not a letter or digit).
+    /// The most Unicode scalars of a text that its signature reads: enough to tell near-duplicates apart, and a bound
+    /// on the work one item can cause (128 hashes per word).
+    public static let maxInputScalars = 256 * 1024
+
+    /// Computes the signature of `text` (lower-cased words split on anything not a letter or digit), over at most its
+    /// first `maxInputScalars` scalars.
     public init(text: String) {
-        let words = MinHash.words(text)
+        let scalars = text.unicodeScalars
+        let read = scalars.count <= MinHash.maxInputScalars ? text : String(String.UnicodeScalarView(scalars.prefix(MinHash.maxInputScalars)))
+        let words = MinHash.words(read)
         var shingles: [UInt64] = []
         if words.count <= MinHash.shingleWords {
             shingles.append(MinHash.fnv1a(words))

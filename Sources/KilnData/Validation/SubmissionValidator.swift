@@ -166,7 +166,7 @@ public enum SubmissionValidator {
         checked.seconds = info.seconds
         if let width = info.width, let height = info.height {
             checked.pass("decode", "\(width) × \(height) pixels.")
-            let pixels = width * height
+            let pixels = info.pixels ?? Int.max  // header sides are bounded, but the product is still checked
             if let low = rules.minPixels, pixels < low {
                 checked.fail("bounds", code: "below_min_pixels", "The image has \(pixels) pixels; this Datanet needs at least \(low).")
                 return

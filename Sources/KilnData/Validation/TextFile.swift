@@ -36,7 +36,9 @@ public enum TextFile {
 
     /// Items from an uploaded file: a `.jsonl` file yields one item per line, anything else that is
     /// text one plain item. Content that cannot be read becomes an item rejected with its reason.
-    public static func items(fromFile bytes: Data, datanet: Datanet) -> [IncomingItem] {
+    /// - Parameter budget: how many more items the request may hold; lines are counted against it before any is decoded.
+    /// - Throws: `DataError.tooLarge` when the file holds more items than `budget`.
+    public static func items(fromFile bytes: Data, datanet: Datanet, budget: Int = maxBatchItems) throws -> [IncomingItem] {
         let rules = datanet.rules
         if bytes.contains(0) {
             let described = MediaError.describeUnknown(Array(bytes.prefix(64)))
@@ -51,7 +53,10 @@ public enum TextFile {
                 return [.unreadableText(raw: text, format: "jsonl", code: "format_not_allowed",
                                         reason: "The file is JSON Lines; this Datanet accepts \(rules.formats.joined(separator: ", ")).")]
             }
-            return lines.prefix(maxBatchItems).map { line in
+            guard lines.count <= budget else {
+                throw DataError.tooLarge(limit: maxBatchItems, message: "A request holds at most \(maxBatchItems) items; this file alone has \(lines.count) lines.")
+            }
+            return lines.map { line in
                 do {
                     let item = try TextItem.decode(Array(line.utf8), schema: datanet.schema)
                     return .text(item, format: "jsonl", repairedUTF8: repaired)

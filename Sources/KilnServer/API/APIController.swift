@@ -6,6 +6,8 @@ import KilnData
 /// The JSON API: accounts, Datanets, submissions, reviews, leaderboards and versions.
 struct APIController: Sendable {
     let services: KilnServices
+    /// The login and registration budgets, shared with the web pages.
+    let attempts: AttemptLimiter
 
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -81,13 +83,5 @@ struct APIController: Sendable {
     /// The Datanet named by the `:slug` parameter.
     func datanet(_ context: KilnContext) async throws -> Datanet {
         try await services.datanets.get(context.parameters.get("slug") ?? "")
-    }
-
-    /// An integer path parameter, or 404 if it is not one.
-    func intParameter(_ name: String, _ context: KilnContext) throws -> Int {
-        guard let text = context.parameters.get(name), let value = Int(text), value >= 0 else {
-            throw DataError.notFound("There is nothing at this address.")
-        }
-        return value
     }
 }

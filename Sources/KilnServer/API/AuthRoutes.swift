@@ -21,6 +21,7 @@ struct PasswordRequest: Decodable {
 extension APIController {
     @Sendable func register(_ request: Request, context: KilnContext) async throws -> Response {
         let body = try await decodeBody(PasswordRequest.self, request)
+        try attempts.spendAddress(context.clientAddress)
         let user = try await services.accounts.register(username: body.username, password: body.password)
         return JSON.response(UserJSON(user), status: .created)
     }
@@ -31,7 +32,9 @@ extension APIController {
             var user: UserJSON
         }
         let body = try await decodeBody(PasswordRequest.self, request)
-        let (token, credential) = try await services.accounts.login(username: body.username, password: body.password)
+        let (token, credential) = try await attempts.login(address: context.clientAddress, username: body.username) {
+            try await services.accounts.login(username: body.username, password: body.password)
+        }
         return JSON.response(Body(token: token, user: UserJSON(credential.user)))
     }
 

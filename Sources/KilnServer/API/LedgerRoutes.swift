@@ -21,15 +21,15 @@ extension APIController {
     }
 
     @Sendable func ledgerEntries(_ request: Request, context: KilnContext) async throws -> Response {
-        let from = try queryInt("from", request, default: 0, range: 0...Int.max)
-        let limit = try queryInt("limit", request, default: 100, range: 1...1000)
+        let from = try request.queryNumber("from", default: 0, in: 0...RequestNumber.maxValue)
+        let limit = try request.queryNumber("limit", default: 100, in: 1...1000)
         let entries = try await services.ledger.entries(from: from, limit: limit)
         let next = entries.count == limit ? entries.last.map { String($0.seq + 1) } : nil
         return JSON.response(PageJSON(items: entries, next: next))
     }
 
     @Sendable func ledgerEntry(_ request: Request, context: KilnContext) async throws -> Response {
-        let seq = try intParameter("seq", context)
+        let seq = try context.numberParameter("seq")
         guard let entry = try await services.ledger.entries(from: seq, limit: 1).first, entry.seq == seq else {
             throw DataError.notFound("There is no ledger entry \(seq).")
         }
@@ -37,14 +37,14 @@ extension APIController {
     }
 
     @Sendable func inclusionProof(_ request: Request, context: KilnContext) async throws -> Response {
-        let seq = try queryInt("seq", request, default: nil, range: 0...Int.max)
-        let size = try optionalQueryInt("tree_size", request, range: 1...Int.max)
+        let seq = try request.queryNumber("seq", default: nil, in: 0...RequestNumber.maxValue)
+        let size = try request.queryNumber("tree_size", in: 1...RequestNumber.maxValue)
         return JSON.response(try await services.ledger.inclusion(seq: seq, treeSize: size))
     }
 
     @Sendable func consistencyProof(_ request: Request, context: KilnContext) async throws -> Response {
-        let first = try queryInt("first", request, default: nil, range: 1...Int.max)
-        let second = try queryInt("second", request, default: nil, range: 1...Int.max)
+        let first = try request.queryNumber("first", default: nil, in: 1...RequestNumber.maxValue)
+        let second = try request.queryNumber("second", default: nil, in: 1...RequestNumber.maxValue)
         return JSON.response(try await services.ledger.consistency(first: first, second: second))
     }
 
@@ -55,24 +55,7 @@ extension APIController {
 
     @Sendable func versionReceipt(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let number = try intParameter("number", context)
+        let number = try context.numberParameter("number")
         return JSON.response(try await services.ledger.receipt(about: "version:\(datanet.slug):\(number)"))
-    }
-
-    /// A required (or defaulted) integer query parameter within `range`.
-    func queryInt(_ name: String, _ request: Request, default fallback: Int?, range: ClosedRange<Int>) throws -> Int {
-        guard let value = try optionalQueryInt(name, request, range: range) ?? fallback else {
-            throw DataError.badRequest(code: "missing_parameter", message: "The query parameter \(name) is required.")
-        }
-        return value
-    }
-
-    /// An optional integer query parameter within `range`.
-    func optionalQueryInt(_ name: String, _ request: Request, range: ClosedRange<Int>) throws -> Int? {
-        guard let text = request.uri.queryParameters.get(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw DataError.badRequest(code: "invalid_parameter", message: "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound).")
-        }
-        return value
     }
 }

@@ -21,14 +21,23 @@ struct MultipartReader {
     private var buffer: [UInt8] = []
     private var position = 0
     private var state = State.preamble
+    /// The search for the next delimiter (preamble and part bodies) and for the blank line that ends a part's headers;
+    /// each remembers how far it has looked, so no byte is examined twice however the body is chunked.
+    private var delimiterSearch: StreamSearch
+    private var headerEndSearch = StreamSearch([0x0D, 0x0A, 0x0D, 0x0A])
     private(set) var parts: [FormPart] = []
+    /// Spaces and tabs read since the last boundary.
+    private var padding = 0
 
     /// The most header bytes one part may have.
     static let maxHeaderBytes = 16 * 1024
+    /// The most spaces and tabs allowed between a boundary and its line end (RFC 2046's transport padding).
+    static let maxPaddingBytes = 1024
 
     /// Creates a reader for `boundary`.
     init(boundary: String, partLimit: Int, maxParts: Int) {
         delimiter = Array("\r\n--\(boundary)".utf8)
+        delimiterSearch = StreamSearch(delimiter)
         self.partLimit = partLimit
         self.maxParts = maxParts
         // A body may start with the boundary itself, without the leading CRLF.
@@ -44,11 +53,14 @@ struct MultipartReader {
     /// Feeds the next bytes of the body.
     /// - Throws: `DataError.badRequest` for malformed structure, `.tooLarge` when a part passes the cap.
     mutating func append(_ bytes: some Sequence<UInt8>) throws {
+        if case .done = state { return }  // the epilogue is ignored, unread
         buffer.append(contentsOf: bytes)
         try parse()
         // Drop what has been consumed so the buffer holds at most one part in progress.
         if position > 64 * 1024 {
             buffer.removeFirst(position)
+            delimiterSearch.shift(by: position)
+            headerEndSearch.shift(by: position)
             position = 0
         }
     }
@@ -57,44 +69,53 @@ struct MultipartReader {
         while true {
             switch state {
             case .preamble:
-                guard let found = find(delimiter, from: position) else {
+                guard let found = delimiterSearch.find(in: buffer) else {
                     position = max(position, buffer.count - delimiter.count)
                     return
                 }
                 position = found + delimiter.count
                 state = .afterBoundary
             case .afterBoundary:
-                // RFC 2046 §5.1.1: "--" closes the body; otherwise optional whitespace, then CRLF.
-                var index = position
-                while index < buffer.count, buffer[index] == 0x20 || buffer[index] == 0x09 { index += 1 }
-                guard index + 2 <= buffer.count else { return }
-                if buffer[index] == 0x2D && buffer[index + 1] == 0x2D {
+                // RFC 2046 §5.1.1: "--" closes the body; otherwise optional whitespace, then CRLF. Whitespace already
+                // read is consumed at once, so a long run of it is never rescanned.
+                while position < buffer.count, buffer[position] == 0x20 || buffer[position] == 0x09 {
+                    position += 1
+                    padding += 1
+                    if padding > Self.maxPaddingBytes { throw malformed("a boundary is followed by too much whitespace") }
+                }
+                guard position + 2 <= buffer.count else { return }
+                padding = 0
+                if buffer[position] == 0x2D && buffer[position + 1] == 0x2D {
                     state = .done
                     return
                 }
-                guard buffer[index] == 0x0D && buffer[index + 1] == 0x0A else { throw malformed("a boundary is followed by stray bytes") }
-                position = index + 2
+                guard buffer[position] == 0x0D && buffer[position + 1] == 0x0A else { throw malformed("a boundary is followed by stray bytes") }
+                position += 2
+                headerEndSearch.restart(at: position)
                 state = .headers
             case .headers:
                 guard buffer.count - position >= 2 else { return }
                 let end: Int
                 if buffer[position] == 0x0D && buffer[position + 1] == 0x0A {
                     end = position - 2  // no header lines at all
-                } else if let found = find([0x0D, 0x0A, 0x0D, 0x0A], from: position) {
+                } else if let found = headerEndSearch.find(in: buffer) {
                     end = found
                 } else {
                     if buffer.count - position > Self.maxHeaderBytes { throw malformed("a part's headers are too long") }
                     return
                 }
+                guard end - position <= Self.maxHeaderBytes else { throw malformed("a part's headers are too long") }
                 let block = end > position ? Array(buffer[position..<end]) : []
                 let (name, fileName) = try Self.disposition(block)
                 guard parts.count < maxParts else {
                     throw DataError.tooLarge(limit: maxParts, message: "A request holds at most \(maxParts) parts.")
                 }
                 position = end + 4
+                // The delimiter that ends this part may start with the part's first byte: search from there.
+                delimiterSearch.restart(at: position)
                 state = .body(name: name, fileName: fileName)
             case .body(let name, let fileName):
-                guard let end = find(delimiter, from: position) else {
+                guard let end = delimiterSearch.find(in: buffer) else {
                     if buffer.count - position - delimiter.count > partLimit { throw partTooLarge() }
                     return
                 }
@@ -127,25 +148,6 @@ struct MultipartReader {
         }
         let fileName = UploadReader.parameter("filename", in: disposition).map { ($0 as NSString).lastPathComponent }
         return (name, fileName)
-    }
-
-    private func find(_ needle: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, buffer.count >= needle.count, start <= buffer.count - needle.count else { return nil }
-        let first = needle[0]
-        var index = start
-        let last = buffer.count - needle.count
-        while index <= last {
-            if buffer[index] == first {
-                var matched = true
-                for offset in 1..<needle.count where buffer[index + offset] != needle[offset] {
-                    matched = false
-                    break
-                }
-                if matched { return index }
-            }
-            index += 1
-        }
-        return nil
     }
 
     private func malformed(_ what: String) -> DataError {

@@ -36,15 +36,14 @@ extension APIController {
 
     /// The items a submission request carries, by its content type; `single` when it is one JSON object.
     func incomingItems(_ request: Request, datanet: Datanet) async throws -> (items: [IncomingItem], single: Bool) {
-        let rules = datanet.rules
-        // JSON escapes can take up to six bytes per character, so the raw cap allows for them.
-        let textLimit = min(rules.maxItemBytes * 6 + 16 * 1024, DatanetRules.hardMaxItemBytes)
+        let limits = services.limits
+        let textLimit = limits.jsonItemBytes(datanet.rules, kind: datanet.kind)
         switch UploadReader.mediaType(request) {
         case "application/json":
             guard datanet.kind == .text else {
                 throw DataError.unsupportedMediaType("\(datanet.slug) collects \(datanet.kind.rawValue) files: send them as multipart/form-data.")
             }
-            let body = try await UploadReader.collect(request, limit: textLimit * 8)
+            let body = try await UploadReader.collect(request, limit: min(textLimit * 8, limits.maxJSONRequestBytes))
             let (text, repaired) = TextFile.decodeUTF8(body)
             if text.drop(while: \.isWhitespace).first == "[" {
                 guard let values = try? JSONDecoder().decode([JSONValue].self, from: Data(text.utf8)) else {
@@ -69,17 +68,17 @@ extension APIController {
             guard datanet.kind == .text else {
                 throw DataError.unsupportedMediaType("\(datanet.slug) collects \(datanet.kind.rawValue) files: send them as multipart/form-data.")
             }
-            let body = try await UploadReader.collect(request, limit: min(textLimit * TextFile.maxBatchItems, 64 * 1024 * 1024))
+            let body = try await UploadReader.collect(request, limit: min(textLimit * TextFile.maxBatchItems, limits.maxJSONRequestBytes))
             return (try TextFile.jsonLines(body, schema: datanet.schema), false)
         case "multipart/form-data":
             let parts = try await UploadReader.multipart(
-                request, partLimit: datanet.kind == .text ? textLimit * TextFile.maxBatchItems : rules.maxItemBytes,
-                totalLimit: min(rules.maxItemBytes * 100 + 1024 * 1024, 80 * 1024 * 1024))
+                request, partLimit: datanet.kind == .text ? min(textLimit * TextFile.maxBatchItems, limits.maxMultipartBytes) : limits.itemBytes(datanet.rules, kind: datanet.kind),
+                totalLimit: min(limits.itemBytes(datanet.rules, kind: datanet.kind) * 100 + 1024 * 1024, limits.maxMultipartBytes))
             var items: [IncomingItem] = []
             for part in parts {
                 if part.fileName != nil || part.name == "file" || part.name == "files" {
                     if datanet.kind == .text {
-                        items += TextFile.items(fromFile: part.data, datanet: datanet)
+                        items += try TextFile.items(fromFile: part.data, datanet: datanet, budget: TextFile.maxBatchItems - items.count)
                     } else {
                         items.append(.media(part.data, fileName: part.fileName))
                     }
@@ -145,7 +144,7 @@ extension APIController {
 
     /// A submission the caller may see: accepted ones are public, others only to their contributor and curators.
     func visibleSubmission(_ context: KilnContext) async throws -> Submission {
-        let submission = try await services.submissions.get(try intParameter("id", context))
+        let submission = try await services.submissions.get(try context.numberParameter("id"))
         if submission.status == .accepted { return submission }
         guard let user = context.credential?.user else {
             throw DataError.unauthorized("Sign in to see items that are not accepted.")
@@ -160,7 +159,7 @@ extension APIController {
 
     @Sendable func review(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
-        let id = try intParameter("id", context)
+        let id = try context.numberParameter("id")
         let body = try await decodeBody(ReviewRequest.self, request)
         let submission = try await services.submissions.review(id, decision: body.decision, reason: body.reason, by: user,
                                                                datanets: services.datanets)

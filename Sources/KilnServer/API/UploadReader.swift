@@ -73,7 +73,9 @@ enum UploadReader {
     }
 
     private static func checkDeclaredLength(_ request: Request, limit: Int) throws {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        guard let header = request.headers[.contentLength] else { return }
+        // A declared length beyond 2⁵³ (or not a number at all, which the HTTP parser refuses first) is over any cap.
+        if (RequestNumber.parse(header) ?? Int.max) > limit {
             throw tooLarge(limit)
         }
     }

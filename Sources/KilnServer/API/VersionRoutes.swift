@@ -20,13 +20,13 @@ extension APIController {
 
     @Sendable func showVersion(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let (version, items) = try await services.versions.version(datanet, number: try intParameter("number", context))
+        let (version, items) = try await services.versions.version(datanet, number: try context.numberParameter("number"))
         return JSON.response(VersionJSON(version, items: items))
     }
 
     @Sendable func exportVersion(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let (version, items) = try await services.versions.version(datanet, number: try intParameter("number", context))
+        let (version, items) = try await services.versions.version(datanet, number: try context.numberParameter("number"))
         let submissions = services.submissions
         var headers = HTTPFields()
         headers[.contentType] = "application/x-ndjson; charset=utf-8"

@@ -41,7 +41,11 @@ enum ErrorResponse {
         var headers = HTTPFields()
         if case .dailyLimit(_, let resetsAt) = error {
             resets = ISO8601.string(resetsAt)
-            headers[.retryAfter] = String(max(1, Int(resetsAt.timeIntervalSinceNow.rounded(.up))))
+            let seconds = resetsAt.timeIntervalSinceNow.rounded(.up)
+            headers[.retryAfter] = String(seconds.isFinite ? Int(min(max(1, seconds), 86_400 * 2)) : 1)
+        }
+        if case .rateLimited(_, let retryAfter) = error {
+            headers[.retryAfter] = String(max(1, retryAfter))
         }
         if error.status == 401 {
             headers[.wwwAuthenticate] = "Bearer"

@@ -20,8 +20,10 @@ extension WebController {
                                      status: .badRequest)
         }
         do {
-            _ = try await services.accounts.register(username: username, password: form["password"])
-            let (token, _) = try await services.accounts.login(username: username, password: form["password"], kind: .session)
+            try attempts.spendAddress(context.clientAddress)
+            let user = try await services.accounts.register(username: username, password: form["password"])
+            // The password was checked a moment ago; signing in again would only spend a second bcrypt.
+            let (token, _) = try await services.accounts.issueToken(for: user, kind: .session)
             return WebSession.signIn(token: token, then: next)
         } catch let error as DataError {
             return AccountViews.page(.register, context, next: next, username: username, error: error.message,
@@ -40,11 +42,15 @@ extension WebController {
         let username = form["username"].trimmingCharacters(in: .whitespaces)
         let next = WebSession.safeNext(form["next"])
         do {
-            let (token, _) = try await services.accounts.login(username: username, password: form["password"], kind: .session)
+            let (token, _) = try await attempts.login(address: context.clientAddress, username: username) {
+                try await services.accounts.login(username: username, password: form["password"], kind: .session)
+            }
             return WebSession.signIn(token: token, then: next)
         } catch let error as DataError where error.status == 401 {
             return AccountViews.page(.login, context, next: next, username: username,
                                      error: "Wrong username or password. Check both and try again.", status: .unauthorized)
+        } catch let error as DataError where error.status == 429 {
+            return AccountViews.page(.login, context, next: next, username: username, error: error.message, status: .tooManyRequests)
         }
     }
 

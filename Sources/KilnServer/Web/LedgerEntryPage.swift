@@ -7,7 +7,7 @@ import KilnLedger
 extension WebController {
     /// `/ledger/entries/{seq}`.
     @Sendable func ledgerEntryPage(_ request: Request, context: KilnContext) async throws -> Response {
-        let seq = try intParameter("seq", context)
+        let seq = try context.numberParameter("seq")
         guard let entry = try await services.ledger.entries(from: seq, limit: 1).first, entry.seq == seq,
               let head = try await services.ledger.head() else {
             throw DataError.notFound("There is no ledger entry \(seq).")

@@ -58,7 +58,7 @@ extension WebController {
     func renderLedger(_ request: Request, _ context: KilnContext, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let head = try await services.ledger.head()
         let size = head?.treeSize ?? 0
-        let before = min(size, LedgerLookup.number(request.uri.queryParameters.get("before") ?? "") ?? size)
+        let before = min(size, request.lenientQueryNumber("before") ?? size)
         let start = max(0, before - Self.ledgerPageSize)
         let entries = before > 0 ? try await services.ledger.entries(from: start, limit: before - start).reversed() : []
         let names = try await services.ledger.usernames(ids: LedgerViews.userIds(Array(entries)))
@@ -72,8 +72,7 @@ extension WebController {
 enum LedgerLookup {
     /// A non-negative whole number, or `nil` (never a crash on odd input such as "-1" or "1e9").
     static func number(_ text: String) -> Int? {
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
-        return value
+        RequestNumber.parse(text.trimmingCharacters(in: .whitespaces))
     }
 
     /// What to say when nothing on the ledger is about `subject`.

@@ -7,7 +7,7 @@ import KilnLedger
 extension WebController {
     /// `/ledger/receipts/submission/{id}`: the same people who may see the item through the API may see its receipt.
     @Sendable func submissionReceiptPage(_ request: Request, context: KilnContext) async throws -> Response {
-        let submission = try await services.submissions.get(try intParameter("id", context))
+        let submission = try await services.submissions.get(try context.numberParameter("id"))
         if submission.status != .accepted {
             guard let user = context.credential?.user else { return WebSession.loginRedirect(request) }
             if user.id != submission.contributorId {
@@ -28,7 +28,7 @@ extension WebController {
     /// `/ledger/receipts/version/{slug}/{number}`: versions are public, and so are their receipts.
     @Sendable func versionReceiptPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let number = try intParameter("number", context)
+        let number = try context.numberParameter("number")
         let receipt = try await services.ledger.receipt(about: "version:\(datanet.slug):\(number)")
         return try await renderReceipt(receipt, context, title: "Receipt for version \(number) of \(datanet.slug)",
                                        api: "/api/datanets/\(datanet.slug)/versions/\(number)/receipt",

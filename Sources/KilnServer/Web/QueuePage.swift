@@ -10,7 +10,7 @@ extension WebController {
         guard context.credential != nil else { return WebSession.loginRedirect(request) }
         let datanet = try await curatedDatanet(context)
         var notice: String?
-        if let id = request.uri.queryParameters.get("reviewed"), let decision = request.uri.queryParameters.get("decision") {
+        if let id = request.lenientQueryNumber("reviewed"), let decision = request.uri.queryParameters.get("decision") {
             notice = decision == "accept" ? "Item #\(id) accepted." : "Item #\(id) rejected; the contributor sees your reason."
         }
         return try await renderQueue(request, context, datanet, notice: notice, error: nil)
@@ -21,7 +21,7 @@ extension WebController {
         let form = try await WebForm.read(request)
         let user = try form.requireUser(context)
         let datanet = try await curatedDatanet(context)
-        let id = try intParameter("id", context)
+        let id = try context.numberParameter("id")
         guard let decision = SubmissionStore.Decision(rawValue: form["decision"]) else {
             throw DataError.invalid("Choose Accept or Reject.")
         }

@@ -27,8 +27,8 @@ extension WebController {
     /// One version's facts and manifest.
     @Sendable func versionPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let (version, items) = try await services.versions.version(datanet, number: try intParameter("number", context))
-        let from = max(0, Int(request.uri.queryParameters.get("from") ?? "") ?? 0)
+        let (version, items) = try await services.versions.version(datanet, number: try context.numberParameter("number"))
+        let from = request.lenientQueryNumber("from") ?? 0
         let head = Views.datanetTabs(datanet, current: "versions", canCurate: try await canCurate(context, datanet))
         let published = request.uri.queryParameters.get("published") != nil
         return Page.render("Version \(version.number) · \(datanet.title)", context,

@@ -10,6 +10,8 @@ import KilnData
 struct WebController: Sendable {
     /// The stores every page reads and writes through.
     let services: KilnServices
+    /// The login and registration budgets, shared with the API.
+    let attempts: AttemptLimiter
 
     /// Registers every page route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -54,14 +56,6 @@ struct WebController: Sendable {
     func canCurate(_ context: KilnContext, _ datanet: Datanet) async throws -> Bool {
         guard let user = context.credential?.user else { return false }
         return try await services.datanets.canCurate(user, datanet)
-    }
-
-    /// A non-negative integer path parameter, or 404.
-    func intParameter(_ name: String, _ context: KilnContext) throws -> Int {
-        guard let text = context.parameters.get(name), let value = Int(text), value >= 0 else {
-            throw DataError.notFound("There is nothing at this address.")
-        }
-        return value
     }
 
     /// The page of a list named by `?cursor=`, `limit` items long.

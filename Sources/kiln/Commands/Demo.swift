@@ -22,6 +22,8 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Delete the demo folder first and seed it again.")
     var reset = false
 
+    @OptionGroup(title: "Limits") var settings: NodeSettings
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     }
@@ -29,11 +31,11 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let url = URL(fileURLWithPath: data, isDirectory: true)
         if reset { try? FileManager.default.removeItem(at: url) }
-        let services = try await openServices(url)
+        let services = try await openServices(url, limits: settings.limits)
         if try await DemoData.seed(services) {
             print("Seeded demo data in \(url.path).")
         }
-        let options = ServerOptions(host: host, port: port)
+        let options = settings.serverOptions(host: host, port: port)
         let app = buildApplication(services, options: options) { port in
             print("Kiln demo: http://\(options.host):\(port)/")
             print("Demo logins (username / password):")

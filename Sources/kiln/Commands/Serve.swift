@@ -11,6 +11,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the web UI and the API.")
 
     @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Limits") var settings: NodeSettings
 
     @Option(help: "The address to listen on.")
     var host: String = "127.0.0.1"
@@ -27,8 +28,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let services = try await openServices(data.url)
-        let options = ServerOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        let services = try await openServices(data.url, limits: settings.limits)
+        let options = settings.serverOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let app = buildApplication(services, options: options) { port in
             print("Kiln is serving http://\(options.host):\(port)/ (data: \(data.url.path))")
             flushOutput()
@@ -39,9 +40,9 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Opens a data folder, turning storage errors into a readable message and a non-zero exit.
-func openServices(_ url: URL) async throws -> KilnServices {
+func openServices(_ url: URL, limits: UploadLimits = UploadLimits()) async throws -> KilnServices {
     do {
-        return try await KilnServices.open(dataDirectory: url)
+        return try await KilnServices.open(dataDirectory: url, limits: limits)
     } catch {
         printError("kiln: cannot open the data folder \(url.path): \(error)")
         throw ExitCode(2)

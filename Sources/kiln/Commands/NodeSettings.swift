@@ -1,0 +1,66 @@
+// The server settings `kiln serve` and `kiln demo` share: body and item caps, connection limits, login budgets.
+import ArgumentParser
+import KilnData
+import KilnServer
+import Logging
+
+/// Limits that protect a node from oversized requests, idle connections and password guessing.
+struct NodeSettings: ParsableArguments {
+    @Option(help: "The most bytes one text item may have; Datanet rules may not allow more.")
+    var maxTextItemBytes: Int = UploadLimits().maxTextItemBytes
+
+    @Option(help: "The most bytes one image or audio file may have; Datanet rules may not allow more.")
+    var maxMediaItemBytes: Int = UploadLimits().maxMediaItemBytes
+
+    @Option(help: "The most bytes of one JSON or JSON Lines request body.")
+    var maxJSONRequestBytes: Int = UploadLimits().maxJSONRequestBytes
+
+    @Option(help: "The most bytes of one multipart/form-data upload.")
+    var maxMultipartBytes: Int = UploadLimits().maxMultipartBytes
+
+    @Option(help: "Seconds a connection may stay silent before it is closed.")
+    var idleTimeout: Int = 30
+
+    @Option(help: "The most connections served at once; more wait until one closes.")
+    var maxConnections: Int = 4096
+
+    @Option(help: "Login and sign-up attempts one IP address may make per minute (and in a burst).")
+    var loginAttemptsPerMinute: Int = AttemptLimits().perAddressPerMinute
+
+    @Option(help: "Failed logins one username may have per hour (10 in a burst) before it must wait.")
+    var failedLoginsPerHour: Int = AttemptLimits().perUsernamePerHour
+
+    /// The upload caps.
+    var limits: UploadLimits {
+        UploadLimits(maxTextItemBytes: maxTextItemBytes, maxMediaItemBytes: maxMediaItemBytes,
+                     maxJSONRequestBytes: maxJSONRequestBytes, maxMultipartBytes: maxMultipartBytes)
+    }
+
+    /// The attempt budgets.
+    var attempts: AttemptLimits {
+        AttemptLimits(perAddressBurst: loginAttemptsPerMinute, perAddressPerMinute: loginAttemptsPerMinute,
+                      perUsernamePerHour: failedLoginsPerHour)
+    }
+
+    func validate() throws {
+        do {
+            try limits.validate()
+        } catch let error as DataError {
+            throw ValidationError(error.message)
+        }
+        guard (1...86_400).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 86400 seconds.") }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000.") }
+        guard (1...1_000_000).contains(loginAttemptsPerMinute) else {
+            throw ValidationError("--login-attempts-per-minute must be between 1 and 1000000.")
+        }
+        guard (1...1_000_000).contains(failedLoginsPerHour) else {
+            throw ValidationError("--failed-logins-per-hour must be between 1 and 1000000.")
+        }
+    }
+
+    /// Server options with these settings.
+    func serverOptions(host: String, port: Int, logLevel: Logger.Level = .info) -> ServerOptions {
+        ServerOptions(host: host, port: port, logLevel: logLevel, idleTimeout: idleTimeout, maxConnections: maxConnections,
+                      attempts: attempts)
+    }
+}
