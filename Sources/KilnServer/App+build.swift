@@ -20,11 +20,15 @@ public struct ServerOptions: Sendable {
     public var maxConnections: Int
     /// Login and registration budgets.
     public var attempts: AttemptLimits
+    /// The Host allow-list and proxy trust; `nil` allowed hosts on a loopback address means loopback names only.
+    public var guardOptions: RequestGuardOptions
 
     /// Creates options.
     public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, idleTimeout: Int = 30,
-                maxConnections: Int = 4096, attempts: AttemptLimits = AttemptLimits()) {
+                maxConnections: Int = 4096, attempts: AttemptLimits = AttemptLimits(),
+                guardOptions: RequestGuardOptions = RequestGuardOptions()) {
         self.attempts = attempts
+        self.guardOptions = guardOptions
         self.host = host
         self.port = port
         self.logLevel = logLevel
@@ -33,13 +37,27 @@ public struct ServerOptions: Sendable {
     }
 }
 
+extension ServerOptions {
+    /// The guard with the loopback default applied: a node bound to loopback answers only to loopback names.
+    var effectiveGuard: RequestGuardOptions {
+        var options = guardOptions
+        if options.allowedHosts == nil, RequestGuardOptions.isLoopback(host) {
+            options.allowedHosts = RequestGuardOptions.loopbackHosts
+        }
+        return options
+    }
+}
+
 /// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
-public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits()) -> Router<KilnContext> {
+public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits(),
+                        guardOptions: RequestGuardOptions = RequestGuardOptions()) -> Router<KilnContext> {
     let limiter = AttemptLimiter(attempts)
     let router = Router(context: KilnContext.self)
-    // Middleware applies to routes added after it, so it is added first.
-    router.add(middleware: ErrorMiddleware())
+    // Middleware applies to routes added after it, so it is added first; the security headers go outermost so that
+    // error responses carry them too.
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     APIController(services: services, attempts: limiter).addRoutes(to: router)
     WebController(services: services, attempts: limiter).addRoutes(to: router)
@@ -54,7 +72,7 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
     // Each connection holds a descriptor: make sure the process may open as many as it is allowed to serve.
     FileDescriptors.raiseLimit(toAtLeast: options.maxConnections + 256)
     return Application(
-        router: buildRouter(services, attempts: options.attempts),
+        router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln", backlog: 1024,
                              availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),

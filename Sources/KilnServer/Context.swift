@@ -16,6 +16,10 @@ public struct KilnContext: RequestContext, RemoteAddressRequestContext {
 
     /// The peer's address (the proxy's, behind one).
     public let remoteAddress: SocketAddress?
+    /// The client's address as a trusted proxy reported it (`--trust-proxy` only).
+    public var forwardedFor: String?
+    /// Whether the client reached the node over TLS (a trusted proxy said so), so cookies are marked `Secure`.
+    public var isSecure = false
 
     /// Creates an anonymous context.
     public init(source: Source) {
@@ -25,7 +29,7 @@ public struct KilnContext: RequestContext, RemoteAddressRequestContext {
 
     /// The client's IP address as text, for per-client limits; "unknown" when the transport has none.
     public var clientAddress: String {
-        remoteAddress?.ipAddress ?? "unknown"
+        forwardedFor ?? remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// Uploads are read and capped by the routes themselves, per Datanet rules.

@@ -118,6 +118,8 @@ public final class Database: Sendable {
             return try await postgres(url: url)
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        // The folder holds password hashes, session tokens and the node's signing key: only its owner may enter it.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory.path)
         return try await sqlite(path: dataDirectory.appendingPathComponent("kiln.sqlite").path)
     }
 

@@ -189,6 +189,11 @@ public enum Migrator {
             )
             """,
         ]),
+        Migration(version: 3, name: "usernames unique ignoring case", statements: [
+            // LOWER() works the same on both engines for the ASCII names Kiln allows; the index makes two concurrent
+            // sign-ups of "Ada" and "ada" impossible on PostgreSQL too, where no single writer orders them.
+            "CREATE UNIQUE INDEX users_username_lower ON users (LOWER(username))",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

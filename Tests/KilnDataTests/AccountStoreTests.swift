@@ -56,8 +56,47 @@ struct AccountStoreTests {
 
     @Test("Bad usernames and passwords are refused before anything is stored",
           arguments: [("ab", "long enough password"), ("has space", "long enough password"), ("alice", "short"),
-                      ("alice", String(repeating: "x", count: 73))])
+                      ("alice", String(repeating: "x", count: 73)), ("alice", "long enough\u{0}password")])
     func validation(username: String, password: String) {
         #expect(throws: DataError.self) { try AccountStore.validate(username: username, password: password) }
+    }
+
+    @Test("Concurrent sign-ups of one name in different cases leave exactly one account", arguments: TestEngine.available)
+    func concurrentSignUpsOfOneName(engine: TestEngine) async throws {
+        try await withServices(engine) { services in
+            let names = ["ada", "Ada", "ADA", "aDa", "adA", "AdA", "aDA", "ADa"]
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for name in names {
+                    group.addTask {
+                        do {
+                            _ = try await services.accounts.register(username: name, password: "correct horse battery")
+                            return "created"
+                        } catch let error as DataError {
+                            return error.code
+                        } catch {
+                            return "unexpected: \(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(outcomes.sorted() == ["created"] + Array(repeating: "username_taken", count: names.count - 1))
+        }
+    }
+
+    @Test("Changing a password revokes every token of the user, and the old password stops working", arguments: TestEngine.available)
+    func changePasswordRevokesTokens(engine: TestEngine) async throws {
+        try await withServices(engine) { services in
+            let user = try await services.accounts.register(username: "alice", password: "correct horse battery")
+            let (api, _) = try await services.accounts.login(username: "alice", password: "correct horse battery")
+            let (session, _) = try await services.accounts.login(username: "alice", password: "correct horse battery", kind: .session)
+            try await services.accounts.changePassword(userId: user.id, to: "a brand new password")
+            #expect(try await services.accounts.authenticate(token: api) == nil)
+            #expect(try await services.accounts.authenticate(token: session) == nil)
+            await #expect(throws: DataError.unauthorized("Wrong username or password.")) {
+                try await services.accounts.login(username: "alice", password: "correct horse battery")
+            }
+            #expect(try await services.accounts.login(username: "alice", password: "a brand new password").credential.user == user)
+        }
     }
 }

@@ -43,11 +43,14 @@ public final class AccountStore: Sendable {
             if taken != nil {
                 throw DataError.conflict(code: "username_taken", message: "The username \"\(username)\" is taken.")
             }
+            // A racing sign-up of the same name in another case is stopped by the LOWER(username) index, not by an error.
             let row = try await sql.raw("""
                 INSERT INTO users (username, password_hash, is_admin, created_at)
-                VALUES (\(bind: username), \(bind: hash), \(bind: isAdmin ? 1 : 0), \(bind: created)) RETURNING id
+                VALUES (\(bind: username), \(bind: hash), \(bind: isAdmin ? 1 : 0), \(bind: created))
+                ON CONFLICT DO NOTHING RETURNING id
                 """).first()
-            return User(id: try row!.decode(column: "id", as: Int.self), username: username, isAdmin: isAdmin, createdAt: created)
+            guard let row else { throw DataError.conflict(code: "username_taken", message: "The username \"\(username)\" is taken.") }
+            return User(id: try row.decode(column: "id", as: Int.self), username: username, isAdmin: isAdmin, createdAt: created)
         }
     }
 
@@ -126,6 +129,21 @@ public final class AccountStore: Sendable {
         return try row.map(Self.user)
     }
 
+    /// Sets a new password for `userId` and revokes every token and session the user had, so an old login stops working.
+    /// - Throws: `DataError.badRequest` for an unacceptable password, `.notFound` for an unknown user.
+    public func changePassword(userId: Int, to password: String) async throws {
+        try Self.validatePassword(password)
+        let hash = try await bcrypt.hash(password, cost: bcryptCost)
+        try await database.write { sql in
+            guard try await sql.raw("SELECT id FROM users WHERE id = \(bind: userId)").first() != nil else {
+                throw DataError.notFound("There is no user \(userId).")
+            }
+            try await sql.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userId)").run()
+            try await sql.raw("DELETE FROM tokens WHERE user_id = \(bind: userId)").run()
+        }
+        cache.withLock { $0.removeAll() }
+    }
+
     /// Stops the password-hashing thread.
     public func shutdown() async {
         await bcrypt.shutdown()
@@ -161,6 +179,12 @@ public final class AccountStore: Sendable {
         guard (3...32).contains(username.utf8.count), allowed else {
             throw DataError.badRequest(code: "invalid_username", message: "A username has 3 to 32 letters, digits, '.', '-' or '_'.")
         }
+        try validatePassword(password)
+    }
+
+    /// Checks a new password.
+    /// - Throws: `DataError.badRequest` saying what to change.
+    public static func validatePassword(_ password: String) throws {
         guard !password.utf8.contains(0) else {
             // bcrypt stops at the first NUL byte, so everything after it would silently not count.
             throw DataError.badRequest(code: "invalid_password", message: "A password cannot contain a NUL character.")

@@ -24,7 +24,7 @@ extension WebController {
             let user = try await services.accounts.register(username: username, password: form["password"])
             // The password was checked a moment ago; signing in again would only spend a second bcrypt.
             let (token, _) = try await services.accounts.issueToken(for: user, kind: .session)
-            return WebSession.signIn(token: token, then: next)
+            return WebSession.signIn(token: token, then: next, secure: context.isSecure)
         } catch let error as DataError {
             return AccountViews.page(.register, context, next: next, username: username, error: error.message,
                                      status: .init(code: error.status))
@@ -45,7 +45,7 @@ extension WebController {
             let (token, _) = try await attempts.login(address: context.clientAddress, username: username) {
                 try await services.accounts.login(username: username, password: form["password"], kind: .session)
             }
-            return WebSession.signIn(token: token, then: next)
+            return WebSession.signIn(token: token, then: next, secure: context.isSecure)
         } catch let error as DataError where error.status == 401 {
             return AccountViews.page(.login, context, next: next, username: username,
                                      error: "Wrong username or password. Check both and try again.", status: .unauthorized)
@@ -61,7 +61,7 @@ extension WebController {
         if let token = context.sessionToken {
             try await services.accounts.revoke(token: token)
         }
-        return WebSession.signOut(then: "/")
+        return WebSession.signOut(then: "/", secure: context.isSecure)
     }
 }
 

@@ -88,18 +88,19 @@ enum WebSession {
         Response.redirect(to: path, type: .normal)
     }
 
-    /// A redirect that sets the session cookie.
-    static func signIn(token: String, then path: String) -> Response {
+    /// A redirect that sets the session cookie, `Secure` when the client came over TLS.
+    static func signIn(token: String, then path: String, secure: Bool) -> Response {
         var response = redirect(path)
         response.setCookie(Cookie(name: AuthMiddleware.cookieName, value: token, maxAge: Int(AccountStore.sessionLifetime),
-                                  path: "/", httpOnly: true, sameSite: .lax))
+                                  path: "/", secure: secure, httpOnly: true, sameSite: .lax))
         return response
     }
 
     /// A redirect that clears the session cookie.
-    static func signOut(then path: String) -> Response {
+    static func signOut(then path: String, secure: Bool) -> Response {
         var response = redirect(path)
-        response.setCookie(Cookie(name: AuthMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax))
+        response.setCookie(Cookie(name: AuthMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true,
+                                  sameSite: .lax))
         return response
     }
 

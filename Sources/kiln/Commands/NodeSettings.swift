@@ -30,6 +30,12 @@ struct NodeSettings: ParsableArguments {
     @Option(help: "Failed logins one username may have per hour (10 in a burst) before it must wait.")
     var failedLoginsPerHour: Int = AttemptLimits().perUsernamePerHour
 
+    @Option(help: "Host names the node answers to, comma-separated (DNS-rebinding guard). Default: loopback names when bound to loopback, any otherwise.")
+    var allowedHosts: String?
+
+    @Flag(help: "Believe X-Forwarded-For and X-Forwarded-Proto (only behind a reverse proxy that sets them); HTTPS then gets Secure cookies.")
+    var trustProxy = false
+
     /// The upload caps.
     var limits: UploadLimits {
         UploadLimits(maxTextItemBytes: maxTextItemBytes, maxMediaItemBytes: maxMediaItemBytes,
@@ -60,7 +66,8 @@ struct NodeSettings: ParsableArguments {
 
     /// Server options with these settings.
     func serverOptions(host: String, port: Int, logLevel: Logger.Level = .info) -> ServerOptions {
-        ServerOptions(host: host, port: port, logLevel: logLevel, idleTimeout: idleTimeout, maxConnections: maxConnections,
-                      attempts: attempts)
+        let hosts = allowedHosts.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+        return ServerOptions(host: host, port: port, logLevel: logLevel, idleTimeout: idleTimeout, maxConnections: maxConnections,
+                             attempts: attempts, guardOptions: RequestGuardOptions(allowedHosts: hosts, trustProxy: trustProxy))
     }
 }

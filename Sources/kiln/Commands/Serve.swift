@@ -41,6 +41,8 @@ struct Serve: AsyncParsableCommand {
 
 /// Opens a data folder, turning storage errors into a readable message and a non-zero exit.
 func openServices(_ url: URL, limits: UploadLimits = UploadLimits()) async throws -> KilnServices {
+    // Everything the node writes (database, blobs, keys) is readable by its owner only.
+    umask(0o077)
     do {
         return try await KilnServices.open(dataDirectory: url, limits: limits)
     } catch {
