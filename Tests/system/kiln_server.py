@@ -74,6 +74,15 @@ class Results:
             self.failed += 1
             print(f"FAIL  {name}: {type(e).__name__}: {e}", flush=True)
 
+    def run_all(self, namespace, cleanup):
+        """Runs every `t_*` function of `namespace` in order, then `cleanup`, then exits with the closing line."""
+        try:
+            for name, fn in [(k, v) for k, v in list(namespace.items()) if k.startswith("t_")]:
+                self.check(name[2:], fn)
+        finally:
+            cleanup()
+        self.finish()
+
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         raise SystemExit(1 if self.failed else 0)

@@ -143,9 +143,4 @@ def t_web_pages_with_hostile_values():
     alive()
 
 
-try:
-    for name, fn in [(k, v) for k, v in list(globals().items()) if k.startswith("t_")]:
-        R.check(name[2:], fn)
-finally:
-    srv.cleanup()
-R.finish()
+R.run_all(globals(), srv.cleanup)

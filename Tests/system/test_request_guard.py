@@ -78,10 +78,4 @@ def t_data_folder_and_files_are_private():
             assert mode & 0o077 == 0, (os.path.join(root, name), oct(mode))
 
 
-try:
-    for name, fn in [(k, v) for k, v in list(globals().items()) if k.startswith("t_")]:
-        R.check(name[2:], fn)
-finally:
-    srv.cleanup()
-    proxied.cleanup()
-R.finish()
+R.run_all(globals(), lambda: (srv.cleanup(), proxied.cleanup()))
