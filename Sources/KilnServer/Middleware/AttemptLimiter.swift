@@ -23,103 +23,102 @@ public struct AttemptLimits: Sendable, Equatable {
     }
 }
 
-/// Token buckets keyed by client address and by username, refilled continuously.
-///
-/// A bucket holds up to `burst` tokens and gains `rate` per second; an attempt spends one, and an empty bucket answers
-/// 429 with the seconds until the next token. Memory is bounded: past `maxKeys` buckets, full ones are forgotten
-/// (a full bucket is the same as no bucket), and if that is not enough the oldest half goes.
+/// Login and sign-up budgets: token buckets per client address (every attempt) and per username (failed logins).
 final class AttemptLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: Double
-    }
-
-    private let limits: AttemptLimits
-    private let clock: @Sendable () -> Double
-    private let buckets = Mutex<[String: Bucket]>([:])
-    private let maxKeys: Int
+    private let addresses: TokenBuckets
+    private let usernames: TokenBuckets
 
     /// Creates a limiter; `clock` gives seconds (tests pass their own).
     init(_ limits: AttemptLimits, maxKeys: Int = 100_000,
          clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
-        self.limits = limits
-        self.maxKeys = maxKeys
-        self.clock = clock
+        addresses = TokenBuckets(burst: limits.perAddressBurst, perSecond: Double(limits.perAddressPerMinute) / 60, maxKeys: maxKeys,
+                                 message: "Too many sign-in attempts from your address.", clock: clock)
+        usernames = TokenBuckets(burst: limits.perUsernameBurst, perSecond: Double(limits.perUsernamePerHour) / 3600, maxKeys: maxKeys,
+                                 message: "Too many failed sign-ins for this account.", clock: clock)
     }
 
     /// Spends one attempt of `address`.
     /// - Throws: `DataError.rateLimited` when its bucket is empty.
     func spendAddress(_ address: String) throws {
-        try spend("ip:" + address, burst: limits.perAddressBurst, perSecond: Double(limits.perAddressPerMinute) / 60,
-                  message: "Too many sign-in attempts from your address.")
-    }
-
-    /// Checks `username` may still try a password (its failures have not used up its bucket), without spending.
-    /// - Throws: `DataError.rateLimited` when they have.
-    func checkUsername(_ username: String) throws {
-        try check("user:" + username.lowercased(), burst: limits.perUsernameBurst, perSecond: Double(limits.perUsernamePerHour) / 3600,
-                  message: "Too many failed sign-ins for this account.")
-    }
-
-    /// Records a failed password for `username`.
-    func failedLogin(_ username: String) {
-        _ = try? spend("user:" + username.lowercased(), burst: limits.perUsernameBurst,
-                       perSecond: Double(limits.perUsernamePerHour) / 3600, message: "")
+        try addresses.spend(address)
     }
 
     /// Runs a login for `username` from `address` within both budgets, counting it against the username if it fails.
     /// - Throws: `DataError.rateLimited` before `login` runs when a budget is spent; otherwise what `login` throws.
     func login<T>(address: String, username: String, _ login: () async throws -> T) async throws -> T {
-        try spendAddress(address)
-        try checkUsername(username)
+        let key = username.lowercased()
+        try addresses.spend(address)
+        try usernames.check(key)
         do {
             return try await login()
         } catch let error as DataError where error.status == 401 {
-            failedLogin(username)
+            // A failure past the budget is already refused by `check` next time; the refusal itself is not news here.
+            try? usernames.spend(key)
             throw error
         }
     }
+}
 
-    private func check(_ key: String, burst: Int, perSecond: Double, message: String) throws {
+/// Token buckets of one budget, keyed by a string and refilled continuously.
+///
+/// A bucket holds up to `burst` tokens and gains `perSecond`; an attempt spends one, and an empty bucket answers 429
+/// with the seconds until the next token. Memory is bounded: past `maxKeys` buckets, refilled ones are forgotten (a
+/// full bucket is the same as none), and if that is not enough only the most recently touched half is kept. Each
+/// budget has its own buckets, so pruning judges every bucket by its own rate.
+private final class TokenBuckets: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: Double
+    }
+
+    private let burst: Double
+    private let perSecond: Double
+    private let maxKeys: Int
+    private let message: String
+    private let clock: @Sendable () -> Double
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    init(burst: Int, perSecond: Double, maxKeys: Int, message: String, clock: @escaping @Sendable () -> Double) {
+        self.burst = Double(burst)
+        self.perSecond = max(perSecond, 1e-9)
+        self.maxKeys = maxKeys
+        self.message = message
+        self.clock = clock
+    }
+
+    /// Refuses when `key`'s bucket is empty, without spending.
+    func check(_ key: String) throws {
         let now = clock()
-        let wait: Double? = buckets.withLock { buckets in
-            guard let bucket = buckets[key] else { return nil }
-            let tokens = min(Double(burst), bucket.tokens + (now - bucket.updated) * perSecond)
-            return tokens >= 1 ? nil : (1 - tokens) / max(perSecond, 1e-9)
-        }
-        if let wait { throw refusal(message, wait: wait) }
+        let tokens = buckets.withLock { buckets in buckets[key].map { refilled($0, now: now) } ?? burst }
+        if tokens < 1 { throw refusal(tokens) }
     }
 
-    private func spend(_ key: String, burst: Int, perSecond: Double, message: String) throws {
+    /// Spends one token of `key`'s bucket, refusing when it is empty.
+    func spend(_ key: String) throws {
         let now = clock()
-        let wait: Double? = buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: Double(burst), updated: now)
-            bucket.tokens = min(Double(burst), bucket.tokens + (now - bucket.updated) * perSecond)
-            bucket.updated = now
-            defer {
-                if buckets.count > maxKeys { Self.prune(&buckets, now: now, perSecond: perSecond, burst: burst, keep: maxKeys / 2) }
-            }
-            guard bucket.tokens >= 1 else {
-                buckets[key] = bucket
-                return (1 - bucket.tokens) / max(perSecond, 1e-9)
-            }
-            bucket.tokens -= 1
-            buckets[key] = bucket
-            return nil
+        let tokens: Double = buckets.withLock { buckets in
+            let tokens = buckets[key].map { refilled($0, now: now) } ?? burst
+            buckets[key] = Bucket(tokens: tokens >= 1 ? tokens - 1 : tokens, updated: now)
+            if buckets.count > maxKeys { prune(&buckets, now: now) }
+            return tokens
         }
-        if let wait { throw refusal(message, wait: wait) }
+        if tokens < 1 { throw refusal(tokens) }
     }
 
-    private func refusal(_ message: String, wait: Double) -> DataError {
-        let seconds = Int(min(wait, 86_400).rounded(.up))
-        return .rateLimited(message: "\(message) Try again in \(max(1, seconds)) s.", retryAfter: max(1, seconds))
+    /// The tokens `bucket` holds at `now`.
+    private func refilled(_ bucket: Bucket, now: Double) -> Double {
+        min(burst, bucket.tokens + (now - bucket.updated) * perSecond)
     }
 
-    /// Forgets buckets that have refilled, then, if still too many, those touched longest ago.
-    private static func prune(_ buckets: inout [String: Bucket], now: Double, perSecond: Double, burst: Int, keep: Int) {
-        buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * perSecond < Double(burst) }
-        if buckets.count > keep {
-            let newest = buckets.sorted { $0.value.updated > $1.value.updated }.prefix(keep)
+    private func refusal(_ tokens: Double) -> DataError {
+        let seconds = max(1, Int(min((1 - tokens) / perSecond, 86_400).rounded(.up)))
+        return .rateLimited(message: "\(message) Try again in \(seconds) s.", retryAfter: seconds)
+    }
+
+    private func prune(_ buckets: inout [String: Bucket], now: Double) {
+        buckets = buckets.filter { refilled($0.value, now: now) < burst }
+        if buckets.count > maxKeys / 2 {
+            let newest = buckets.sorted { $0.value.updated > $1.value.updated }.prefix(maxKeys / 2)
             buckets = Dictionary(uniqueKeysWithValues: newest.map { ($0.key, $0.value) })
         }
     }
