@@ -3,7 +3,6 @@ import Crypto
 import Foundation
 import HummingbirdBcrypt
 import KilnStore
-import NIOPosix
 import SQLKit
 import Synchronization
 
@@ -34,16 +33,10 @@ public final class AccountStore: Sendable {
     /// - Throws: `DataError.badRequest` for a bad name or short password, `.conflict` if the name is taken.
     public func register(username: String, password: String, isAdmin: Bool = false) async throws -> User {
         try Self.validate(username: username, password: password)
-        let cost = bcryptCost
-        let hash = try await bcrypt.hash(password, cost: cost)
+        let hash = try await bcrypt.hash(password, cost: bcryptCost)
         let created = Int(now().timeIntervalSince1970 * 1000)
-        let lowered = username.lowercased()
         return try await database.write { sql in
-            let taken = try await sql.raw("SELECT id FROM users WHERE LOWER(username) = \(bind: lowered)").first()
-            if taken != nil {
-                throw DataError.conflict(code: "username_taken", message: "The username \"\(username)\" is taken.")
-            }
-            // A racing sign-up of the same name in another case is stopped by the LOWER(username) index, not by an error.
+            // The LOWER(username) index decides a taken name in any case, racing sign-ups included: the insert does nothing.
             let row = try await sql.raw("""
                 INSERT INTO users (username, password_hash, is_admin, created_at)
                 VALUES (\(bind: username), \(bind: hash), \(bind: isAdmin ? 1 : 0), \(bind: created))
@@ -57,11 +50,12 @@ public final class AccountStore: Sendable {
     /// Checks a password and issues a token of `kind`.
     /// - Throws: `DataError.unauthorized` for an unknown user or a wrong password (the same message for both).
     public func login(username: String, password: String, kind: TokenKind = .api) async throws -> (token: String, credential: Credential) {
+        // No stored password contains NUL (sign-up refuses it), and bcrypt would stop reading at it.
+        guard !password.utf8.contains(0) else { throw DataError.unauthorized("Wrong username or password.") }
         let lowered = username.lowercased()
         let row = try await database.read { sql in
             try await sql.raw("SELECT id, username, password_hash, is_admin, created_at FROM users WHERE LOWER(username) = \(bind: lowered)").first()
         }
-        guard !password.utf8.contains(0) else { throw DataError.unauthorized("Wrong username or password.") }
         let storedHash = try row?.decode(column: "password_hash", as: String.self)
         // Verify even for unknown users so response time does not reveal which names exist.
         let probe = storedHash ?? Self.decoyHash
@@ -135,10 +129,9 @@ public final class AccountStore: Sendable {
         try Self.validatePassword(password)
         let hash = try await bcrypt.hash(password, cost: bcryptCost)
         try await database.write { sql in
-            guard try await sql.raw("SELECT id FROM users WHERE id = \(bind: userId)").first() != nil else {
+            guard try await sql.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userId) RETURNING id").first() != nil else {
                 throw DataError.notFound("There is no user \(userId).")
             }
-            try await sql.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userId)").run()
             try await sql.raw("DELETE FROM tokens WHERE user_id = \(bind: userId)").run()
         }
         cache.withLock { $0.removeAll() }

@@ -28,8 +28,9 @@ public struct MinHash: Sendable, Equatable {
     /// first `maxInputScalars` scalars.
     public init(text: String) {
         let scalars = text.unicodeScalars
-        let read = scalars.count <= MinHash.maxInputScalars ? text : String(String.UnicodeScalarView(scalars.prefix(MinHash.maxInputScalars)))
-        let words = MinHash.words(read)
+        // Finding the cut walks at most maxInputScalars scalars, never the whole of a longer text.
+        let cut = scalars.index(scalars.startIndex, offsetBy: MinHash.maxInputScalars, limitedBy: scalars.endIndex) ?? scalars.endIndex
+        let words = MinHash.words(cut == scalars.endIndex ? text : String(scalars[..<cut]))
         var shingles: [UInt64] = []
         if words.count <= MinHash.shingleWords {
             shingles.append(MinHash.fnv1a(words))

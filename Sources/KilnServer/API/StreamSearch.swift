@@ -14,21 +14,20 @@ struct StreamSearch {
     /// How many bytes of the needle end just before `next`.
     private var matched = 0
     /// The buffer index of the next byte to look at.
-    private(set) var next: Int
+    private var next = 0
 
-    /// A search for `needle` that starts at buffer index `start`.
-    init(_ needle: [UInt8], from start: Int = 0) {
+    /// A search for `needle` from the start of the buffer.
+    init(_ needle: [UInt8]) {
         precondition(!needle.isEmpty, "an empty needle matches everywhere")
         self.needle = needle
         var failure = [Int](repeating: 0, count: needle.count)
         var length = 0
-        for index in 1..<max(1, needle.count) {
+        for index in 1..<needle.count {
             while length > 0 && needle[index] != needle[length] { length = failure[length - 1] }
             if needle[index] == needle[length] { length += 1 }
             failure[index] = length
         }
         self.failure = failure
-        next = start
     }
 
     /// Forgets any partial match and starts again at `start`.

@@ -71,9 +71,10 @@ extension APIController {
             let body = try await UploadReader.collect(request, limit: min(textLimit * TextFile.maxBatchItems, limits.maxJSONRequestBytes))
             return (try TextFile.jsonLines(body, schema: datanet.schema), false)
         case "multipart/form-data":
+            let itemBytes = limits.itemBytes(datanet.rules, kind: datanet.kind)
             let parts = try await UploadReader.multipart(
-                request, partLimit: datanet.kind == .text ? min(textLimit * TextFile.maxBatchItems, limits.maxMultipartBytes) : limits.itemBytes(datanet.rules, kind: datanet.kind),
-                totalLimit: min(limits.itemBytes(datanet.rules, kind: datanet.kind) * 100 + 1024 * 1024, limits.maxMultipartBytes))
+                request, partLimit: datanet.kind == .text ? min(textLimit * TextFile.maxBatchItems, limits.maxMultipartBytes) : itemBytes,
+                totalLimit: min(itemBytes * 100 + 1024 * 1024, limits.maxMultipartBytes))
             var items: [IncomingItem] = []
             for part in parts {
                 if part.fileName != nil || part.name == "file" || part.name == "files" {

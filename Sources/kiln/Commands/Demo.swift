@@ -36,23 +36,24 @@ struct Demo: AsyncParsableCommand {
             print("Seeded demo data in \(url.path).")
         }
         let options = settings.serverOptions(host: host, port: port)
-        var logins = DemoData.logins
-        if !RequestGuardOptions.isLoopback(host), let admin = try await services.accounts.user(named: "admin") {
-            // The printed demo passwords are public; reachable from other machines, the admin gets a fresh random one.
-            let password = (0..<4).map { _ in String(format: "%04x", UInt16.random(in: 0...UInt16.max)) }.joined(separator: "-")
-            try await services.accounts.changePassword(userId: admin.id, to: password)
-            logins = logins.map { $0.username == "admin" ? (username: $0.username, password: password, role: $0.role) : $0 }
-        }
-        let printed = logins
+        let logins = try await loginsToPrint(services)
         let app = buildApplication(services, options: options) { port in
             print("Kiln demo: http://\(options.host):\(port)/")
             print("Demo logins (username / password):")
-            for login in printed {
+            for login in logins {
                 print("  \(login.username.padding(toLength: 8, withPad: " ", startingAt: 0)) / \(login.password)   (\(login.role))")
             }
             flushOutput()
         }
         try await app.runService()
         await services.close()
+    }
+
+    /// The demo logins; off loopback the printed passwords would be public, so the admin first gets a fresh random one.
+    func loginsToPrint(_ services: KilnServices) async throws -> [(username: String, password: String, role: String)] {
+        guard !RequestGuardOptions.isLoopback(host), let admin = try await services.accounts.user(named: "admin") else { return DemoData.logins }
+        let password = (0..<4).map { _ in String(format: "%04x", UInt16.random(in: 0...UInt16.max)) }.joined(separator: "-")
+        try await services.accounts.changePassword(userId: admin.id, to: password)
+        return DemoData.logins.map { $0.username == "admin" ? (username: $0.username, password: password, role: $0.role) : $0 }
     }
 }

@@ -19,10 +19,10 @@ struct NodeSettings: ParsableArguments {
     var maxMultipartBytes: Int = UploadLimits().maxMultipartBytes
 
     @Option(help: "Seconds a connection may stay silent before it is closed.")
-    var idleTimeout: Int = 30
+    var idleTimeout: Int = ServerOptions().idleTimeout
 
     @Option(help: "The most connections served at once; more wait until one closes.")
-    var maxConnections: Int = 4096
+    var maxConnections: Int = ServerOptions().maxConnections
 
     @Option(help: "Login and sign-up attempts one IP address may make per minute (and in a burst).")
     var loginAttemptsPerMinute: Int = AttemptLimits().perAddressPerMinute
