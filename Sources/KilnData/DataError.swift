@@ -22,6 +22,10 @@ public enum DataError: Error, Equatable, Sendable {
     case unprocessable(code: String, message: String)
     /// The contributor's daily limit is used up until `resetsAt`.
     case dailyLimit(limit: Int, resetsAt: Date)
+    /// The contributor's automatic rejections in one Datanet reached the node's daily cap until `resetsAt`.
+    case rejectionLimit(limit: Int, resetsAt: Date)
+    /// The contributor's stored items would exceed the node's per-user storage quota.
+    case quotaExceeded(quota: Int, used: Int, adding: Int)
     /// Too many attempts (logins, registrations) or too much work queued; try again in `retryAfter` seconds.
     case rateLimited(message: String, retryAfter: Int)
 
@@ -33,10 +37,10 @@ public enum DataError: Error, Equatable, Sendable {
         case .forbidden: 403
         case .notFound: 404
         case .conflict: 409
-        case .tooLarge: 413
+        case .tooLarge, .quotaExceeded: 413
         case .unsupportedMediaType: 415
         case .unprocessable: 422
-        case .dailyLimit, .rateLimited: 429
+        case .dailyLimit, .rejectionLimit, .rateLimited: 429
         }
     }
 
@@ -50,6 +54,8 @@ public enum DataError: Error, Equatable, Sendable {
         case .tooLarge: "payload_too_large"
         case .unsupportedMediaType: "unsupported_media_type"
         case .dailyLimit: "daily_limit_reached"
+        case .rejectionLimit: "rejection_limit_reached"
+        case .quotaExceeded: "storage_quota_exceeded"
         case .rateLimited: "rate_limited"
         }
     }
@@ -63,6 +69,19 @@ public enum DataError: Error, Equatable, Sendable {
         case .unsupportedMediaType(let message), .rateLimited(let message, _): message
         case .dailyLimit(let limit, let resetsAt):
             "You have reached this Datanet's limit of \(limit) items per day; it resets at \(ISO8601.string(resetsAt))."
+        case .rejectionLimit(let limit, let resetsAt):
+            "The automatic checks have rejected \(limit) of your items in this Datanet today, the most a contributor may send; "
+                + "check your items against the rules and try again after \(ISO8601.string(resetsAt))."
+        case .quotaExceeded(let quota, let used, let adding):
+            "Your items would take \(used + adding) bytes on this node, over its quota of \(quota) bytes per contributor."
+        }
+    }
+
+    /// When a per-day limit resets, for `Retry-After` and `resets_at`.
+    public var resetsAt: Date? {
+        switch self {
+        case .dailyLimit(_, let resetsAt), .rejectionLimit(_, let resetsAt): resetsAt
+        default: nil
         }
     }
 
@@ -72,29 +91,4 @@ public enum DataError: Error, Equatable, Sendable {
     }
 }
 
-/// ISO 8601 timestamps in UTC with milliseconds, as the API writes them.
-public enum ISO8601 {
-    /// Formats a date such as `2026-11-25T21:13:59.000Z`.
-    public static func string(_ date: Date) -> String {
-        string(milliseconds: Int((date.timeIntervalSince1970 * 1000).rounded(.down)))
-    }
-
-    /// Formats Unix milliseconds.
-    public static func string(milliseconds: Int) -> String {
-        var seconds = time_t(milliseconds.floorDivided(by: 1000))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec),
-                      milliseconds - milliseconds.floorDivided(by: 1000) * 1000)
-    }
-}
-
-extension Int {
-    /// Division rounding toward negative infinity, so days and seconds before 1970 stay whole.
-    func floorDivided(by divisor: Int) -> Int {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
-}
 extension DataError: CoalescedWriteError {}

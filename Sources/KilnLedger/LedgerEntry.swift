@@ -31,8 +31,10 @@ public struct LedgerEntry: Sendable, Equatable {
         public static let datanetCreated = "datanet.created"
         /// A submission was accepted into a Datanet.
         public static let submissionAccepted = "submission.accepted"
-        /// A submission was rejected.
+        /// A submission was rejected by a curator.
         public static let submissionRejected = "submission.rejected"
+        /// The automatic checks rejected items of one request (one entry for all of them).
+        public static let submissionsRejected = "submissions.rejected"
         /// A Datanet version was published.
         public static let versionPublished = "version.published"
         /// A training run finished.
@@ -42,7 +44,7 @@ public struct LedgerEntry: Sendable, Equatable {
         /// A reward was split among contributors.
         public static let rewardSplit = "reward.split"
         /// Every kind above.
-        public static let all: [String] = [datanetCreated, submissionAccepted, submissionRejected, versionPublished,
+        public static let all: [String] = [datanetCreated, submissionAccepted, submissionRejected, submissionsRejected, versionPublished,
                                            runFinished, attribution, rewardSplit]
     }
 

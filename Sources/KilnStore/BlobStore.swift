@@ -1,6 +1,7 @@
 // Content-addressed files: each blob lives once, named by the SHA-256 of its bytes.
 import Crypto
 import Foundation
+import KilnLedger
 
 /// A folder of immutable blobs keyed by SHA-256, written atomically (temporary file, fsync, rename).
 ///
@@ -22,7 +23,7 @@ public struct BlobStore: Sendable {
 
     /// The lowercase hex SHA-256 of `bytes`.
     public static func hash(_ bytes: some DataProtocol) -> String {
-        SHA256.hash(data: bytes).hexString
+        Hex.encode(SHA256.hash(data: bytes))
     }
 
     /// Stores `bytes` and returns their hash; storing the same bytes again is a no-op.
@@ -30,7 +31,8 @@ public struct BlobStore: Sendable {
     public func put(_ bytes: Data) throws -> String {
         let sha = Self.hash(bytes)
         let target = try url(for: sha)
-        if FileManager.default.fileExists(atPath: target.path) { return sha }
+        // Touching a blob that exists keeps the collector (`sweep`) from taking it while the row naming it is being written.
+        if utimes(target.path, nil) == 0 { return sha }
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
@@ -77,18 +79,42 @@ public struct BlobStore: Sendable {
         }
         return root.appendingPathComponent(String(sha256.prefix(2))).appendingPathComponent(String(sha256.dropFirst(2)))
     }
-}
 
-extension Sequence where Element == UInt8 {
-    /// Lowercase hexadecimal, two digits a byte.
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+    /// What a sweep removed.
+    public struct Sweep: Sendable, Equatable {
+        /// Blobs deleted.
+        public var blobs: Int
+        /// Their bytes.
+        public var bytes: Int
+
+        /// A count of deleted blobs and bytes.
+        public init(blobs: Int, bytes: Int) {
+            self.blobs = blobs
+            self.bytes = bytes
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Deletes every blob not in `keep` that was last written before `cutoff`.
+    ///
+    /// The cutoff protects blobs whose rows are still being committed: `put` writes or touches a blob before its
+    /// row's transaction, so a blob younger than any transaction can be is never taken.
+    public func sweep(keeping keep: Set<String>, writtenBefore cutoff: Date) throws -> Sweep {
+        let fm = FileManager.default
+        var swept = Sweep(blobs: 0, bytes: 0)
+        for fan in try fm.contentsOfDirectory(atPath: root.path) where fan.count == 2 {
+            let folder = root.appendingPathComponent(fan)
+            for rest in (try? fm.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                let sha = fan + rest
+                guard !keep.contains(sha), let url = try? url(for: sha),
+                      let attributes = try? fm.attributesOfItem(atPath: url.path),
+                      let modified = attributes[.modificationDate] as? Date, modified < cutoff else { continue }
+                let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+                if (try? fm.removeItem(at: url)) != nil {
+                    swept.blobs += 1
+                    swept.bytes += size
+                }
+            }
+        }
+        return swept
     }
 }

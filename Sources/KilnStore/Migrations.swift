@@ -194,6 +194,62 @@ public enum Migrator {
             // sign-ups of "Ada" and "ada" impossible on PostgreSQL too, where no single writer orders them.
             "CREATE UNIQUE INDEX users_username_lower ON users (LOWER(username))",
         ]),
+        Migration(version: 4, name: "bounded rejections, quotas, counters and standings", statements: [
+            // The salt of the hash that commits a rejection's ledger entry to its contributor without naming them.
+            "ALTER TABLE submissions ADD COLUMN ledger_salt TEXT",
+            // A curator's acceptance of their own item: it is in the Datanet but counts on no leaderboard until another curator accepts it.
+            "ALTER TABLE submissions ADD COLUMN self_accepted {bool} NOT NULL DEFAULT 0",
+            // Covers the count of a contributor's automatic rejections per Datanet per day, which has its own limit.
+            "CREATE INDEX submissions_auto_rejected ON submissions(contributor_id, datanet_id, day) WHERE status = 'rejected' AND stage = 'auto'",
+            // Bytes of a user's live (pending or accepted) items, kept with each change so the quota costs one row.
+            "ALTER TABLE users ADD COLUMN stored_bytes {int} NOT NULL DEFAULT 0",
+            """
+            UPDATE users SET stored_bytes = COALESCE((SELECT CAST(SUM(s.bytes) AS BIGINT) FROM submissions s
+                WHERE s.contributor_id = users.id AND s.status <> 'rejected'), 0)
+            """,
+            // Item counts kept with each change, so a page of Datanets never counts their items.
+            "ALTER TABLE datanets ADD COLUMN pending_count {int} NOT NULL DEFAULT 0",
+            "ALTER TABLE datanets ADD COLUMN accepted_count {int} NOT NULL DEFAULT 0",
+            "ALTER TABLE datanets ADD COLUMN rejected_count {int} NOT NULL DEFAULT 0",
+            """
+            UPDATE datanets SET
+                pending_count = (SELECT COUNT(*) FROM submissions s WHERE s.datanet_id = datanets.id AND s.status = 'pending'),
+                accepted_count = (SELECT COUNT(*) FROM submissions s WHERE s.datanet_id = datanets.id AND s.status = 'accepted'),
+                rejected_count = (SELECT COUNT(*) FROM submissions s WHERE s.datanet_id = datanets.id AND s.status = 'rejected')
+            """,
+            // Leaderboards kept as rows (datanet_id 0 is the whole node), so a page of them is an index range.
+            """
+            CREATE TABLE standings (
+                datanet_id {int} NOT NULL,
+                user_id {int} NOT NULL REFERENCES users(id),
+                username TEXT NOT NULL,
+                accepted {int} NOT NULL,
+                accepted_bytes {int} NOT NULL,
+                PRIMARY KEY (datanet_id, user_id)
+            )
+            """,
+            "CREATE INDEX standings_rank ON standings(datanet_id, accepted DESC, accepted_bytes DESC, username)",
+            """
+            INSERT INTO standings (datanet_id, user_id, username, accepted, accepted_bytes)
+            SELECT s.datanet_id, s.contributor_id, u.username, COUNT(*), CAST(SUM(s.bytes) AS BIGINT)
+            FROM submissions s JOIN users u ON u.id = s.contributor_id WHERE s.status = 'accepted'
+            GROUP BY s.datanet_id, s.contributor_id, u.username
+            """,
+            """
+            INSERT INTO standings (datanet_id, user_id, username, accepted, accepted_bytes)
+            SELECT 0, s.contributor_id, u.username, COUNT(*), CAST(SUM(s.bytes) AS BIGINT)
+            FROM submissions s JOIN users u ON u.id = s.contributor_id WHERE s.status = 'accepted'
+            GROUP BY s.contributor_id, u.username
+            """,
+            // One ledger entry can be about many things (the automatic rejections of one request); receipts find it by each.
+            """
+            CREATE TABLE ledger_subjects (
+                subject TEXT NOT NULL,
+                seq {int} NOT NULL REFERENCES ledger_entries(seq),
+                PRIMARY KEY (subject, seq)
+            )
+            """,
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -34,7 +34,7 @@ struct LedgerBench: AsyncParsableCommand {
         let appendStart = DispatchTime.now().uptimeNanoseconds
         for index in 0..<appends {
             try await services.database.write { sql in
-                try await ledger.append(kind: "submission.accepted", payload: Self.payload(index), subject: "submission:\(index)", sql: sql)
+                try await ledger.append(kind: "submission.accepted", payload: Self.payload(index), subject: .submission(index), sql: sql)
             }
         }
         let appendRate = Double(appends) / seconds(since: appendStart)

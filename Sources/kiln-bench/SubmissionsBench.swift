@@ -66,7 +66,7 @@ struct SubmissionsBench: AsyncParsableCommand {
             let batch = (0..<min(1000, remaining)).map { _ in IncomingItem.text(.plain(text: generator.sentence(words: 24)), format: "txt", repairedUTF8: false) }
             let stored = try await services.submissions.submit(batch, to: datanet, by: curator)
             for item in stored where item.status == .pending {
-                _ = try await services.submissions.review(item.id, decision: .accept, reason: nil, by: curator, datanets: services.datanets)
+                _ = try await services.submissions.review(item.id, decision: .accept, reason: nil, by: curator)
             }
             remaining -= batch.count
         }

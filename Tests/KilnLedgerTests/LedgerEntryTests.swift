@@ -84,7 +84,7 @@ struct LedgerEntryTests {
         #expect(throws: LedgerError.self) {
             try LedgerEntry(seq: 0, time: 0, kind: "k", payload: ["x": .number(.nan)], prevHash: LedgerEntry.genesisPrevHash)
         }
-        #expect(LedgerEntry.Kind.all.count == 7 && LedgerEntry.Kind.all.contains("reward.split"))
+        #expect(LedgerEntry.Kind.all.count == 8 && LedgerEntry.Kind.all.contains("reward.split") && LedgerEntry.Kind.all.contains("submissions.rejected"))
     }
 
     // MARK: - Signed tree heads

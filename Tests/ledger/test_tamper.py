@@ -130,7 +130,7 @@ def t_build_ledger_through_the_api():
         assert r.status_code == 201, r.text
     entries = all_entries(srv.url)
     kinds = {e["kind"] for e in entries}
-    assert kinds == {"datanet.created", "submission.accepted", "submission.rejected", "version.published"}, kinds
+    assert kinds == {"datanet.created", "submission.accepted", "submission.rejected", "submissions.rejected", "version.published"}, kinds
     assert len(entries) >= 40, f"only {len(entries)} entries"
     ctx["entries"] = entries
     ctx["key"] = public_key(srv.url)

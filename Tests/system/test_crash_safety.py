@@ -124,6 +124,10 @@ def t_every_item_whole_or_absent():
         if item["kind"] == "text":
             text = item["content"]["text"]
             assert canonical(text) == item["sha256"], f"item {item['id']} content does not match its hash"
+        elif item["status"] == "rejected":
+            # A rejected file's bytes are never kept.
+            r = requests.get(f"{srv.url}/api/submissions/{item['id']}/content", headers=ctx["bob"], timeout=30)
+            assert r.status_code == 404, f"item {item['id']}: a rejected file was kept ({r.status_code})"
         else:
             r = requests.get(f"{srv.url}/api/submissions/{item['id']}/content", headers=ctx["bob"], timeout=30)
             assert r.status_code == 200, f"item {item['id']}: blob missing ({r.status_code})"

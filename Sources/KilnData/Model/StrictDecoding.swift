@@ -1,12 +1,18 @@
 // Request decoding that refuses unknown fields and names the field that is wrong.
 import Foundation
 
-/// A coding key for any string, used to list the keys an object really has.
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+/// A coding key for any string: lists the keys an object really has, and writes keys known only at run time.
+public struct AnyKey: CodingKey {
+    /// The key.
+    public var stringValue: String
+    /// Never an integer key.
+    public var intValue: Int? { nil }
+    /// A key named `string`.
+    public init(_ string: String) { stringValue = string }
+    /// A key named `stringValue`.
+    public init(stringValue: String) { self.stringValue = stringValue }
+    /// Integer keys are not used.
+    public init?(intValue: Int) { nil }
 }
 
 extension Decoder {
@@ -21,7 +27,7 @@ extension Decoder {
 }
 
 /// Decodes JSON request bodies into typed values, turning decoder errors into `DataError`s.
-public enum StrictJSON {
+public enum RequestDecoder {
     /// Decodes `T` from `data`.
     /// - Throws: `DataError.badRequest` naming the field and what was wrong with it.
     public static func decode<T: Decodable>(_ type: T.Type, from data: some DataProtocol) throws -> T {

@@ -75,6 +75,10 @@ public struct Submission: Sendable, Equatable {
     /// When it arrived and when it was decided, Unix milliseconds.
     public var createdAt: Int
     public var decidedAt: Int?
+    /// Accepted by a curator who contributed it: in the Datanet, but on no leaderboard until another curator accepts it.
+    public var selfAccepted: Bool = false
+    /// The salt of the hash that commits the item's rejection entry to its contributor (shown to the contributor only).
+    public var ledgerSalt: String?
 }
 
 /// One state change of a submission: who, when, why.
@@ -113,6 +117,8 @@ public struct PageRequest: Sendable {
     public var limit: Int
     /// The position after which to start, from an earlier page's `next`.
     public var after: Int?
+    /// A keyset cursor that is not one number (leaderboards), checked by the list that reads it.
+    public var token: String?
 
     /// The default page: the first 100.
     public static let first = PageRequest(limit: 100, after: nil)
@@ -123,10 +129,16 @@ public struct PageRequest: Sendable {
         self.after = after
     }
 
-    /// Parses the query parameters.
-    /// - Throws: `DataError.badRequest` if either is not a number in range.
-    public init(limit: String?, cursor: String?) throws {
+    /// Parses the query parameters; with `keyset`, the cursor is kept as text for the list to read.
+    /// - Throws: `DataError.badRequest` if the limit (or a numeric cursor) is not a number in range, or a keyset cursor is over 200 bytes.
+    public init(limit: String?, cursor: String?, keyset: Bool = false) throws {
         self.limit = try RequestNumber.optional(limit, name: "limit", in: 1...1000) ?? 100
-        after = try RequestNumber.optional(cursor.flatMap { $0.isEmpty ? nil : $0 }, name: "cursor")
+        let cursor = cursor.flatMap { $0.isEmpty ? nil : $0 }
+        if keyset {
+            guard (cursor?.utf8.count ?? 0) <= 200 else { throw DataError.badRequest(code: "invalid_cursor", message: "The cursor is not one this list gave.") }
+            token = cursor
+        } else {
+            after = try RequestNumber.optional(cursor, name: "cursor")
+        }
     }
 }

@@ -13,22 +13,34 @@ public struct UploadLimits: Sendable, Equatable {
     public var maxJSONRequestBytes: Int
     /// The most bytes of one multipart/form-data request body (default 80 MiB).
     public var maxMultipartBytes: Int
+    /// The most items of one contributor the automatic checks may reject in one Datanet per UTC day (default 200).
+    public var maxAutoRejectionsPerDay: Int
+    /// The most bytes of live (pending or accepted) items one contributor may keep on the node (default 10 GiB).
+    public var userQuotaBytes: Int
 
     /// The largest value any of the limits may be set to (1 GiB): beyond it one request could hold a node's memory.
     public static let ceiling = 1 << 30
 
     /// Creates limits; the defaults suit a node on a small machine.
     public init(maxTextItemBytes: Int = 1 << 20, maxMediaItemBytes: Int = 64 << 20, maxJSONRequestBytes: Int = 16 << 20,
-                maxMultipartBytes: Int = 80 << 20) {
+                maxMultipartBytes: Int = 80 << 20, maxAutoRejectionsPerDay: Int = 200, userQuotaBytes: Int = 10 << 30) {
         self.maxTextItemBytes = maxTextItemBytes
         self.maxMediaItemBytes = maxMediaItemBytes
         self.maxJSONRequestBytes = maxJSONRequestBytes
         self.maxMultipartBytes = maxMultipartBytes
+        self.maxAutoRejectionsPerDay = maxAutoRejectionsPerDay
+        self.userQuotaBytes = userQuotaBytes
     }
 
-    /// Checks every limit lies in 1 KiB...1 GiB.
+    /// Checks every byte cap lies in 1 KiB...1 GiB, the rejection cap in 1...10^6 and the quota in 1 KiB...1 PiB.
     /// - Throws: `DataError.badRequest` naming the first that does not.
     public func validate() throws {
+        guard (1...1_000_000).contains(maxAutoRejectionsPerDay) else {
+            throw DataError.badRequest(code: "invalid_limit", message: "The automatic rejections per day must be between 1 and 1000000.")
+        }
+        guard (1024...(1 << 50)).contains(userQuotaBytes) else {
+            throw DataError.badRequest(code: "invalid_limit", message: "The per-user quota must be between 1024 and \(1 << 50) bytes.")
+        }
         let named = [("max text item bytes", maxTextItemBytes), ("max media item bytes", maxMediaItemBytes),
                      ("max JSON request bytes", maxJSONRequestBytes), ("max multipart bytes", maxMultipartBytes)]
         for (name, value) in named where !(1024...Self.ceiling).contains(value) {

@@ -1,6 +1,7 @@
 // Accounts, passwords (bcrypt) and the tokens that stand for a logged-in user.
 import Crypto
 import Foundation
+import KilnLedger
 import HummingbirdBcrypt
 import KilnStore
 import SQLKit
@@ -17,12 +18,15 @@ public final class AccountStore: Sendable {
     private let bcrypt: BcryptPool
     private let cache = Mutex<[String: (Credential, Date)]>([:])
 
+    private let apiTokenLifetime: TimeInterval
+
     /// How long a browser session lasts.
     public static let sessionLifetime: TimeInterval = 14 * 24 * 3600
 
-    /// Creates the store; `bcryptCost` is lowered only by tests.
+    /// Creates the store; `bcryptCost` is lowered only by tests; API tokens expire after `apiTokenLifetime` (default 90 days).
     public init(database: Database, now: @escaping @Sendable () -> Date = Date.init, bcryptCost: UInt8 = 10,
-                bcrypt: BcryptPool = BcryptPool()) {
+                bcrypt: BcryptPool = BcryptPool(), apiTokenLifetime: TimeInterval = 90 * 24 * 3600) {
+        self.apiTokenLifetime = apiTokenLifetime
         self.bcrypt = bcrypt
         self.database = database
         self.now = now
@@ -70,7 +74,7 @@ public final class AccountStore: Sendable {
         let token = Self.randomToken()
         let csrf = kind == .session ? Self.randomToken() : nil
         let created = Int(now().timeIntervalSince1970 * 1000)
-        let expires = kind == .session ? created + Int(Self.sessionLifetime * 1000) : nil
+        let expires = created + Int((kind == .session ? Self.sessionLifetime : apiTokenLifetime) * 1000)
         let tokenHash = BlobStore.hash(Array(token.utf8))
         try await database.write { sql in
             try await sql.raw("""
@@ -123,6 +127,28 @@ public final class AccountStore: Sendable {
         return try row.map(Self.user)
     }
 
+    /// Revokes every token and session of `userId` (a lost laptop, a leaked token); returns how many there were.
+    @discardableResult
+    public func revokeAll(userId: Int) async throws -> Int {
+        let count = try await database.write { sql in
+            try await sql.raw("DELETE FROM tokens WHERE user_id = \(bind: userId) RETURNING token_hash").all().count
+        }
+        cache.withLock { $0.removeAll() }
+        return count
+    }
+
+    /// Checks `password` against `userId`'s, on the bcrypt pool.
+    /// - Throws: `DataError.unauthorized` when it does not match.
+    public func verifyPassword(userId: Int, _ password: String) async throws {
+        let row = try await database.read { sql in
+            try await sql.raw("SELECT password_hash FROM users WHERE id = \(bind: userId)").first()
+        }
+        let hash = try row?.decode(column: "password_hash", as: String.self) ?? Self.decoyHash
+        guard !password.utf8.contains(0), try await bcrypt.verify(password, hash: hash), row != nil else {
+            throw DataError.unauthorized("The current password is wrong.")
+        }
+    }
+
     /// Sets a new password for `userId` and revokes every token and session the user had, so an old login stops working.
     /// - Throws: `DataError.badRequest` for an unacceptable password, `.notFound` for an unknown user.
     public func changePassword(userId: Int, to password: String) async throws {
@@ -160,7 +186,7 @@ public final class AccountStore: Sendable {
 
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexString
+        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// Checks a new account's name and password.

@@ -176,7 +176,7 @@ public final class DatanetStore: Sendable {
                 "datanet_id": CanonicalJSON(id), "slug": .string(request.slug), "kind": .string(request.kind.rawValue),
                 "schema": .string(request.schema.rawValue), "license": .string(request.license), "creator_id": CanonicalJSON(user.id),
                 "rules_sha256": .string(BlobStore.hash(Array(rulesJSON.utf8))),
-            ], subject: "datanet:\(request.slug)", sql: sql)
+            ], subject: .datanet(request.slug), sql: sql)
             return Datanet(id: id, slug: request.slug, title: request.title, description: request.description, kind: request.kind,
                            schema: request.schema, rules: request.rules, license: request.license, createdBy: user.id, createdAt: created)
         }
@@ -195,41 +195,47 @@ public final class DatanetStore: Sendable {
         return datanet
     }
 
-    /// Every Datanet with its counts, newest first.
-    public func list() async throws -> [DatanetSummary] {
-        let rows = try await database.read { sql in
-            try await sql.raw("SELECT * FROM datanets ORDER BY id DESC").all()
+    /// A page of Datanets with their counts, newest first, after the id in `page.after`.
+    public func list(page: PageRequest) async throws -> Page<DatanetSummary> {
+        let before = page.after ?? RequestNumber.maxValue
+        let summaries = try await database.read { sql in
+            let rows = try await sql.raw("""
+                \(unsafeRaw: Self.summarySelect) WHERE d.id < \(bind: before) ORDER BY d.id DESC LIMIT \(bind: page.limit + 1)
+                """).all()
+            var out: [DatanetSummary] = []
+            for row in rows { out.append(try await Self.summary(row, sql: sql)) }
+            return out
         }
-        var out: [DatanetSummary] = []
-        for row in rows {
-            out.append(try await summary(of: try Self.datanet(row)))
-        }
-        return out
+        let items = Array(summaries.prefix(page.limit))
+        return Page(items: items, next: summaries.count > page.limit ? items.last.map { String($0.datanet.id) } : nil)
     }
 
     /// One Datanet's counts.
     public func summary(of datanet: Datanet) async throws -> DatanetSummary {
-        let id = datanet.id
-        return try await database.read { sql in
-            var summary = DatanetSummary(datanet: datanet, accepted: 0, pending: 0, rejected: 0, contributors: 0, versions: 0, curators: [])
-            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM submissions WHERE datanet_id = \(bind: id) GROUP BY status").all() {
-                let n = try row.decode(column: "n", as: Int.self)
-                switch try row.decode(column: "status", as: String.self) {
-                case "accepted": summary.accepted = n
-                case "pending": summary.pending = n
-                default: summary.rejected = n
-                }
-            }
-            summary.contributors = try await sql.raw("""
-                SELECT COUNT(DISTINCT contributor_id) AS n FROM submissions WHERE datanet_id = \(bind: id) AND status = 'accepted'
-                """).first()!.decode(column: "n", as: Int.self)
-            summary.versions = try await sql.raw("SELECT COUNT(*) AS n FROM versions WHERE datanet_id = \(bind: id)").first()!
-                .decode(column: "n", as: Int.self)
-            summary.curators = try await sql.raw("""
-                SELECT u.username FROM curators c JOIN users u ON u.id = c.user_id WHERE c.datanet_id = \(bind: id) ORDER BY c.added_at, u.id
-                """).all().map { try $0.decode(column: "username", as: String.self) }
-            return summary
+        try await database.read { sql in
+            let row = try await sql.raw("\(unsafeRaw: Self.summarySelect) WHERE d.id = \(bind: datanet.id)").first()
+            guard let row else { throw DataError.notFound("There is no Datanet \(datanet.slug).") }
+            return try await Self.summary(row, sql: sql)
         }
+    }
+
+    /// The Datanet's row with its counters; contributors and versions are counted over their own small tables.
+    static let summarySelect = """
+        SELECT d.*, (SELECT COUNT(*) FROM standings t WHERE t.datanet_id = d.id AND t.accepted > 0) AS contributors,
+            (SELECT COUNT(*) FROM versions v WHERE v.datanet_id = d.id) AS version_count
+        FROM datanets d
+        """
+
+    static func summary(_ row: any SQLRow, sql: any SQLDatabase) async throws -> DatanetSummary {
+        let datanet = try Self.datanet(row)
+        let curators = try await sql.raw("""
+            SELECT u.username FROM curators c JOIN users u ON u.id = c.user_id WHERE c.datanet_id = \(bind: datanet.id) ORDER BY c.added_at, u.id
+            """).all().map { try $0.decode(column: "username", as: String.self) }
+        return DatanetSummary(datanet: datanet, accepted: try row.decode(column: "accepted_count", as: Int.self),
+                              pending: try row.decode(column: "pending_count", as: Int.self),
+                              rejected: try row.decode(column: "rejected_count", as: Int.self),
+                              contributors: try row.decode(column: "contributors", as: Int.self),
+                              versions: try row.decode(column: "version_count", as: Int.self), curators: curators)
     }
 
     /// Whether `user` may review and publish in `datanet` (its curators and every admin).

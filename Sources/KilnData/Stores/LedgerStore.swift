@@ -72,11 +72,17 @@ public final class LedgerStore: Sendable {
 
     // MARK: - Appending
 
+    /// Appends an entry about one subject (or none) inside the caller's write transaction.
+    @discardableResult
+    public func append(kind: String, payload: CanonicalJSON, subject: LedgerSubject?, sql: any SQLDatabase) async throws -> LedgerEntry {
+        try await append(kind: kind, payload: payload, subjects: subject.map { [$0] } ?? [], sql: sql)
+    }
+
     /// Appends an entry inside the caller's write transaction and stores the new signed tree head.
     /// - Parameters:
-    ///   - subject: what the entry is about, for lookups (`submission:12`, `version:baking:1`).
+    ///   - subjects: what the entry is about, for lookups; the first is kept on the entry's row, the rest in `ledger_subjects`.
     @discardableResult
-    public func append(kind: String, payload: CanonicalJSON, subject: String?, sql: any SQLDatabase) async throws -> LedgerEntry {
+    public func append(kind: String, payload: CanonicalJSON, subjects: [LedgerSubject], sql: any SQLDatabase) async throws -> LedgerEntry {
         try await database.lock(sql, key: Self.lockKey)
         let last = try await sql.raw("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1").first()
         let count = try last.map { try $0.decode(column: "seq", as: Int.self) + 1 } ?? 0
@@ -91,8 +97,16 @@ public final class LedgerStore: Sendable {
         try await sql.raw("""
             INSERT INTO ledger_entries (seq, entry, hash, signature, kind, subject, created_at)
             VALUES (\(bind: count), \(bind: bytes), \(bind: Hex.encode(hash)), \(bind: Hex.encode(signature)), \(bind: kind),
-                    \(bind: subject), \(bind: time))
+                    \(bind: subjects.first?.description), \(bind: time))
             """).run()
+        for start in stride(from: 1, to: subjects.count, by: 200) {
+            var query = SQLQueryString("INSERT INTO ledger_subjects (subject, seq) VALUES ")
+            for (offset, subject) in subjects[start..<min(start + 200, subjects.count)].enumerated() {
+                if offset > 0 { query.appendLiteral(", ") }
+                query.appendInterpolation("(\(bind: subject.description), \(bind: count))" as SQLQueryString)
+            }
+            try await sql.raw(query).run()
+        }
         let root = try log.withLock { log throws(LedgerError) -> [UInt8] in
             try log.append(leafHash: MerkleTree.leafHash(hash))
             return log.root
@@ -200,10 +214,14 @@ public final class LedgerStore: Sendable {
     }
 
     /// The entries about `subject`, oldest first.
-    public func entries(about subject: String) async throws -> [StoredEntry] {
-        try await database.read { sql in
-            try await sql.raw("SELECT seq, entry, hash, signature FROM ledger_entries WHERE subject = \(bind: subject) ORDER BY seq").all()
-                .map(Self.stored)
+    public func entries(about subject: LedgerSubject) async throws -> [StoredEntry] {
+        let key = subject.description
+        return try await database.read { sql in
+            try await sql.raw("""
+                SELECT seq, entry, hash, signature FROM ledger_entries WHERE subject = \(bind: key)
+                UNION SELECT e.seq, e.entry, e.hash, e.signature FROM ledger_subjects x JOIN ledger_entries e ON e.seq = x.seq
+                WHERE x.subject = \(bind: key) ORDER BY seq
+                """).all().map(Self.stored)
         }
     }
 
@@ -230,7 +248,7 @@ public final class LedgerStore: Sendable {
 
     /// A receipt for the latest entry about `subject`: the entry, its inclusion proof in the latest tree head, and the key.
     /// - Throws: `DataError.notFound` when nothing about `subject` is on the ledger.
-    public func receipt(about subject: String) async throws -> Receipt {
+    public func receipt(about subject: LedgerSubject) async throws -> Receipt {
         guard let stored = try await entries(about: subject).last else {
             throw DataError.notFound("Nothing about \(subject) is on the ledger yet.")
         }

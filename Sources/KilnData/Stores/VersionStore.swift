@@ -35,6 +35,16 @@ public struct VersionItem: Sendable, Equatable {
     public var bytes: Int
 }
 
+/// A version's item with what an export writes of it.
+public struct ExportItem: Sendable {
+    /// Its manifest entry.
+    public var item: VersionItem
+    /// The canonical JSON of a text item's fields.
+    public var content: String?
+    /// Whether its bytes are a file (image or audio).
+    public var hasFile: Bool
+}
+
 /// A published version.
 public struct DatasetVersion: Sendable, Equatable {
     /// The Datanet's slug.
@@ -67,11 +77,9 @@ public final class VersionStore: Sendable {
     }
 
     /// Freezes every accepted item of `datanet` into the next version.
-    /// - Throws: `.forbidden` for non-curators, `.unprocessable` when nothing is accepted yet.
-    public func publish(_ datanet: Datanet, by user: User, datanets: DatanetStore) async throws -> (DatasetVersion, [VersionItem]) {
-        guard try await datanets.canCurate(user, datanet) else {
-            throw DataError.forbidden("Only curators of \(datanet.slug) can publish versions.")
-        }
+    /// The caller has checked that `user` curates `datanet` (the server's `Authorization`).
+    /// - Throws: `.unprocessable` when nothing is accepted yet.
+    public func publish(_ datanet: Datanet, by user: User) async throws -> (DatasetVersion, [VersionItem]) {
         let time = Int(now().timeIntervalSince1970 * 1000)
         let number = try await database.write { sql -> Int in
             try await self.database.lock(sql, key: Int64(datanet.id))
@@ -92,10 +100,10 @@ public final class VersionStore: Sendable {
                 let split = Split.of(sha256: sha, validationPercent: datanet.rules.validationPercent)
                 if split == .validation { validation += 1 }
                 bytes += try row.decode(column: "bytes", as: Int.self)
-                leaves.append(Self.bytes(hex: sha))
+                leaves.append(Hex.decode(sha) ?? [])
                 items.append((try row.decode(column: "id", as: Int.self), sha, split))
             }
-            let root = MerkleTree.root(leaves: leaves).hexString
+            let root = Hex.encode(MerkleTree.root(leaves: leaves))
             let last = try await sql.raw("SELECT MAX(number) AS n FROM versions WHERE datanet_id = \(bind: datanet.id)").first()
             let number = (try last?.decode(column: "n", as: Int?.self) ?? 0) + 1
             let versionRow = try await sql.raw("""
@@ -119,7 +127,7 @@ public final class VersionStore: Sendable {
                 "datanet": .string(datanet.slug), "version": CanonicalJSON(number), "merkle_root": .string(root),
                 "count": CanonicalJSON(items.count), "train_count": CanonicalJSON(items.count - validation),
                 "validation_count": CanonicalJSON(validation), "publisher_id": CanonicalJSON(user.id),
-            ], subject: "version:\(datanet.slug):\(number)", sql: sql)
+            ], subject: .version(datanet.slug, number), sql: sql)
             return number
         }
         return try await version(datanet, number: number)
@@ -145,15 +153,44 @@ public final class VersionStore: Sendable {
                 SELECT i.position, i.submission_id, i.sha256, i.split, s.format, s.bytes, u.username
                 FROM version_items i JOIN submissions s ON s.id = i.submission_id JOIN users u ON u.id = s.contributor_id
                 WHERE i.version_id = \(bind: versionId) ORDER BY i.position
-                """).all().map { item in
-                VersionItem(position: try item.decode(column: "position", as: Int.self), id: try item.decode(column: "submission_id", as: Int.self),
-                            sha256: try item.decode(column: "sha256", as: String.self),
-                            split: Split(rawValue: try item.decode(column: "split", as: String.self)) ?? .train,
-                            contributor: try item.decode(column: "username", as: String.self),
-                            format: try item.decode(column: "format", as: String.self), bytes: try item.decode(column: "bytes", as: Int.self))
-            }
+                """).all().map(Self.item)
             return (try Self.version(row, slug: datanet.slug), items)
         }
+    }
+
+    /// A version without its manifest.
+    /// - Throws: `DataError.notFound`.
+    public func header(_ datanet: Datanet, number: Int) async throws -> DatasetVersion {
+        let row = try await database.read { sql in
+            try await sql.raw("\(unsafeRaw: Self.select) WHERE v.datanet_id = \(bind: datanet.id) AND v.number = \(bind: number)").first()
+        }
+        guard let row else { throw DataError.notFound("\(datanet.slug) has no version \(number).") }
+        return try Self.version(row, slug: datanet.slug)
+    }
+
+    /// Up to `limit` items of a version with their stored content, in manifest order from `position` on, in one query,
+    /// so an export reads a page at a time however large the version.
+    public func exportItems(_ datanet: Datanet, number: Int, from position: Int, limit: Int) async throws -> [ExportItem] {
+        try await database.read { sql in
+            try await sql.raw("""
+                SELECT i.position, i.submission_id, i.sha256, i.split, s.format, s.bytes, s.content, s.blob_sha256, u.username
+                FROM versions v JOIN version_items i ON i.version_id = v.id JOIN submissions s ON s.id = i.submission_id
+                JOIN users u ON u.id = s.contributor_id
+                WHERE v.datanet_id = \(bind: datanet.id) AND v.number = \(bind: number) AND i.position >= \(bind: position)
+                ORDER BY i.position LIMIT \(bind: limit)
+                """).all().map { row in
+                ExportItem(item: try Self.item(row), content: try row.decode(column: "content", as: String?.self),
+                           hasFile: try row.decode(column: "blob_sha256", as: String?.self) != nil)
+            }
+        }
+    }
+
+    static func item(_ row: any SQLRow) throws -> VersionItem {
+        VersionItem(position: try row.decode(column: "position", as: Int.self), id: try row.decode(column: "submission_id", as: Int.self),
+                    sha256: try row.decode(column: "sha256", as: String.self),
+                    split: Split(rawValue: try row.decode(column: "split", as: String.self)) ?? .train,
+                    contributor: try row.decode(column: "username", as: String.self),
+                    format: try row.decode(column: "format", as: String.self), bytes: try row.decode(column: "bytes", as: Int.self))
     }
 
     static let select = """
@@ -167,24 +204,5 @@ public final class VersionStore: Sendable {
                        trainCount: try row.decode(column: "train_count", as: Int.self),
                        validationCount: try row.decode(column: "validation_count", as: Int.self), bytes: try row.decode(column: "bytes", as: Int.self),
                        createdBy: try row.decode(column: "username", as: String.self), createdAt: try row.decode(column: "created_at", as: Int.self))
-    }
-
-    static func bytes(hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(hex.utf8.count / 2)
-        var iterator = hex.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            out.append(UInt8(hexDigit(high) << 4 | hexDigit(low)))
-        }
-        return out
-    }
-
-    private static func hexDigit(_ byte: UInt8) -> UInt8 {
-        switch byte {
-        case 48...57: byte - 48
-        case 97...102: byte - 87
-        case 65...70: byte - 55
-        default: 0
-        }
     }
 }

@@ -36,13 +36,13 @@ public enum TextItem: Sendable, Equatable {
     public static func decode(_ json: some DataProtocol, schema: TextSchema) throws -> TextItem {
         switch schema {
         case .plain:
-            let item = try StrictJSON.decode(PlainFields.self, from: json)
+            let item = try RequestDecoder.decode(PlainFields.self, from: json)
             return .plain(text: item.text)
         case .instruction:
-            let item = try StrictJSON.decode(InstructionFields.self, from: json)
+            let item = try RequestDecoder.decode(InstructionFields.self, from: json)
             return .instruction(instruction: item.instruction, input: item.input, response: item.response)
         case .chat:
-            let item = try StrictJSON.decode(ChatFields.self, from: json)
+            let item = try RequestDecoder.decode(ChatFields.self, from: json)
             return .chat(messages: item.messages)
         }
     }

@@ -12,8 +12,14 @@ struct APIController: Sendable {
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
         let api = router.group("api")
+        let authorization = Authorization(services: services)
         for endpoint in endpoints {
-            api.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
+            // The table's access policy is what is enforced, before the handler runs; handlers hold no checks of their own.
+            let handler = endpoint.handler
+            api.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+                try await authorization.require(endpoint.access, context)
+                return try await handler(request, context)
+            }
         }
         api.get("openapi.json") { _, _ in JSON.response(OpenAPIDocument.build(endpoints)) }
     }
@@ -24,6 +30,10 @@ struct APIController: Sendable {
             Endpoint(.post, "auth/register", "Create an account", tag: "Accounts", body: .json("PasswordRequest"), status: 201, use: register),
             Endpoint(.post, "auth/login", "Log in and get a bearer token", tag: "Accounts", body: .json("PasswordRequest"), use: login),
             Endpoint(.post, "auth/logout", "Revoke the caller's token", tag: "Accounts", auth: .user, status: 204, use: logout),
+            Endpoint(.post, "auth/password", "Change the password (revokes every token and session)", tag: "Accounts", auth: .user,
+                     body: .json("PasswordChangeRequest"), status: 204, use: changePassword),
+            Endpoint(.post, "auth/revoke-all", "Revoke every token and session of the caller", tag: "Accounts", auth: .user,
+                     use: revokeAllTokens),
             Endpoint(.get, "me", "The caller and the Datanets they curate", tag: "Accounts", auth: .user, use: me),
             Endpoint(.get, "me/submissions", "The caller's submissions, newest first", tag: "Accounts", auth: .user, paged: true,
                      use: mySubmissions),
@@ -72,12 +82,12 @@ struct APIController: Sendable {
             throw DataError.unsupportedMediaType("Send this request as application/json.")
         }
         let body = try await UploadReader.collect(request, limit: 64 * 1024)
-        return try StrictJSON.decode(T.self, from: body)
+        return try RequestDecoder.decode(T.self, from: body)
     }
 
-    /// A page request from `?limit=&cursor=`.
-    func page(_ request: Request) throws -> PageRequest {
-        try PageRequest(limit: request.uri.queryParameters.get("limit"), cursor: request.uri.queryParameters.get("cursor"))
+    /// A page request from `?limit=&cursor=`; `keyset` lists read their own cursors.
+    func page(_ request: Request, keyset: Bool = false) throws -> PageRequest {
+        try PageRequest(limit: request.uri.queryParameters.get("limit"), cursor: request.uri.queryParameters.get("cursor"), keyset: keyset)
     }
 
     /// The Datanet named by the `:slug` parameter.

@@ -3,6 +3,21 @@ import Foundation
 import Hummingbird
 import KilnData
 
+/// `{current_password, new_password}`: a password change proves the old one.
+struct PasswordChangeRequest: Decodable {
+    var current_password: String
+    var new_password: String
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(["current_password", "new_password"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        current_password = try c.decode(String.self, forKey: .current_password)
+        new_password = try c.decode(String.self, forKey: .new_password)
+    }
+
+    enum CodingKeys: String, CodingKey { case current_password, new_password }
+}
+
 /// `{username, password}`, as register and login take it.
 struct PasswordRequest: Decodable {
     var username: String
@@ -44,6 +59,25 @@ extension APIController {
             try await services.accounts.revoke(token: String(token))
         }
         return Response(status: .noContent)
+    }
+
+    @Sendable func changePassword(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await decodeBody(PasswordChangeRequest.self, request)
+        // Guessing the current password with a stolen session spends the same budgets as guessing it at the login form.
+        try await attempts.login(address: context.clientAddress, username: user.username) {
+            try await services.accounts.verifyPassword(userId: user.id, body.current_password)
+        }
+        try await services.accounts.changePassword(userId: user.id, to: body.new_password)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func revokeAllTokens(_ request: Request, context: KilnContext) async throws -> Response {
+        struct Body: Encodable {
+            var revoked: Int
+        }
+        let user = try context.requireUser()
+        return JSON.response(Body(revoked: try await services.accounts.revokeAll(userId: user.id)))
     }
 
     @Sendable func me(_ request: Request, context: KilnContext) async throws -> Response {

@@ -5,12 +5,8 @@ import KilnData
 
 extension APIController {
     @Sendable func listDatanets(_ request: Request, context: KilnContext) async throws -> Response {
-        let page = try page(request)
-        let all = try await services.datanets.list()
-        let start = page.after ?? 0
-        let slice = all.dropFirst(start).prefix(page.limit)
-        let next = start + slice.count < all.count ? String(start + slice.count) : nil
-        return JSON.response(PageJSON(items: slice.map { DatanetJSON($0.datanet, summary: $0) }, next: next))
+        let page = try await services.datanets.list(page: try page(request))
+        return JSON.response(PageJSON(items: page.items.map { DatanetJSON($0.datanet, summary: $0) }, next: page.next))
     }
 
     @Sendable func createDatanet(_ request: Request, context: KilnContext) async throws -> Response {
@@ -34,11 +30,7 @@ extension APIController {
             }
             enum CodingKeys: String, CodingKey { case username }
         }
-        let user = try context.requireUser()
         let datanet = try await datanet(context)
-        guard try await services.datanets.canCurate(user, datanet) else {
-            throw DataError.forbidden("Only curators of \(datanet.slug) can add curators.")
-        }
         let body = try await decodeBody(Body.self, request)
         guard let added = try await services.accounts.user(named: body.username) else {
             throw DataError.notFound("There is no user named \"\(body.username)\".")
@@ -49,12 +41,12 @@ extension APIController {
 
     @Sendable func datanetLeaderboard(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let page = try await services.leaderboards.standings(in: datanet, page: try page(request))
+        let page = try await services.leaderboards.standings(in: datanet, page: try page(request, keyset: true))
         return JSON.response(PageJSON(items: page.items.map(StandingJSON.init), next: page.next))
     }
 
     @Sendable func globalLeaderboard(_ request: Request, context: KilnContext) async throws -> Response {
-        let page = try await services.leaderboards.standings(in: nil, page: try page(request))
+        let page = try await services.leaderboards.standings(in: nil, page: try page(request, keyset: true))
         return JSON.response(PageJSON(items: page.items.map(StandingJSON.init), next: page.next))
     }
 }

@@ -50,12 +50,12 @@ extension APIController {
 
     @Sendable func submissionReceipt(_ request: Request, context: KilnContext) async throws -> Response {
         let submission = try await visibleSubmission(context)
-        return JSON.response(try await services.ledger.receipt(about: "submission:\(submission.id)"))
+        return JSON.response(try await services.ledger.receipt(about: .submission(submission.id)))
     }
 
     @Sendable func versionReceipt(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let number = try context.numberParameter("number")
-        return JSON.response(try await services.ledger.receipt(about: "version:\(datanet.slug):\(number)"))
+        return JSON.response(try await services.ledger.receipt(about: .version(datanet.slug, number)))
     }
 }

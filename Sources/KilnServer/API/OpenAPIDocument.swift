@@ -121,11 +121,15 @@ enum OpenAPIDocument {
         "Error": .object(["type": "object", "properties": .object([
             "error": .object(["type": "object", "required": .array(["code", "message"]), "properties": .object([
                 "code": string("Machine-readable code"), "message": string("A sentence for people"),
-                "resets_at": string("For 429: when the daily limit resets (ISO 8601)"),
+                "resets_at": string("For 429 on a daily limit: when it resets (ISO 8601)"),
             ])]),
         ])]),
         "PasswordRequest": .object(["type": "object", "required": .array(["username", "password"]), "additionalProperties": .bool(false),
                                     "properties": .object(["username": string("3–32 letters, digits, . - _"), "password": string("8–72 bytes")])]),
+        "PasswordChangeRequest": .object(["type": "object", "required": .array(["current_password", "new_password"]),
+                                          "additionalProperties": .bool(false),
+                                          "properties": .object(["current_password": string("The password now"),
+                                                                 "new_password": string("8–72 bytes, no NUL")])]),
         "CuratorRequest": .object(["type": "object", "required": .array(["username"]), "additionalProperties": .bool(false),
                                    "properties": .object(["username": string("The user to add")])]),
         "ReviewRequest": .object(["type": "object", "required": .array(["decision"]), "additionalProperties": .bool(false),

@@ -6,13 +6,13 @@ import KilnData
 
 /// `{"decision": "accept"|"reject", "reason": …}`.
 struct ReviewRequest: Decodable {
-    var decision: SubmissionStore.Decision
+    var decision: SubmissionService.Decision
     var reason: String?
 
     init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(["decision", "reason"])
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard let decision = SubmissionStore.Decision(rawValue: try c.decode(String.self, forKey: .decision)) else {
+        guard let decision = SubmissionService.Decision(rawValue: try c.decode(String.self, forKey: .decision)) else {
             throw DataError.badRequest(code: "invalid_value", message: "decision must be \"accept\" or \"reject\".")
         }
         self.decision = decision
@@ -102,11 +102,7 @@ extension APIController {
     }
 
     @Sendable func queue(_ request: Request, context: KilnContext) async throws -> Response {
-        let user = try context.requireUser()
         let datanet = try await datanet(context)
-        guard try await services.datanets.canCurate(user, datanet) else {
-            throw DataError.forbidden("Only curators of \(datanet.slug) can see its review queue.")
-        }
         let page = try await services.submissions.queue(datanet, page: try page(request))
         return JSON.response(PageJSON(items: page.items.map(SubmissionJSON.init), next: page.next))
     }
@@ -131,16 +127,33 @@ extension APIController {
 
     @Sendable func submissionContent(_ request: Request, context: KilnContext) async throws -> Response {
         let submission = try await visibleSubmission(context)
-        guard let data = try services.submissions.media(submission) else {
+        guard let file = try services.submissions.mediaFile(submission) else {
             throw DataError.notFound("Submission \(submission.id) is text; its content is in the submission itself.")
         }
         var headers = HTTPFields()
         headers[.contentType] = MediaFormat(rawValue: submission.format)?.mimeType ?? "application/octet-stream"
         headers[.cacheControl] = "private, max-age=86400, immutable"
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = "\"\(submission.sha256)\""
         // Uploaded bytes are served as what they were sniffed to be and never rendered as HTML.
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let size = submission.bytes
+        // The file is streamed from disk in chunks, never held whole; a player seeking in audio asks for a range.
+        switch ByteRange(header: request.headers[.range], size: size) {
+        case .whole:
+            headers[.contentLength] = String(size)
+            return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: file.path, context: context))
+        case .part(let range):
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+            headers[.contentLength] = String(range.count)
+            return Response(status: .partialContent, headers: headers,
+                            body: try await FileIO().loadFile(path: file.path, range: range, context: context))
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(size)"
+            headers[.contentType] = nil
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        }
     }
 
     /// A submission the caller may see: accepted ones are public, others only to their contributor and curators.
@@ -151,8 +164,7 @@ extension APIController {
             throw DataError.unauthorized("Sign in to see items that are not accepted.")
         }
         if user.id == submission.contributorId { return submission }
-        let datanet = try await services.datanets.get(submission.datanet)
-        guard try await services.datanets.canCurate(user, datanet) else {
+        guard try await Authorization(services: services).isCurator(context, of: try await services.datanets.get(submission.datanet)) else {
             throw DataError.forbidden("Only the contributor and the curators can see this item.")
         }
         return submission
@@ -162,8 +174,7 @@ extension APIController {
         let user = try context.requireUser()
         let id = try context.numberParameter("id")
         let body = try await decodeBody(ReviewRequest.self, request)
-        let submission = try await services.submissions.review(id, decision: body.decision, reason: body.reason, by: user,
-                                                               datanets: services.datanets)
+        let submission = try await services.submissions.review(id, decision: body.decision, reason: body.reason, by: user)
         return JSON.response(SubmissionJSON(submission))
     }
 }

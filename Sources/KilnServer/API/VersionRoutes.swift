@@ -14,7 +14,7 @@ extension APIController {
     @Sendable func publish(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
         let datanet = try await datanet(context)
-        let (version, items) = try await services.versions.publish(datanet, by: user, datanets: services.datanets)
+        let (version, items) = try await services.versions.publish(datanet, by: user)
         return JSON.response(VersionJSON(version, items: items), status: .created)
     }
 
@@ -26,21 +26,24 @@ extension APIController {
 
     @Sendable func exportVersion(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let (version, items) = try await services.versions.version(datanet, number: try context.numberParameter("number"))
-        let submissions = services.submissions
+        let version = try await services.versions.header(datanet, number: try context.numberParameter("number"))
+        let versions = services.versions
         var headers = HTTPFields()
         headers[.contentType] = "application/x-ndjson; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(datanet.slug)-v\(version.number).jsonl\""
-        // Lines are written as they are read, so a large version never sits whole in memory.
+        // A page of lines is read with one query and written before the next is read, so no version sits whole in memory.
         let body = ResponseBody { writer in
-            for chunk in stride(from: 0, to: items.count, by: 256) {
+            var position = 0
+            while true {
+                let page = try await versions.exportItems(datanet, number: version.number, from: position, limit: 500)
+                if page.isEmpty { break }
                 var buffer = ByteBuffer()
-                for item in items[chunk..<min(chunk + 256, items.count)] {
-                    let line = try await ExportLine.make(item, submissions: submissions)
-                    buffer.writeBytes(try JSON.encoder.encode(line))
+                for item in page {
+                    buffer.writeBytes(try JSON.encoder.encode(VersionExportLine(item)))
                     buffer.writeInteger(UInt8(ascii: "\n"))
                 }
                 try await writer.write(buffer)
+                position = page[page.count - 1].item.position + 1
             }
             try await writer.finish(nil)
         }
@@ -49,7 +52,7 @@ extension APIController {
 }
 
 /// One line of a version export: the item's identity and, for text, its fields at the top level.
-struct ExportLine: Encodable {
+struct VersionExportLine: Encodable {
     var id: Int
     var sha256: String
     var contributor: String
@@ -59,37 +62,32 @@ struct ExportLine: Encodable {
     var file_name: String?
     var content_url: String?
 
-    static func make(_ item: VersionItem, submissions: SubmissionStore) async throws -> ExportLine {
-        let submission = try await submissions.get(item.id)
-        var fields: [String: JSONValue] = [:]
-        if let content = submission.content, case .object(let members)? = JSONValue(parsing: content) {
-            fields = members
+    init(_ export: ExportItem) {
+        let item = export.item
+        id = item.id
+        sha256 = item.sha256
+        contributor = item.contributor
+        split = item.split.rawValue
+        format = item.format
+        fields = [:]
+        if let content = export.content, case .object(let members)? = JSONValue(parsing: content) { fields = members }
+        if export.hasFile {
+            file_name = "\(item.split.rawValue)/\(item.sha256).\(MediaFormat(rawValue: item.format)?.fileExtension ?? "bin")"
+            content_url = "/api/submissions/\(item.id)/content"
         }
-        let name = submission.blobSHA256 == nil ? nil : "\(item.split.rawValue)/\(item.sha256).\(MediaFormat(rawValue: item.format)?.fileExtension ?? "bin")"
-        return ExportLine(id: item.id, sha256: item.sha256, contributor: item.contributor, split: item.split.rawValue, format: item.format,
-                          fields: fields, file_name: name, content_url: submission.blobSHA256 == nil ? nil : "/api/submissions/\(item.id)/content")
     }
 
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        var c = encoder.container(keyedBy: AnyKey.self)
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            try c.encode(value, forKey: AnyCodingKey(key))
+            try c.encode(value, forKey: AnyKey(key))
         }
-        try c.encode(id, forKey: AnyCodingKey("id"))
-        try c.encode(sha256, forKey: AnyCodingKey("sha256"))
-        try c.encode(contributor, forKey: AnyCodingKey("contributor"))
-        try c.encode(split, forKey: AnyCodingKey("split"))
-        try c.encode(format, forKey: AnyCodingKey("format"))
-        try c.encodeIfPresent(file_name, forKey: AnyCodingKey("file_name"))
-        try c.encodeIfPresent(content_url, forKey: AnyCodingKey("content_url"))
+        try c.encode(id, forKey: AnyKey("id"))
+        try c.encode(sha256, forKey: AnyKey("sha256"))
+        try c.encode(contributor, forKey: AnyKey("contributor"))
+        try c.encode(split, forKey: AnyKey("split"))
+        try c.encode(format, forKey: AnyKey("format"))
+        try c.encodeIfPresent(file_name, forKey: AnyKey("file_name"))
+        try c.encodeIfPresent(content_url, forKey: AnyKey("content_url"))
     }
-}
-
-/// A coding key for any string.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
 }

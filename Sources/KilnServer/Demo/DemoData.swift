@@ -42,12 +42,12 @@ public enum DemoData {
             ids.append(stored[0].id)
         }
         for id in ids.prefix(4) {
-            _ = try await services.submissions.review(id, decision: .accept, reason: nil, by: curator, datanets: services.datanets)
+            _ = try await services.submissions.review(id, decision: .accept, reason: nil, by: curator)
         }
         _ = try await services.submissions.review(ids[4], decision: .reject, reason: "Please cite where the pentosan claim comes from.",
-                                                  by: curator, datanets: services.datanets)
+                                                  by: curator)
         _ = try await services.submissions.submit([.text(.plain(text: "too short"), format: "txt", repairedUTF8: false)], to: notes, by: bob)
-        _ = try await services.versions.publish(notes, by: curator, datanets: services.datanets)
+        _ = try await services.versions.publish(notes, by: curator)
 
         let recipes = try await services.datanets.create(CreateDatanetRequest(
             slug: "recipe-instructions", title: "Recipe instructions", description: "Instruction/response pairs for a baking assistant.",
@@ -55,7 +55,7 @@ public enum DemoData {
         let pair = TextItem.instruction(instruction: "How long should I knead a basic white dough by hand?", input: nil,
                                         response: "About 10 minutes, until it is smooth and passes the windowpane test.")
         let stored = try await services.submissions.submit([.text(pair, format: "jsonl", repairedUTF8: false)], to: recipes, by: alice)
-        _ = try await services.submissions.review(stored[0].id, decision: .accept, reason: nil, by: curator, datanets: services.datanets)
+        _ = try await services.submissions.review(stored[0].id, decision: .accept, reason: nil, by: curator)
 
         let photos = try await services.datanets.create(CreateDatanetRequest(
             slug: "crumb-photos", title: "Crumb photos", description: "Cross-sections of loaves, to learn what good crumb looks like.",
@@ -69,7 +69,7 @@ public enum DemoData {
             }
             let item = try await services.submissions.submit([.media(image, fileName: "crumb-\(index + 1).png")], to: photos, by: index == 1 ? bob : alice)
             if index == 0 {
-                _ = try await services.submissions.review(item[0].id, decision: .accept, reason: nil, by: curator, datanets: services.datanets)
+                _ = try await services.submissions.review(item[0].id, decision: .accept, reason: nil, by: curator)
             }
         }
         _ = try await services.submissions.submit([.media(Data("PK\u{03}\u{04} not really a picture".utf8), fileName: "loaf.png")], to: photos, by: bob)
@@ -80,7 +80,7 @@ public enum DemoData {
             rules: DatanetRules(formats: ["wav", "flac", "mp3", "ogg"], maxItemBytes: 2_000_000, dailyLimit: 20, minSeconds: 0.5, maxSeconds: 30)),
             by: curator)
         let tone = try await services.submissions.submit([.media(DemoMedia.wav(seconds: 1.5, frequency: 440), fileName: "timer.wav")], to: sounds, by: alice)
-        _ = try await services.submissions.review(tone[0].id, decision: .accept, reason: nil, by: curator, datanets: services.datanets)
+        _ = try await services.submissions.review(tone[0].id, decision: .accept, reason: nil, by: curator)
         _ = try await services.submissions.submit([.media(DemoMedia.wav(seconds: 2, frequency: 220), fileName: "crackle.wav")], to: sounds, by: bob)
         _ = try await services.submissions.submit([.media(DemoMedia.wav(seconds: 0.2, frequency: 880), fileName: "beep.wav")], to: sounds, by: bob)
         return true

@@ -45,6 +45,7 @@ final class AttemptLimiter: Sendable {
 
     /// Runs a login for `username` from `address` within both budgets, counting it against the username if it fails.
     /// - Throws: `DataError.rateLimited` before `login` runs when a budget is spent; otherwise what `login` throws.
+    @discardableResult
     func login<T>(address: String, username: String, _ login: () async throws -> T) async throws -> T {
         let key = username.lowercased()
         try addresses.spend(address)

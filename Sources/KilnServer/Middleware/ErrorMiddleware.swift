@@ -39,7 +39,7 @@ enum ErrorResponse {
         let status = status ?? HTTPResponse.Status(code: error.status)
         var resets: String?
         var headers = HTTPFields()
-        if case .dailyLimit(_, let resetsAt) = error {
+        if let resetsAt = error.resetsAt {
             resets = ISO8601.string(resetsAt)
             let seconds = resetsAt.timeIntervalSinceNow.rounded(.up)
             headers[.retryAfter] = String(seconds.isFinite ? Int(min(max(1, seconds), 86_400 * 2)) : 1)

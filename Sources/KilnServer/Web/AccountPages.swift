@@ -89,7 +89,7 @@ enum AccountViews {
         let signedIn: HTML = context.credential.map { credential in
             "<p class=\"notice\">You are signed in as <strong>\(credential.user.username)</strong>.</p>"
         } ?? ""
-        return Page.render(isRegister ? "Sign up" : "Sign in", context, status: status, """
+        return Layout.render(isRegister ? "Sign up" : "Sign in", context, status: status, """
             <section class="card narrow auth">
             <h1>\(title)</h1>
             <p class="lead">\(isRegister ? "Everyone can contribute to a Datanet; you can also start your own and curate it." : "Welcome back.")</p>

@@ -6,17 +6,17 @@ import KilnData
 extension WebController {
     /// The Datanets list.
     @Sendable func home(_ request: Request, context: KilnContext) async throws -> Response {
-        let datanets = try await services.datanets.list()
-        return Page.render("Datanets", context, DatanetListViews.page(datanets))
+        let page = try await services.datanets.list(page: try pageRequest(request, limit: 48))
+        return Layout.render("Datanets", context, DatanetListViews.page(page.items, next: page.next, first: request.uri.queryParameters.get("cursor") == nil))
     }
 }
 
 /// The Datanets list.
 enum DatanetListViews {
-    /// The list as cards, with an invitation to start one.
-    static func page(_ datanets: [DatanetSummary]) -> HTML {
+    /// A page of the list as cards, with an invitation to start one and a link to the next page.
+    static func page(_ datanets: [DatanetSummary], next: String?, first: Bool) -> HTML {
         let cards: [HTML] = datanets.map(card)
-        let empty: HTML = datanets.isEmpty
+        let empty: HTML = datanets.isEmpty && first
             ? "<div class=\"card empty\"><h2>No Datanets yet</h2><p>Start the first one: pick what it collects and write its rules.</p></div>"
             : ""
         return """
@@ -24,7 +24,7 @@ enum DatanetListViews {
             <p class="lead">Community datasets with clear rules. Every contribution is checked automatically, reviewed by a curator,
             and frozen into versions with a Merkle root anyone can verify.</p></div>
             <a class="button primary" href="/datanets/new" id="new-datanet">New Datanet</a></section>
-            \(empty)<ul class="grid datanets" id="datanet-list">\(cards)</ul>
+            \(empty)<ul class="grid datanets" id="datanet-list">\(cards)</ul>\(Views.nextLink("/", next: next))
             """
     }
 

@@ -11,7 +11,7 @@ extension WebController {
         let canCurate = try await canCurate(context, datanet)
         let latest = try await services.versions.list(datanet).max { $0.number < $1.number }
         let created = request.uri.queryParameters.get("created") != nil
-        return Page.render(datanet.title, context, DatanetViews.page(summary, latest: latest, signedIn: context.credential != nil,
+        return Layout.render(datanet.title, context, DatanetViews.page(summary, latest: latest, signedIn: context.credential != nil,
                                                                      canCurate: canCurate, created: created))
     }
 }

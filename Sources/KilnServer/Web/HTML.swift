@@ -44,7 +44,7 @@ struct HTML: Sendable, ExpressibleByStringInterpolation {
 }
 
 /// Renders whole pages around their content.
-enum Page {
+enum Layout {
     /// A full page for the caller in `context`.
     static func render(_ title: String, _ context: KilnContext, status: HTTPResponse.Status = .ok, _ content: HTML) -> Response {
         render(title: title, user: context.credential?.user, csrf: context.credential?.csrf, status: status, content)
@@ -56,7 +56,7 @@ enum Page {
         let nav: HTML = user.map { user in
             """
             <a href="/me/submissions">My submissions</a>
-            <span class="who" id="nav-user">\(user.username)</span>
+            <a class="who" id="nav-user" href="/account" title="Your account">\(user.username)</a>
             <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(csrf)"><button class="link" id="logout">Sign out</button></form>
             """
         } ?? """
@@ -83,7 +83,7 @@ enum Page {
 enum WebErrorPage {
     /// The error as a page with the same status the API would give.
     static func response(_ error: DataError, status: HTTPResponse.Status, context: KilnContext, headers: HTTPFields) -> Response {
-        Page.render(title: "Error", user: context.credential?.user, csrf: context.credential?.csrf, status: status, headers: headers, """
+        Layout.render(title: "Error", user: context.credential?.user, csrf: context.credential?.csrf, status: status, headers: headers, """
             <section class="card narrow error-page"><p class="eyebrow">Error \(status.code)</p><h1>\(status.reasonPhrase)</h1><p class="lead">\(error.message)</p>
             \(status.code == 401 ? HTML("<p><a class=\"button\" href=\"/login\">Sign in</a></p>") : HTML(""))<p><a href="/">← Back to the Datanets</a></p></section>
             """)

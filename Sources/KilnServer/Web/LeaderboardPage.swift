@@ -7,19 +7,19 @@ extension WebController {
     /// One Datanet's leaderboard.
     @Sendable func datanetLeaderboardPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
-        let page = try await services.leaderboards.standings(in: datanet, page: try pageRequest(request, limit: 100))
+        let page = try await services.leaderboards.standings(in: datanet, page: try pageRequest(request, limit: 100, keyset: true))
         let head = Views.datanetTabs(datanet, current: "leaderboard", canCurate: try await canCurate(context, datanet))
-        return Page.render("Leaderboard · \(datanet.title)", context,
+        return Layout.render("Leaderboard · \(datanet.title)", context,
                            LeaderboardViews.page(head: head, page, path: "/datanets/\(datanet.slug)/leaderboard", you: context.credential?.user.username))
     }
 
     /// The leaderboard across every Datanet.
     @Sendable func globalLeaderboardPage(_ request: Request, context: KilnContext) async throws -> Response {
-        let page = try await services.leaderboards.standings(in: nil, page: try pageRequest(request, limit: 100))
+        let page = try await services.leaderboards.standings(in: nil, page: try pageRequest(request, limit: 100, keyset: true))
         let head: HTML = """
             <section class="page-head"><h1>Leaderboard</h1><p class="lead">Contributors across every Datanet, ranked by accepted items, then accepted bytes.</p></section>
             """
-        return Page.render("Leaderboard", context, LeaderboardViews.page(head: head, page, path: "/leaderboard", you: context.credential?.user.username))
+        return Layout.render("Leaderboard", context, LeaderboardViews.page(head: head, page, path: "/leaderboard", you: context.credential?.user.username))
     }
 }
 

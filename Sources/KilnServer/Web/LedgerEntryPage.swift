@@ -16,7 +16,7 @@ extension WebController {
         let names = try await services.ledger.usernames(ids: LedgerViews.userIds([entry]))
         // Re-serialising the parsed entry gives the stored bytes exactly: the store only accepts canonical bytes.
         let canonical = try entry.entry().json.canonicalString
-        return Page.render("Ledger entry \(seq)", context,
+        return Layout.render("Ledger entry \(seq)", context,
                            LedgerEntryViews.page(entry, canonical: canonical, proof: proof, head: head, names: names))
     }
 }

@@ -21,7 +21,7 @@ extension WebController {
         func text(_ name: String) -> String? {
             query.get(name).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
-        let subject: String
+        let subject: LedgerSubject
         if let seq = text("seq") {
             guard let number = LedgerLookup.number(seq) else {
                 return try await renderLedger(request, context, error: "An entry number is a whole number such as 12.", status: .badRequest)
@@ -34,15 +34,15 @@ extension WebController {
             guard let id = LedgerLookup.number(submission.hasPrefix("#") ? String(submission.dropFirst()) : submission) else {
                 return try await renderLedger(request, context, error: "A submission id is a whole number such as 12.", status: .badRequest)
             }
-            subject = "submission:\(id)"
+            subject = .submission(id)
         } else if let slug = text("datanet") {
             if let version = text("version") {
                 guard let number = LedgerLookup.number(version.hasPrefix("v") ? String(version.dropFirst()) : version) else {
                     return try await renderLedger(request, context, error: "A version number is a whole number such as 3.", status: .badRequest)
                 }
-                subject = "version:\(slug):\(number)"
+                subject = .version(slug, number)
             } else {
-                subject = "datanet:\(slug)"
+                subject = .datanet(slug)
             }
         } else {
             return try await renderLedger(request, context, error: "Give an entry number, a submission id, or a Datanet (and version).",
@@ -62,7 +62,7 @@ extension WebController {
         let start = max(0, before - Self.ledgerPageSize)
         let entries = before > 0 ? try await services.ledger.entries(from: start, limit: before - start).reversed() : []
         let names = try await services.ledger.usernames(ids: LedgerViews.userIds(Array(entries)))
-        return Page.render("Ledger", context, status: status,
+        return Layout.render("Ledger", context, status: status,
                            LedgerExplorerViews.page(head: head, key: services.ledger.publicKeyHex, entries: Array(entries), names: names,
                                                     before: before, error: error, query: request.uri.queryParameters))
     }
@@ -76,8 +76,8 @@ enum LedgerLookup {
     }
 
     /// What to say when nothing on the ledger is about `subject`.
-    static func missing(_ subject: String) -> String {
-        let parts = subject.split(separator: ":", maxSplits: 2).map(String.init)
+    static func missing(_ subject: LedgerSubject) -> String {
+        let parts = subject.description.split(separator: ":", maxSplits: 2).map(String.init)
         switch parts.first {
         case "submission": return "Item #\(parts.last ?? "") has no ledger entry: it does not exist or is still waiting for review."
         case "version" where parts.count == 3: return "\(parts[1]) has no published version \(parts[2])."

@@ -20,7 +20,7 @@ extension WebController {
         guard submission.status != .pending else {
             throw DataError.notFound("Item #\(submission.id) is still waiting for a curator; its receipt is written when it is decided.")
         }
-        let receipt = try await services.ledger.receipt(about: "submission:\(submission.id)")
+        let receipt = try await services.ledger.receipt(about: .submission(submission.id))
         return try await renderReceipt(receipt, context, title: "Receipt for item #\(submission.id)",
                                        api: "/api/submissions/\(submission.id)/receipt", fileName: "kiln-receipt-item-\(submission.id).json")
     }
@@ -29,7 +29,7 @@ extension WebController {
     @Sendable func versionReceiptPage(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let number = try context.numberParameter("number")
-        let receipt = try await services.ledger.receipt(about: "version:\(datanet.slug):\(number)")
+        let receipt = try await services.ledger.receipt(about: .version(datanet.slug, number))
         return try await renderReceipt(receipt, context, title: "Receipt for version \(number) of \(datanet.slug)",
                                        api: "/api/datanets/\(datanet.slug)/versions/\(number)/receipt",
                                        fileName: "kiln-receipt-\(datanet.slug)-v\(number).json")
@@ -38,7 +38,7 @@ extension WebController {
     /// The receipt page for any receipt, with names put to the ids in its entry.
     func renderReceipt(_ receipt: Receipt, _ context: KilnContext, title: String, api: String, fileName: String) async throws -> Response {
         let names = try await services.ledger.usernames(ids: LedgerViews.userIds([receipt.entry]))
-        return Page.render(title, context, LedgerReceiptViews.page(receipt, title: title, api: api, fileName: fileName, names: names))
+        return Layout.render(title, context, LedgerReceiptViews.page(receipt, title: title, api: api, fileName: fileName, names: names))
     }
 }
 

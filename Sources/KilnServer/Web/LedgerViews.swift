@@ -18,7 +18,7 @@ enum LedgerViews {
         let tone: String
         switch kind {
         case LedgerEntry.Kind.submissionAccepted: tone = " ledger-ok"
-        case LedgerEntry.Kind.submissionRejected: tone = " ledger-bad"
+        case LedgerEntry.Kind.submissionRejected, LedgerEntry.Kind.submissionsRejected: tone = " ledger-bad"
         case LedgerEntry.Kind.versionPublished: tone = " ledger-info"
         case LedgerEntry.Kind.datanetCreated: tone = " ledger-accent"
         default: tone = ""
@@ -40,8 +40,11 @@ enum LedgerViews {
         case LedgerEntry.Kind.submissionAccepted:
             return "\(person("contributor_id"))'s item \(item) accepted in \(datanet)"
         case LedgerEntry.Kind.submissionRejected:
-            let by = payload["stage"]?.stringValue == "auto" ? " by the automatic checks" : ""
-            return "\(person("contributor_id"))'s item \(item) rejected in \(datanet)\(by)"
+            // A rejection commits to its contributor by hash (`contributor_commitment`) and never names them.
+            return "Item \(item) rejected in \(datanet) by a curator"
+        case LedgerEntry.Kind.submissionsRejected:
+            let count = payload["items"]?.arrayValue?.count ?? 0
+            return "\(Format.plural(count, "item")) of one upload rejected in \(datanet) by the automatic checks"
         case LedgerEntry.Kind.versionPublished:
             let number = payload["version"]?.intValue.map(String.init) ?? "?"
             let root = payload["merkle_root"]?.stringValue.map { " (root \(Format.shortHash($0)))" } ?? ""

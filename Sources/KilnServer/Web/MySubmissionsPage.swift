@@ -8,7 +8,7 @@ extension WebController {
     @Sendable func mySubmissionsPage(_ request: Request, context: KilnContext) async throws -> Response {
         guard let user = context.credential?.user else { return WebSession.loginRedirect(request) }
         let page = try await services.submissions.mine(user, page: try pageRequest(request, limit: 50))
-        return Page.render("My submissions", context, MySubmissionsViews.page(page))
+        return Layout.render("My submissions", context, MySubmissionsViews.page(page))
     }
 }
 

@@ -8,7 +8,7 @@ extension WebController {
     /// The new-Datanet form.
     @Sendable func newDatanetPage(_ request: Request, context: KilnContext) async throws -> Response {
         guard context.credential != nil else { return WebSession.loginRedirect(request) }
-        return Page.render("New Datanet", context, NewDatanetViews.page(NewDatanetForm(), csrf: context.credential?.csrf, error: nil))
+        return Layout.render("New Datanet", context, NewDatanetViews.page(NewDatanetForm(), csrf: context.credential?.csrf, error: nil))
     }
 
     /// Creates the Datanet from the form, or shows the form again with what to fix.
@@ -20,7 +20,7 @@ extension WebController {
             let datanet = try await services.datanets.create(try fields.request(), by: user)
             return WebSession.redirect("/datanets/\(datanet.slug)?created=1")
         } catch let error as DataError {
-            return Page.render("New Datanet", context, status: .init(code: error.status),
+            return Layout.render("New Datanet", context, status: .init(code: error.status),
                                NewDatanetViews.page(fields, csrf: context.credential?.csrf, error: NewDatanetForm.friendly(error.message)))
         }
     }

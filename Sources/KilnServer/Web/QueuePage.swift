@@ -22,13 +22,13 @@ extension WebController {
         let user = try form.requireUser(context)
         let datanet = try await curatedDatanet(context)
         let id = try context.numberParameter("id")
-        guard let decision = SubmissionStore.Decision(rawValue: form["decision"]) else {
+        guard let decision = SubmissionService.Decision(rawValue: form["decision"]) else {
             throw DataError.invalid("Choose Accept or Reject.")
         }
         do {
             let submission = try await services.submissions.get(id)
             guard submission.datanet == datanet.slug else { throw DataError.notFound("Item #\(id) is not in \(datanet.slug).") }
-            _ = try await services.submissions.review(id, decision: decision, reason: form.trimmed("reason"), by: user, datanets: services.datanets)
+            _ = try await services.submissions.review(id, decision: decision, reason: form.trimmed("reason"), by: user)
             return WebSession.redirect("/datanets/\(datanet.slug)/queue?reviewed=\(id)&decision=\(decision.rawValue)")
         } catch let error as DataError where error.status != 403 {
             return try await renderQueue(request, context, datanet, notice: nil, error: "Item #\(id): \(error.message)",
@@ -40,9 +40,7 @@ extension WebController {
     /// - Throws: `DataError.forbidden` for everyone else.
     func curatedDatanet(_ context: KilnContext) async throws -> Datanet {
         let datanet = try await datanet(context)
-        guard try await canCurate(context, datanet) else {
-            throw DataError.forbidden("Only the curators of \(datanet.title) can see its review queue.")
-        }
+        try await Authorization(services: services).requireCurator(try context.requireUser(), of: datanet)
         return datanet
     }
 
@@ -51,7 +49,7 @@ extension WebController {
                      status: HTTPResponse.Status = .ok) async throws -> Response {
         let page = try await services.submissions.queue(datanet, page: try pageRequest(request, limit: 25))
         let pending = try await services.datanets.summary(of: datanet).pending
-        return Page.render("Review · \(datanet.title)", context, status: status,
+        return Layout.render("Review · \(datanet.title)", context, status: status,
                            QueueViews.page(datanet, page, pending: pending, csrf: context.credential?.csrf, notice: notice, error: error))
     }
 }

@@ -16,8 +16,9 @@ extension WebController {
         let form = try await WebForm.read(request)
         let user = try form.requireUser(context)
         let datanet = try await datanet(context)
+        try await Authorization(services: services).requireCurator(user, of: datanet)
         do {
-            let (version, _) = try await services.versions.publish(datanet, by: user, datanets: services.datanets)
+            let (version, _) = try await services.versions.publish(datanet, by: user)
             return WebSession.redirect("/datanets/\(datanet.slug)/versions/\(version.number)?published=1")
         } catch let error as DataError where error.status != 403 {
             return try await renderVersions(datanet, context, error: error.message, status: .init(code: error.status))
@@ -31,7 +32,7 @@ extension WebController {
         let from = request.lenientQueryNumber("from") ?? 0
         let head = Views.datanetTabs(datanet, current: "versions", canCurate: try await canCurate(context, datanet))
         let published = request.uri.queryParameters.get("published") != nil
-        return Page.render("Version \(version.number) · \(datanet.title)", context,
+        return Layout.render("Version \(version.number) · \(datanet.title)", context,
                            VersionViews.detail(head: head, version, items: items, from: from, published: published))
     }
 
@@ -41,7 +42,7 @@ extension WebController {
         let canCurate = try await canCurate(context, datanet)
         let accepted = try await services.datanets.summary(of: datanet).accepted
         let head = Views.datanetTabs(datanet, current: "versions", canCurate: canCurate)
-        return Page.render("Versions · \(datanet.title)", context, status: status,
+        return Layout.render("Versions · \(datanet.title)", context, status: status,
                            VersionViews.list(head: head, datanet, versions, accepted: accepted,
                                              csrf: canCurate ? context.credential?.csrf : nil, error: error))
     }

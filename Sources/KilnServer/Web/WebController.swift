@@ -21,6 +21,9 @@ struct WebController: Sendable {
         router.get("login", use: loginPage)
         router.post("login", use: loginPost)
         router.post("logout", use: logoutPost)
+        router.get("account", use: accountPage)
+        router.post("account/password", use: passwordPost)
+        router.post("account/revoke-all", use: revokeAllPost)
         router.get("me/submissions", use: mySubmissionsPage)
         router.get("leaderboard", use: globalLeaderboardPage)
 
@@ -54,12 +57,11 @@ struct WebController: Sendable {
 
     /// Whether the signed-in caller may review and publish in `datanet`.
     func canCurate(_ context: KilnContext, _ datanet: Datanet) async throws -> Bool {
-        guard let user = context.credential?.user else { return false }
-        return try await services.datanets.canCurate(user, datanet)
+        try await Authorization(services: services).isCurator(context, of: datanet)
     }
 
     /// The page of a list named by `?cursor=`, `limit` items long.
-    func pageRequest(_ request: Request, limit: Int) throws -> PageRequest {
-        try PageRequest(limit: String(limit), cursor: request.uri.queryParameters.get("cursor"))
+    func pageRequest(_ request: Request, limit: Int, keyset: Bool = false) throws -> PageRequest {
+        try PageRequest(limit: String(limit), cursor: request.uri.queryParameters.get("cursor"), keyset: keyset)
     }
 }

@@ -76,6 +76,7 @@ extension DatanetCommand {
             let loader = datanet.isMedia ? (datanet.kind == "audio" ? "audiofolder" : "imagefolder") : "json"
             if datanet.isMedia {
                 print("Load it with: datasets.load_dataset(\"\(loader)\", data_dir=\"\(folder.path)\")")
+                if datanet.kind == "audio" { print("(Audio needs `pip install \"datasets[audio]\"`, which brings torchcodec.)") }
             } else {
                 let splits = files.map { "\"\(($0 as NSString).deletingPathExtension)\": \"\(folder.appendingPathComponent($0).path)\"" }
                 print("Load it with: datasets.load_dataset(\"json\", data_files={\(splits.joined(separator: ", "))})")
@@ -99,12 +100,12 @@ extension DatanetCommand {
             var leaves: [[UInt8]] = []
             leaves.reserveCapacity(items.count)
             for item in items {
-                guard let digest = hexBytes(item.sha256), digest.count == 32 else {
+                guard let digest = Hex.decode(item.sha256), digest.count == 32 else {
                     throw ClientError.integrity("Item \(item.id) in the manifest has a malformed SHA-256 \"\(item.sha256)\"; nothing was exported.")
                 }
                 leaves.append(digest)
             }
-            let computed = hexString(MerkleTree.root(leaves: leaves))
+            let computed = Hex.encode(MerkleTree.root(leaves: leaves))
             guard computed == manifest.merkleRoot.lowercased() else {
                 throw ClientError.integrity("The manifest of \(manifest.datanet) v\(manifest.version) does not match its Merkle root: "
                                             + "it hashes to \(computed) but the server states \(manifest.merkleRoot). Nothing was exported.")
@@ -112,38 +113,4 @@ extension DatanetCommand {
             return items
         }
     }
-}
-
-/// Bytes from lowercase or uppercase hex; `nil` for odd lengths or other characters.
-func hexBytes(_ hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count % 2 == 0 else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(digits.count / 2)
-    for index in stride(from: 0, to: digits.count, by: 2) {
-        guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
-        bytes.append(high << 4 | low)
-    }
-    return bytes
-}
-
-/// The value of one hex digit.
-private func hexValue(_ digit: UInt8) -> UInt8? {
-    switch digit {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}
-
-/// Lowercase hex, as the API spells hashes.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: text, as: UTF8.self)
 }

@@ -31,7 +31,8 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let url = URL(fileURLWithPath: data, isDirectory: true)
         if reset { try? FileManager.default.removeItem(at: url) }
-        let services = try await openServices(url, limits: settings.limits)
+        let services = try await openServices(url, limits: settings.limits, apiTokenDays: settings.apiTokenDays)
+        await collectAtStart(services)
         if try await DemoData.seed(services) {
             print("Seeded demo data in \(url.path).")
         }

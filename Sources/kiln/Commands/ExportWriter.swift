@@ -1,6 +1,7 @@
 // Reading a version's export.jsonl and writing it to disk: temp files renamed into place, every blob hash-checked.
 import Crypto
 import Foundation
+import KilnLedger
 import KilnData
 import NIOCore
 import NIOFoundationCompat
@@ -180,7 +181,7 @@ struct ExportWriter: Sendable {
                 throw client.unreachable(error)
             }
             try handle.close()
-            let digest = hexString(hasher.finalize())
+            let digest = Hex.encode(hasher.finalize())
             guard count == item.bytes, digest == item.sha256.lowercased() else {
                 throw ClientError.integrity("Item \(item.id) downloaded from \(path) does not match the manifest "
                                             + "(SHA-256 \(count > item.bytes ? "of a longer body" : digest), \(count) bytes; "

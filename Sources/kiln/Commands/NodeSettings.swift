@@ -18,6 +18,15 @@ struct NodeSettings: ParsableArguments {
     @Option(help: "The most bytes of one multipart/form-data upload.")
     var maxMultipartBytes: Int = UploadLimits().maxMultipartBytes
 
+    @Option(help: "Items of one contributor the automatic checks may reject in one Datanet per UTC day; more are refused with 429.")
+    var maxAutoRejectionsPerDay: Int = UploadLimits().maxAutoRejectionsPerDay
+
+    @Option(help: "Bytes of pending and accepted items one contributor may keep on the node.")
+    var userQuotaBytes: Int = UploadLimits().userQuotaBytes
+
+    @Option(help: "Days an API token from `kiln login` stays valid.")
+    var apiTokenDays: Int = 90
+
     @Option(help: "Seconds a connection may stay silent before it is closed.")
     var idleTimeout: Int = ServerOptions().idleTimeout
 
@@ -39,7 +48,8 @@ struct NodeSettings: ParsableArguments {
     /// The upload caps.
     var limits: UploadLimits {
         UploadLimits(maxTextItemBytes: maxTextItemBytes, maxMediaItemBytes: maxMediaItemBytes,
-                     maxJSONRequestBytes: maxJSONRequestBytes, maxMultipartBytes: maxMultipartBytes)
+                     maxJSONRequestBytes: maxJSONRequestBytes, maxMultipartBytes: maxMultipartBytes,
+                     maxAutoRejectionsPerDay: maxAutoRejectionsPerDay, userQuotaBytes: userQuotaBytes)
     }
 
     /// The attempt budgets.
@@ -54,6 +64,7 @@ struct NodeSettings: ParsableArguments {
         } catch let error as DataError {
             throw ValidationError(error.message)
         }
+        guard (1...3650).contains(apiTokenDays) else { throw ValidationError("--api-token-days must be between 1 and 3650.") }
         guard (1...86_400).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 86400 seconds.") }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000.") }
         guard (1...1_000_000).contains(loginAttemptsPerMinute) else {

@@ -28,7 +28,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let services = try await openServices(data.url, limits: settings.limits)
+        let services = try await openServices(data.url, limits: settings.limits, apiTokenDays: settings.apiTokenDays)
+        await collectAtStart(services)
         let options = settings.serverOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let app = buildApplication(services, options: options) { port in
             print("Kiln is serving http://\(options.host):\(port)/ (data: \(data.url.path))")
@@ -40,13 +41,23 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Opens a data folder, turning storage errors into a readable message and a non-zero exit.
-func openServices(_ url: URL, limits: UploadLimits = UploadLimits()) async throws -> KilnServices {
+func openServices(_ url: URL, limits: UploadLimits = UploadLimits(), apiTokenDays: Int = 90) async throws -> KilnServices {
     // Everything the node writes (database, blobs, keys) is readable by its owner only.
     umask(0o077)
     do {
-        return try await KilnServices.open(dataDirectory: url, limits: limits)
+        return try await KilnServices.open(dataDirectory: url, limits: limits, apiTokenLifetime: TimeInterval(apiTokenDays) * 86_400)
     } catch {
         printError("kiln: cannot open the data folder \(url.path): \(error)")
         throw ExitCode(2)
+    }
+}
+
+/// Deletes blobs a crash or failed upload left unnamed, as every start does; a failure is reported, never fatal.
+func collectAtStart(_ services: KilnServices) async {
+    do {
+        let swept = try await services.collectOrphanedBlobs()
+        if swept.blobs > 0 { print("Deleted \(swept.blobs) stored files no submission names (\(swept.bytes) bytes).") }
+    } catch {
+        printError("kiln: could not collect unreferenced files: \(error)")
     }
 }

@@ -21,7 +21,7 @@ enum TestEngine: String, CaseIterable, CustomTestStringConvertible, Sendable {
 }
 
 /// Opens migrated stores in a private SQLite folder or PostgreSQL schema, runs `body`, then removes them.
-func withServices(_ engine: TestEngine, now: @escaping @Sendable () -> Date = Date.init,
+func withServices(_ engine: TestEngine, now: @escaping @Sendable () -> Date = Date.init, limits: UploadLimits = UploadLimits(),
                   _ body: (KilnServices) async throws -> Void) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -47,7 +47,7 @@ func withServices(_ engine: TestEngine, now: @escaping @Sendable () -> Date = Da
     }
     try await Migrator.migrate(database)
     let services = KilnServices(database: database, blobs: try BlobStore(root: folder.appendingPathComponent("blobs")),
-                                dataDirectory: folder, now: now, bcryptCost: 4)
+                                dataDirectory: folder, limits: limits, now: now, bcryptCost: 4)
     do {
         try await body(services)
     } catch {
