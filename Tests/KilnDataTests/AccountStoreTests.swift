@@ -1,6 +1,7 @@
 // Accounts and tokens on both SQL engines.
 import Foundation
 import KilnData
+import Synchronization
 import Testing
 
 @Suite("Accounts")
@@ -97,6 +98,21 @@ struct AccountStoreTests {
                 try await services.accounts.login(username: "alice", password: "correct horse battery")
             }
             #expect(try await services.accounts.login(username: "alice", password: "a brand new password").credential.user == user)
+        }
+    }
+
+    @Test("API tokens expire after their lifetime (90 days by default); sessions after 14 days", arguments: TestEngine.available)
+    func tokensExpire(engine: TestEngine) async throws {
+        let clock = Mutex(Date(timeIntervalSince1970: 1_790_000_000))
+        try await withServices(engine, now: { clock.withLock { $0 } }) { services in
+            _ = try await services.accounts.register(username: "alice", password: "correct horse battery")
+            let (api, _) = try await services.accounts.login(username: "alice", password: "correct horse battery", kind: .api)
+            let (session, _) = try await services.accounts.login(username: "alice", password: "correct horse battery", kind: .session)
+            clock.withLock { $0 = $0.addingTimeInterval(14 * 86_400 + 1) }
+            #expect(try await services.accounts.authenticate(token: session) == nil)
+            #expect(try await services.accounts.authenticate(token: api) != nil)
+            clock.withLock { $0 = Date(timeIntervalSince1970: 1_790_000_000 + 90 * 86_400 + 1) }
+            #expect(try await services.accounts.authenticate(token: api) == nil)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KilnData
+@testable import KilnServer
 import Testing
 
 @Suite("Authorization matrix")
@@ -62,8 +63,39 @@ struct AuthorizationMatrixTests {
             expected: curators(200), freshItem: true),
         Row(method: .post, path: "/api/datanets/baking/curators", body: ["username": "owner"], expected: curators(200)),
         Row(method: .post, path: "/api/datanets/baking/versions", expected: curators(201)),
+        Row(method: .post, path: "/api/auth/password",
+            body: ["current_password": "correct horse battery", "new_password": "correct horse battery"], expected: signedIn(204)),
+        Row(method: .post, path: "/api/auth/revoke-all", expected: signedIn(200)),
         Row(method: .post, path: "/api/auth/logout", expected: signedIn(204)),
     ]
+
+    @Test("The matrix covers every guarded endpoint of the API table, expecting what the table's access says")
+    func matrixFollowsTheTable() async throws {
+        try await TestNode.run { node in
+            let endpoints = APIController(services: node.services, attempts: AttemptLimiter(AttemptLimits())).endpoints
+            for endpoint in endpoints {
+                let pattern = "^/api/" + endpoint.path.split(separator: "/").map { $0.hasPrefix(":") ? "[^/]+" : NSRegularExpression.escapedPattern(for: String($0)) }
+                    .joined(separator: "/") + "$"
+                let rows = Self.rows.filter { row in
+                    let path = row.path.split(separator: "?")[0].replacingOccurrences(of: "{new}", with: "")
+                    let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+                    return row.method == endpoint.method && trimmed.range(of: pattern, options: .regularExpression) != nil
+                }
+                switch endpoint.access {
+                case .anyone:
+                    for row in rows where row.path.contains("{pending}") == false {
+                        #expect(row.expected[.anonymous] != 401, "\(endpoint.method) \(endpoint.path) is open to anyone")
+                    }
+                case .user:
+                    #expect(!rows.isEmpty, "\(endpoint.method) \(endpoint.path) (signed-in users) has no row in the matrix")
+                    for row in rows { #expect(row.expected[.anonymous] == 401 && row.expected[.contributor].map { $0 < 400 } == true) }
+                case .curator:
+                    #expect(!rows.isEmpty, "\(endpoint.method) \(endpoint.path) (curators) has no row in the matrix")
+                    for row in rows { #expect(row.expected == Self.curators(row.expected[.curator] ?? 0)) }
+                }
+            }
+        }
+    }
 
     @Test("Each route answers each role as expected")
     func matrix() async throws {

@@ -40,8 +40,8 @@ struct TestNode: Sendable {
     /// Sends a request and returns the response.
     @discardableResult
     func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, contentType: String? = nil,
-              body: [UInt8]? = nil) async throws -> TestResponse {
-        var headers = HTTPFields()
+              body: [UInt8]? = nil, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         if let contentType { headers[.contentType] = contentType }
         return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })

@@ -357,6 +357,45 @@ def test_export_refuses_tampering():
         stub.shutdown()
 
 
+def test_passwords_from_stdin_never_argv():
+    p = subprocess.run([KILN, "login", "--username", "alice", "--password-stdin", "--server", srv.url], input=PASSWORD + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and len(p.stdout.strip()) >= 32, (p.returncode, p.stderr)
+    # No terminal, no --password, no $KILN_PASSWORD: a clear refusal, not a hang.
+    env = {k: v for k, v in os.environ.items() if k != "KILN_PASSWORD"}
+    p = subprocess.run([KILN, "login", "--username", "alice", "--server", srv.url], stdin=subprocess.DEVNULL, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--password-stdin" in p.stderr, (p.returncode, p.stderr)
+    data = tempfile.mkdtemp(prefix="kiln-admin-")
+    try:
+        p = subprocess.run([KILN, "admin", "create-user", "--data", data, "--username", "root", "--admin", "--password-stdin"],
+                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "Created admin root" in p.stdout, (p.returncode, p.stdout, p.stderr)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_admin_gc_deletes_only_unnamed_old_blobs():
+    data = tempfile.mkdtemp(prefix="kiln-gc-")
+    try:
+        subprocess.run([KILN, "admin", "create-user", "--data", data, "--username", "root", "--password-stdin"], input=PASSWORD + "\n",
+                       capture_output=True, text=True, timeout=60, check=True)
+        orphan = b"bytes no submission names"
+        sha = hashlib.sha256(orphan).hexdigest()
+        path = os.path.join(data, "blobs", sha[:2], sha[2:])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(orphan)
+        p = subprocess.run([KILN, "admin", "gc", "--data", data], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "Deleted 0" in p.stdout and os.path.exists(path), (p.stdout, p.stderr)
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # written long ago: past the grace period
+        p = subprocess.run([KILN, "admin", "gc", "--data", data], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and f"Deleted 1 unreferenced file ({len(orphan)} bytes)" in p.stdout, (p.stdout, p.stderr)
+        assert not os.path.exists(path)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def test_cpu_without_avx2_is_refused_at_start():
     # A real Sandy Bridge flags line (AVX but no AVX2, FMA or F16C): kiln must stop with a message naming them,
     # before any engine code could run an instruction the CPU lacks.
@@ -374,7 +413,8 @@ def test_cpu_without_avx2_is_refused_at_start():
 try:
     for test in (test_cpu_without_avx2_is_refused_at_start, test_login, test_create, test_validation_before_run, test_list_and_show, test_unreachable_server,
                  test_submit_text, test_submit_files, test_daily_limit_stops_run, test_queue_and_review, test_leaderboard,
-                 test_publish, test_export_text, test_export_media, test_export_refuses_tampering):
+                 test_publish, test_export_text, test_export_media, test_export_refuses_tampering, test_passwords_from_stdin_never_argv,
+                 test_admin_gc_deletes_only_unnamed_old_blobs):
         R.check(test.__name__, test)
     if not try_datasets():
         print("note  `datasets` is not importable; the layouts were checked by hand, not loaded with it")
