@@ -46,6 +46,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The JSON shapes the server and the CLI share (one definition, snake_case on the wire); no dependencies.
+        .target(name: "KilnAPI"),
         .target(
             name: "KilnLedger",
             dependencies: [
@@ -62,6 +64,7 @@ let package = Package(
         .target(
             name: "KilnData",
             dependencies: [
+                "KilnAPI",
                 "KilnStore",
                 "KilnLedger",
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -73,6 +76,7 @@ let package = Package(
         .target(
             name: "KilnServer",
             dependencies: [
+                "KilnAPI",
                 "KilnData",
                 "KilnStore",
                 "KilnLedger",
@@ -86,6 +90,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
+                "KilnAPI",
                 "KilnHost",
                 "KilnServer",
                 "KilnData",

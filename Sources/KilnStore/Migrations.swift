@@ -250,6 +250,55 @@ public enum Migrator {
             )
             """,
         ]),
+        Migration(version: 5, name: "counters kept by triggers", statements: [
+            // Every insert and status change moves the Datanet's item counts and the contributor's stored bytes, in the
+            // statement that makes it: no code path can forget them, and a submission costs no extra round trips.
+            """
+            -- sqlite
+            CREATE TRIGGER submissions_counted AFTER INSERT ON submissions BEGIN
+                UPDATE datanets SET pending_count = pending_count + (NEW.status = 'pending'),
+                    accepted_count = accepted_count + (NEW.status = 'accepted'), rejected_count = rejected_count + (NEW.status = 'rejected')
+                WHERE id = NEW.datanet_id;
+                UPDATE users SET stored_bytes = stored_bytes + NEW.bytes WHERE id = NEW.contributor_id AND NEW.status <> 'rejected';
+            END
+            """,
+            """
+            -- sqlite
+            CREATE TRIGGER submissions_recounted AFTER UPDATE OF status ON submissions WHEN OLD.status <> NEW.status BEGIN
+                UPDATE datanets SET pending_count = pending_count + (NEW.status = 'pending') - (OLD.status = 'pending'),
+                    accepted_count = accepted_count + (NEW.status = 'accepted') - (OLD.status = 'accepted'),
+                    rejected_count = rejected_count + (NEW.status = 'rejected') - (OLD.status = 'rejected')
+                WHERE id = NEW.datanet_id;
+                UPDATE users SET stored_bytes = stored_bytes
+                    + CASE WHEN NEW.status = 'rejected' THEN -NEW.bytes WHEN OLD.status = 'rejected' THEN NEW.bytes ELSE 0 END
+                WHERE id = NEW.contributor_id;
+            END
+            """,
+            """
+            -- postgres
+            CREATE FUNCTION submission_counts() RETURNS trigger AS $$
+            DECLARE
+                was TEXT := CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END;
+            BEGIN
+                IF was IS NOT DISTINCT FROM NEW.status THEN RETURN NEW; END IF;
+                UPDATE datanets SET
+                    pending_count = pending_count + (CASE WHEN NEW.status = 'pending' THEN 1 ELSE 0 END) - (CASE WHEN was = 'pending' THEN 1 ELSE 0 END),
+                    accepted_count = accepted_count + (CASE WHEN NEW.status = 'accepted' THEN 1 ELSE 0 END) - (CASE WHEN was = 'accepted' THEN 1 ELSE 0 END),
+                    rejected_count = rejected_count + (CASE WHEN NEW.status = 'rejected' THEN 1 ELSE 0 END) - (CASE WHEN was = 'rejected' THEN 1 ELSE 0 END)
+                WHERE id = NEW.datanet_id;
+                UPDATE users SET stored_bytes = stored_bytes + CASE
+                    WHEN NEW.status = 'rejected' AND was IS NOT NULL THEN -NEW.bytes
+                    WHEN NEW.status <> 'rejected' AND (was IS NULL OR was = 'rejected') THEN NEW.bytes
+                    ELSE 0 END
+                WHERE id = NEW.contributor_id;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql
+            """,
+            """
+            -- postgres
+            CREATE TRIGGER submissions_counted AFTER INSERT OR UPDATE OF status ON submissions FOR EACH ROW EXECUTE FUNCTION submission_counts()
+            """,
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -30,13 +30,14 @@ SLUG = f"kind-replies-{SUFFIX}"
 VALID_TEXT = ("Thank you for waiting. I checked your order and it left our warehouse this morning; "
               "you should have it by Thursday.")
 SHORT_TEXT = "Too short."
+NEW_PASSWORD = "a brand new passphrase"
 
 
 class Flow(BrowserFlow):
     """The steps, sharing one browser and one server; a step that fails stops the ones that depend on it."""
 
-    # The wrong-password step expects its 401.
-    expected_console = r"/login - .*status of 401"
+    # The wrong-password steps expect their 401s.
+    expected_console = r"/(login|account/password) - .*status of 401"
 
     def text(self, css):
         return self.find(css).text
@@ -171,13 +172,34 @@ class Flow(BrowserFlow):
         link = self.find("#download-export").get_attribute("href")
         assert link.endswith(f"/api/datanets/{SLUG}/versions/1/export.jsonl"), link
 
+    def change_password(self):
+        # The username in the header leads to the account page; a wrong current password is refused with the reason.
+        self.click("#nav-user")
+        self.fill("#current_password", "not the password")
+        self.fill("#new_password", NEW_PASSWORD)
+        self.fill("#new_password2", NEW_PASSWORD)
+        self.click("#change-password")
+        assert "current password is wrong" in self.text("#account-error"), self.text("#account-error")
+        self.fill("#current_password", PASSWORD)
+        self.fill("#new_password", NEW_PASSWORD)
+        self.fill("#new_password2", NEW_PASSWORD)
+        self.click("#change-password")
+        self.wait_text("#account-notice", "password is changed")
+        self.sign_out()
+        self.go("/login")
+        self.fill("#username", CURATOR)
+        self.fill("#password", NEW_PASSWORD)
+        self.click("#login-submit")
+        self.wait_text("#nav-user", CURATOR)
+
     def no_console_errors(self):
         # A CSP violation or a script error shows up here; the pages must have none.
         assert not self.console, "\n".join(entry.get("message", "") for entry in self.console)
 
 
 STEPS = ["home", "register-curator", "create-datanet", "register-contributor", "submit-valid", "submit-invalid",
-         "my-submissions", "wrong-password", "sign-in-curator", "review-queue", "leaderboard", "publish-version"]
+         "my-submissions", "wrong-password", "sign-in-curator", "review-queue", "leaderboard", "publish-version",
+         "change-password"]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // A Datanet: a curated collection people contribute to, with the rules its items must meet.
 import Foundation
+import KilnAPI
 
 /// What a Datanet collects.
 public enum DatanetKind: String, Sendable, Codable, CaseIterable {
@@ -59,19 +60,6 @@ public struct DatanetRules: Sendable, Equatable, Codable {
     /// The share of a version's items held out for validation, in percent.
     public var validationPercent: Int
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case formats
-        case maxItemBytes = "max_item_bytes"
-        case dailyLimit = "daily_limit"
-        case minChars = "min_chars"
-        case maxChars = "max_chars"
-        case minPixels = "min_pixels"
-        case maxPixels = "max_pixels"
-        case minSeconds = "min_seconds"
-        case maxSeconds = "max_seconds"
-        case validationPercent = "validation_percent"
-    }
-
     /// The rules a new Datanet of `kind` gets for every field the creator leaves out.
     public static func defaults(for kind: DatanetKind) -> DatanetRules {
         switch kind {
@@ -103,20 +91,39 @@ public struct DatanetRules: Sendable, Equatable, Codable {
         self.validationPercent = validationPercent
     }
 
-    /// Decodes a stored rule set (trusted, already validated).
+    /// The rules as the API's JSON shape: every field present, bounds that are absent left out.
+    public var body: RulesBody {
+        RulesBody(formats: formats, maxItemBytes: maxItemBytes, dailyLimit: dailyLimit, minChars: minChars, maxChars: maxChars,
+                  minPixels: minPixels, maxPixels: maxPixels, minSeconds: minSeconds, maxSeconds: maxSeconds,
+                  validationPercent: validationPercent)
+    }
+
+    /// `given` over `defaults`: a bound given on one side replaces the default pair, so a creator's max is not fought by a default min.
+    public init(_ given: RulesBody, over defaults: DatanetRules) {
+        self = defaults
+        if let formats = given.formats { self.formats = formats }
+        if let maxItemBytes = given.maxItemBytes { self.maxItemBytes = maxItemBytes }
+        if let dailyLimit = given.dailyLimit { self.dailyLimit = dailyLimit }
+        if given.minChars != nil || given.maxChars != nil { (minChars, maxChars) = (given.minChars, given.maxChars) }
+        if given.minPixels != nil || given.maxPixels != nil { (minPixels, maxPixels) = (given.minPixels, given.maxPixels) }
+        if given.minSeconds != nil || given.maxSeconds != nil { (minSeconds, maxSeconds) = (given.minSeconds, given.maxSeconds) }
+        if let validationPercent = given.validationPercent { self.validationPercent = validationPercent }
+    }
+
+    /// Encodes as the API's JSON shape (it is also how the rules are stored).
+    public func encode(to encoder: any Encoder) throws {
+        try body.encode(to: encoder)
+    }
+
+    /// Decodes a stored rule set (trusted, already validated); unknown fields are refused.
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        formats = try c.decode([String].self, forKey: .formats)
-        maxItemBytes = try c.decode(Int.self, forKey: .maxItemBytes)
-        dailyLimit = try c.decode(Int.self, forKey: .dailyLimit)
-        minChars = try c.decodeIfPresent(Int.self, forKey: .minChars)
-        maxChars = try c.decodeIfPresent(Int.self, forKey: .maxChars)
-        minPixels = try c.decodeIfPresent(Int.self, forKey: .minPixels)
-        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels)
-        minSeconds = try c.decodeIfPresent(Double.self, forKey: .minSeconds)
-        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
-        validationPercent = try c.decodeIfPresent(Int.self, forKey: .validationPercent) ?? 10
+        let given = try RulesBody.strict(from: decoder)
+        guard let formats = given.formats, let maxItemBytes = given.maxItemBytes, let dailyLimit = given.dailyLimit else {
+            throw DataError.badRequest(code: "missing_field", message: "Stored rules need formats, max_item_bytes and daily_limit.")
+        }
+        self.init(formats: formats, maxItemBytes: maxItemBytes, dailyLimit: dailyLimit, minChars: given.minChars, maxChars: given.maxChars,
+                  minPixels: given.minPixels, maxPixels: given.maxPixels, minSeconds: given.minSeconds, maxSeconds: given.maxSeconds,
+                  validationPercent: given.validationPercent ?? 10)
     }
 
     /// The formats each kind may list.

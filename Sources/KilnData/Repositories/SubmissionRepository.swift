@@ -26,11 +26,18 @@ struct NewSubmission: Sendable {
 
 /// Runs the statements that read and write submissions and the counters kept beside them.
 struct SubmissionRepository: Sendable {
-    /// Today's usage of a contributor in a Datanet: the one place the daily limits and the quota are counted.
+    /// The live items a contributor submitted to a Datanet on a day: the one place the daily limit is counted.
+    private static func liveToday(contributorId: Int, datanetId: Int, day: Int) -> SQLQueryString {
+        """
+        (SELECT COUNT(*) FROM submissions WHERE contributor_id = \(bind: contributorId) AND datanet_id = \(bind: datanetId)
+            AND day = \(bind: day) AND status <> 'rejected')
+        """
+    }
+
+    /// Today's usage of a contributor in a Datanet: the daily limit, the rejection cap and the quota, in one statement.
     func usage(contributorId: Int, datanetId: Int, day: Int, sql: any SQLDatabase) async throws -> UsageToday {
         let row = try await sql.raw("""
-            SELECT (SELECT COUNT(*) FROM submissions WHERE contributor_id = \(bind: contributorId) AND datanet_id = \(bind: datanetId)
-                    AND day = \(bind: day) AND status <> 'rejected') AS live,
+            SELECT \(Self.liveToday(contributorId: contributorId, datanetId: datanetId, day: day)) AS live,
                 (SELECT COUNT(*) FROM submissions WHERE contributor_id = \(bind: contributorId) AND datanet_id = \(bind: datanetId)
                     AND day = \(bind: day) AND status = 'rejected' AND stage = 'auto') AS auto_rejected,
                 (SELECT stored_bytes FROM users WHERE id = \(bind: contributorId)) AS stored_bytes
@@ -55,7 +62,9 @@ struct SubmissionRepository: Sendable {
     }
 
     /// Inserts the row; `nil` when a live copy of the same content already exists.
-    func insert(_ new: NewSubmission, sql: any SQLDatabase) async throws -> Int? {
+    /// With `within`, the row goes in only while the contributor is under the daily limit and the quota stays kept;
+    /// the counters of Datanets and users move by trigger (migration 5).
+    func insert(_ new: NewSubmission, within limits: (daily: Int, quotaBytes: Int)? = nil, sql: any SQLDatabase) async throws -> Int? {
         let item = new.item
         let rejected = new.status == .rejected
         let checksJSON = String(decoding: try JSONEncoder.sorted.encode(item.checks), as: UTF8.self)
@@ -64,29 +73,21 @@ struct SubmissionRepository: Sendable {
         let row = try await sql.raw("""
             INSERT INTO submissions (datanet_id, contributor_id, status, stage, reason_code, reason, sha256, bytes, format, content,
                 blob_sha256, file_name, width, height, seconds, chars, minhash, checks, day, created_at, decided_at, ledger_salt)
-            VALUES (\(bind: new.datanetId), \(bind: new.contributorId), \(bind: new.status.rawValue), \(bind: rejected ? "auto" : nil),
+            SELECT \(bind: new.datanetId), \(bind: new.contributorId), \(bind: new.status.rawValue), \(bind: rejected ? "auto" : nil),
                 \(bind: item.rejection?.code), \(bind: item.rejection?.reason), \(bind: item.sha256), \(bind: item.bytes),
                 \(bind: item.format), \(bind: item.content), \(bind: blob), \(bind: item.fileName), \(bind: item.width),
                 \(bind: item.height), \(bind: item.seconds), \(bind: item.chars), \(bind: item.minhash?.hex), \(bind: checksJSON),
-                \(bind: new.day), \(bind: new.time), \(bind: rejected ? new.time : nil), \(bind: new.salt))
+                \(bind: new.day), \(bind: new.time), \(bind: rejected ? new.time : nil), \(bind: new.salt)
+            WHERE \(limits.map { limits in
+                """
+                \(bind: limits.daily) > \(Self.liveToday(contributorId: new.contributorId, datanetId: new.datanetId, day: new.day))
+                AND (SELECT stored_bytes FROM users WHERE id = \(bind: new.contributorId)) + \(bind: item.bytes) <= \(bind: limits.quotaBytes)
+                """ as SQLQueryString
+            } ?? "1 = 1")
             ON CONFLICT (datanet_id, sha256) WHERE status <> 'rejected' DO NOTHING
             RETURNING id
             """).first()
         return try row?.decode(column: "id", as: Int.self)
-    }
-
-    /// Moves a Datanet's item counters and a contributor's stored bytes after inserts or decisions.
-    func adjust(datanetId: Int, pending: Int = 0, accepted: Int = 0, rejected: Int = 0, contributorId: Int, storedBytes: Int,
-                sql: any SQLDatabase) async throws {
-        if pending != 0 || accepted != 0 || rejected != 0 {
-            try await sql.raw("""
-                UPDATE datanets SET pending_count = pending_count + \(bind: pending), accepted_count = accepted_count + \(bind: accepted),
-                    rejected_count = rejected_count + \(bind: rejected) WHERE id = \(bind: datanetId)
-                """).run()
-        }
-        if storedBytes != 0 {
-            try await sql.raw("UPDATE users SET stored_bytes = stored_bytes + \(bind: storedBytes) WHERE id = \(bind: contributorId)").run()
-        }
     }
 
     /// The fields a decision needs, read under the Datanet's lock.

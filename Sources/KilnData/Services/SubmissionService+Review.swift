@@ -46,9 +46,7 @@ extension SubmissionService {
             let salt = row.salt ?? Self.newSalt()
             try await self.repository.decide(id, from: .pending, to: status, reason: why, selfAccepted: selfAccepted, salt: salt,
                                              curatorId: reviewer.id, time: time, sql: sql)
-            try await self.repository.adjust(datanetId: datanet.id, pending: -1, accepted: status == .accepted ? 1 : 0,
-                                             rejected: status == .rejected ? 1 : 0, contributorId: row.contributorId,
-                                             storedBytes: status == .rejected ? -row.bytes : 0, sql: sql)
+            // The status change moves the Datanet's counts and frees a rejected item's bytes from the quota (by trigger).
             if status == .rejected {
                 try await self.ledger.append(kind: LedgerEntry.Kind.submissionRejected, payload: [
                     "submission_id": CanonicalJSON(id), "datanet": .string(datanet.slug), "sha256": .string(row.sha256),

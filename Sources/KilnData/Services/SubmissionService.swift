@@ -56,17 +56,21 @@ public final class SubmissionService: Sendable {
         let batch = checked
         return try await database.writeCoalesced { sql in
             try await self.database.lock(sql, key: Int64(datanet.id))
+            // The common case, one item that passed its checks, is one statement that checks the limits as it inserts.
+            if batch.count == 1, batch[0].rejection == nil {
+                let row = NewSubmission(item: batch[0], status: .pending, datanetId: datanet.id, contributorId: contributor.id, day: day,
+                                        time: time, salt: salt)
+                if let id = try await self.repository.insert(row, within: (datanet.rules.dailyLimit, self.limits.userQuotaBytes), sql: sql) {
+                    return [self.submission(id, row, datanet: datanet, contributor: contributor)]
+                }
+                // Nothing was written: a limit is spent (refused cleanly below) or a copy was committed since the check.
+            }
             try await self.checkLimits(batch, datanet: datanet, contributor: contributor, day: day, sql: sql)
             var stored: [Submission] = []
-            var rejected: [Submission] = []
             for item in batch {
-                let submission = try await self.insert(item, datanet: datanet, contributor: contributor, day: day, time: time, salt: salt, sql: sql)
-                stored.append(submission)
-                if submission.status == .rejected { rejected.append(submission) }
+                stored.append(try await self.insert(item, datanet: datanet, contributor: contributor, day: day, time: time, salt: salt, sql: sql))
             }
-            let live = stored.filter { $0.status == .pending }
-            try await self.repository.adjust(datanetId: datanet.id, pending: live.count, rejected: rejected.count, contributorId: contributor.id,
-                                             storedBytes: live.reduce(0) { $0 + $1.bytes }, sql: sql)
+            let rejected = stored.filter { $0.status == .rejected }
             try await self.recordAutomaticRejections(rejected, datanet: datanet, contributorId: contributor.id, salt: salt, sql: sql)
             return stored
         }

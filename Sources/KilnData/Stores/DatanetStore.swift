@@ -1,5 +1,6 @@
 // Creating, listing and finding Datanets, and who curates them.
 import Foundation
+import KilnAPI
 import KilnLedger
 import KilnStore
 import SQLKit
@@ -36,8 +37,8 @@ public struct CreateDatanetRequest: Decodable, Sendable {
         }
         self.schema = schema
         license = try c.decodeIfPresent(String.self, forKey: .license) ?? "CC-BY-4.0"
-        let given = try c.decodeIfPresent(PartialRules.self, forKey: .rules) ?? PartialRules()
-        rules = given.merged(over: DatanetRules.defaults(for: kind))
+        let given = try c.decodeIfPresent(StrictRulesBody.self, forKey: .rules)?.body ?? RulesBody()
+        rules = DatanetRules(given, over: DatanetRules.defaults(for: kind))
     }
 
     /// Creates a request in code (CLI, demo, tests).
@@ -55,9 +56,8 @@ public struct CreateDatanetRequest: Decodable, Sendable {
     /// Checks every field.
     /// - Throws: `DataError.badRequest` naming the first bad one.
     public func validate(limits: UploadLimits = UploadLimits()) throws {
-        let slugOK = slug.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
-        guard (2...48).contains(slug.utf8.count), slugOK, slug.first != "-", slug.last != "-" else {
-            throw DataError.badRequest(code: "invalid_slug", message: "A slug has 2 to 48 lowercase letters, digits or '-'.")
+        guard DatanetSlug.isValid(slug) else {
+            throw DataError.badRequest(code: "invalid_slug", message: "A slug has \(DatanetSlug.rule).")
         }
         let trimmedTitle = title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmedTitle.isEmpty, title.count <= 200 else {
@@ -76,48 +76,20 @@ public struct CreateDatanetRequest: Decodable, Sendable {
     }
 }
 
-/// Rules as a client sends them: every field optional.
-struct PartialRules: Decodable {
-    var formats: [String]?
-    var maxItemBytes: Int?
-    var dailyLimit: Int?
-    var minChars: Int?
-    var maxChars: Int?
-    var minPixels: Int?
-    var maxPixels: Int?
-    var minSeconds: Double?
-    var maxSeconds: Double?
-    var validationPercent: Int?
+extension RulesBody {
+    /// Decodes rules a client sent, refusing fields the API does not know (a typo must not be silently ignored).
+    static func strict(from decoder: any Decoder) throws -> RulesBody {
+        try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
+        return try RulesBody(from: decoder)
+    }
+}
 
-    init() {}
+/// `RulesBody` decoded strictly, for `decodeIfPresent`.
+struct StrictRulesBody: Decodable {
+    let body: RulesBody
 
     init(from decoder: any Decoder) throws {
-        typealias K = DatanetRules.CodingKeys
-        try decoder.rejectUnknownKeys(Set(K.allCases.map(\.rawValue)))
-        let c = try decoder.container(keyedBy: K.self)
-        formats = try c.decodeIfPresent([String].self, forKey: .formats)
-        maxItemBytes = try c.decodeIfPresent(Int.self, forKey: .maxItemBytes)
-        dailyLimit = try c.decodeIfPresent(Int.self, forKey: .dailyLimit)
-        minChars = try c.decodeIfPresent(Int.self, forKey: .minChars)
-        maxChars = try c.decodeIfPresent(Int.self, forKey: .maxChars)
-        minPixels = try c.decodeIfPresent(Int.self, forKey: .minPixels)
-        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels)
-        minSeconds = try c.decodeIfPresent(Double.self, forKey: .minSeconds)
-        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
-        validationPercent = try c.decodeIfPresent(Int.self, forKey: .validationPercent)
-    }
-
-    func merged(over defaults: DatanetRules) -> DatanetRules {
-        var rules = defaults
-        if let formats { rules.formats = formats }
-        if let maxItemBytes { rules.maxItemBytes = maxItemBytes }
-        if let dailyLimit { rules.dailyLimit = dailyLimit }
-        // A bound given on one side replaces the default pair, so a creator's max is not fought by a default min.
-        if minChars != nil || maxChars != nil { (rules.minChars, rules.maxChars) = (minChars, maxChars) }
-        if minPixels != nil || maxPixels != nil { (rules.minPixels, rules.maxPixels) = (minPixels, maxPixels) }
-        if minSeconds != nil || maxSeconds != nil { (rules.minSeconds, rules.maxSeconds) = (minSeconds, maxSeconds) }
-        if let validationPercent { rules.validationPercent = validationPercent }
-        return rules
+        body = try RulesBody.strict(from: decoder)
     }
 }
 

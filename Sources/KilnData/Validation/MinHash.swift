@@ -1,5 +1,6 @@
 // MinHash signatures over word 5-shingles with LSH banding, for near-duplicate text detection.
 import Foundation
+import KilnLedger
 
 /// A MinHash signature (Broder 1997) of a text's word 5-shingles.
 ///
@@ -53,22 +54,15 @@ public struct MinHash: Sendable, Equatable {
 
     /// Restores a signature from `hex` (as stored).
     public init?(hex: String) {
-        let bytes = Array(hex.utf8)
-        guard bytes.count == MinHash.size * 8 else { return nil }
-        var out: [UInt32] = []
-        out.reserveCapacity(MinHash.size)
-        var index = 0
-        while index < bytes.count {
-            guard let value = UInt32(String(decoding: bytes[index..<(index + 8)], as: UTF8.self), radix: 16) else { return nil }
-            out.append(value)
-            index += 8
+        guard hex.utf8.count == MinHash.size * 8, let bytes = Hex.decode(hex) else { return nil }
+        values = stride(from: 0, to: bytes.count, by: 4).map { index in
+            UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
         }
-        values = out
     }
 
-    /// The signature as 8 hex digits per value.
+    /// The signature as 8 hex digits per value (big-endian).
     public var hex: String {
-        values.map { String(format: "%08x", $0) }.joined()
+        Hex.encode(values.flatMap { [UInt8($0 >> 24), UInt8($0 >> 16 & 0xFF), UInt8($0 >> 8 & 0xFF), UInt8($0 & 0xFF)] })
     }
 
     /// The estimated Jaccard similarity of the two texts' shingle sets.

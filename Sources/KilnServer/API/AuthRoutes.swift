@@ -93,6 +93,6 @@ extension APIController {
     @Sendable func mySubmissions(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
         let page = try await services.submissions.mine(user, page: try page(request))
-        return JSON.response(PageJSON(items: page.items.map(SubmissionJSON.init), next: page.next))
+        return JSON.response(PageJSON(items: page.items.map { SubmissionJSON($0, viewer: user) }, next: page.next))
     }
 }

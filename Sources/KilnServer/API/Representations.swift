@@ -1,5 +1,6 @@
 // The JSON shapes of the API, spelled as clients read them (snake_case keys).
 import Foundation
+import KilnAPI
 import KilnData
 
 /// A user as the API shows it.
@@ -17,33 +18,6 @@ struct UserJSON: Encodable {
     }
 }
 
-/// Rules as the API shows them.
-struct RulesJSON: Encodable {
-    var formats: [String]
-    var max_item_bytes: Int
-    var daily_limit: Int
-    var min_chars: Int?
-    var max_chars: Int?
-    var min_pixels: Int?
-    var max_pixels: Int?
-    var min_seconds: Double?
-    var max_seconds: Double?
-    var validation_percent: Int
-
-    init(_ rules: DatanetRules) {
-        formats = rules.formats
-        max_item_bytes = rules.maxItemBytes
-        daily_limit = rules.dailyLimit
-        min_chars = rules.minChars
-        max_chars = rules.maxChars
-        min_pixels = rules.minPixels
-        max_pixels = rules.maxPixels
-        min_seconds = rules.minSeconds
-        max_seconds = rules.maxSeconds
-        validation_percent = rules.validationPercent
-    }
-}
-
 /// A Datanet as the API shows it, with counts when known.
 struct DatanetJSON: Encodable {
     var id: Int
@@ -53,7 +27,7 @@ struct DatanetJSON: Encodable {
     var kind: String
     var schema: String
     var license: String
-    var rules: RulesJSON
+    var rules: RulesBody
     var created_at: String
     var counts: Counts?
     var curators: [String]?
@@ -74,7 +48,7 @@ struct DatanetJSON: Encodable {
         kind = datanet.kind.rawValue
         schema = datanet.schema.rawValue
         license = datanet.license
-        rules = RulesJSON(datanet.rules)
+        rules = datanet.rules.body
         created_at = ISO8601.string(milliseconds: datanet.createdAt)
         if let summary {
             counts = Counts(accepted: summary.accepted, pending: summary.pending, rejected: summary.rejected,
@@ -107,8 +81,12 @@ struct SubmissionJSON: Encodable {
     var checks: [CheckResult]
     var created_at: String
     var decided_at: Nullable<String>
+    var self_accepted: Bool
+    /// Shown to the contributor only: with their user id it opens the `contributor_commitment` of a rejection entry.
+    var ledger_salt: String?
 
-    init(_ submission: Submission) {
+    /// The submission as `viewer` may see it.
+    init(_ submission: Submission, viewer: User? = nil) {
         id = submission.id
         datanet = submission.datanet
         kind = submission.kind.rawValue
@@ -130,6 +108,8 @@ struct SubmissionJSON: Encodable {
         checks = submission.checks
         created_at = ISO8601.string(milliseconds: submission.createdAt)
         decided_at = Nullable(submission.decidedAt.map { ISO8601.string(milliseconds: $0) })
+        self_accepted = submission.selfAccepted
+        ledger_salt = viewer?.id == submission.contributorId ? submission.ledgerSalt : nil
     }
 }
 

@@ -29,9 +29,9 @@ extension APIController {
         let (items, single) = try await incomingItems(request, datanet: datanet)
         let stored = try await services.submissions.submit(items, to: datanet, by: user)
         if single, let only = stored.first {
-            return JSON.response(SubmissionJSON(only), status: .created)
+            return JSON.response(SubmissionJSON(only, viewer: user), status: .created)
         }
-        return JSON.response(PageJSON(items: stored.map(SubmissionJSON.init), next: nil), status: .created)
+        return JSON.response(PageJSON(items: stored.map { SubmissionJSON($0, viewer: user) }, next: nil), status: .created)
     }
 
     /// The items a submission request carries, by its content type; `single` when it is one JSON object.
@@ -104,7 +104,7 @@ extension APIController {
     @Sendable func queue(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let page = try await services.submissions.queue(datanet, page: try page(request))
-        return JSON.response(PageJSON(items: page.items.map(SubmissionJSON.init), next: page.next))
+        return JSON.response(PageJSON(items: page.items.map { SubmissionJSON($0) }, next: page.next))
     }
 
     @Sendable func showSubmission(_ request: Request, context: KilnContext) async throws -> Response {
@@ -122,7 +122,7 @@ extension APIController {
             enum CodingKeys: String, CodingKey { case events }
         }
         let submission = try await visibleSubmission(context)
-        return JSON.response(Body(submission: SubmissionJSON(submission), events: try await services.submissions.events(submission.id).map(EventJSON.init)))
+        return JSON.response(Body(submission: SubmissionJSON(submission, viewer: context.credential?.user), events: try await services.submissions.events(submission.id).map(EventJSON.init)))
     }
 
     @Sendable func submissionContent(_ request: Request, context: KilnContext) async throws -> Response {

@@ -1,6 +1,7 @@
 // The API's JSON shapes as the CLI reads them (see Sources/KilnServer/API/Representations.swift for the writer's side).
 // Keys the CLI does not use are left out; unknown keys are ignored so a newer server does not break an older client.
 import Foundation
+import KilnAPI
 import KilnData
 
 /// A page of a list: `{"items":[…],"next":cursor|null}`.
@@ -28,33 +29,6 @@ struct UserInfo: Decodable, Sendable {
     }
 }
 
-/// A Datanet's rules.
-struct RulesInfo: Decodable, Sendable {
-    var formats: [String]
-    var maxItemBytes: Int
-    var dailyLimit: Int
-    var minChars: Int?
-    var maxChars: Int?
-    var minPixels: Int?
-    var maxPixels: Int?
-    var minSeconds: Double?
-    var maxSeconds: Double?
-    var validationPercent: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case formats
-        case maxItemBytes = "max_item_bytes"
-        case dailyLimit = "daily_limit"
-        case minChars = "min_chars"
-        case maxChars = "max_chars"
-        case minPixels = "min_pixels"
-        case maxPixels = "max_pixels"
-        case minSeconds = "min_seconds"
-        case maxSeconds = "max_seconds"
-        case validationPercent = "validation_percent"
-    }
-}
-
 /// A Datanet, with counts and curators when the server includes them.
 struct DatanetInfo: Decodable, Sendable {
     var slug: String
@@ -63,7 +37,7 @@ struct DatanetInfo: Decodable, Sendable {
     var kind: String
     var schema: String
     var license: String
-    var rules: RulesInfo
+    var rules: RulesBody
     var counts: Counts?
     var curators: [String]?
 

@@ -94,8 +94,10 @@ extension DatanetCommand {
 extension DatanetInfo {
     /// The rules in plain words, one per line.
     var ruleLines: [String] {
-        var lines = ["Formats: \(rules.formats.joined(separator: ", "))",
-                     "At most \(formatBytes(rules.maxItemBytes)) per item; \(rules.dailyLimit) items per contributor per UTC day"]
+        var lines = ["Formats: \((rules.formats ?? []).joined(separator: ", "))"]
+        if let bytes = rules.maxItemBytes, let daily = rules.dailyLimit {
+            lines.append("At most \(formatBytes(bytes)) per item; \(daily) items per contributor per UTC day")
+        }
         lines += Self.bounds("characters", rules.minChars.map(String.init), rules.maxChars.map(String.init))
         lines += Self.bounds("pixels", rules.minPixels.map(String.init), rules.maxPixels.map(String.init))
         lines += Self.bounds("seconds", rules.minSeconds.map { String(format: "%g", $0) }, rules.maxSeconds.map { String(format: "%g", $0) })

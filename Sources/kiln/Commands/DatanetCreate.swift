@@ -1,6 +1,7 @@
 // `kiln datanet create`: a new Datanet with its kind, schema and rules.
 import ArgumentParser
 import Foundation
+import KilnAPI
 
 /// What a Datanet collects.
 enum DatanetKindArgument: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -88,10 +89,7 @@ extension DatanetCommand {
 
         func validate() throws {
             try client.requireToken()
-            let slugOK = slug.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
-            guard (2...48).contains(slug.utf8.count), slugOK, slug.first != "-", slug.last != "-" else {
-                throw ValidationError("The slug must have 2 to 48 lowercase letters, digits or '-', not starting or ending with '-'.")
-            }
+            guard DatanetSlug.isValid(slug) else { throw ValidationError("The slug must have \(DatanetSlug.rule).") }
             guard !title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--title must not be empty.") }
             if schema != nil, kind != .text { throw ValidationError("--schema is for text Datanets only.") }
             if let list = formatList {
@@ -138,10 +136,10 @@ extension DatanetCommand {
 
         /// The `POST /api/datanets` body; absent options are left out so the server's defaults apply.
         var request: CreateBody {
-            let rules = CreateBody.Rules(
-                formats: formatList, max_item_bytes: maxItemBytes, daily_limit: dailyLimit, min_chars: minChars, max_chars: maxChars,
-                min_pixels: minPixels, max_pixels: maxPixels, min_seconds: minSeconds, max_seconds: maxSeconds,
-                validation_percent: validationPercent)
+            let rules = RulesBody(
+                formats: formatList, maxItemBytes: maxItemBytes, dailyLimit: dailyLimit, minChars: minChars, maxChars: maxChars,
+                minPixels: minPixels, maxPixels: maxPixels, minSeconds: minSeconds, maxSeconds: maxSeconds,
+                validationPercent: validationPercent)
             return CreateBody(slug: slug, title: title, description: description, kind: kind.rawValue,
                               schema: kind == .text ? (schema ?? .plain).rawValue : nil, license: license,
                               rules: rules.isEmpty ? nil : rules)
@@ -156,26 +154,6 @@ extension DatanetCommand {
         var kind: String
         var schema: String?
         var license: String?
-        var rules: Rules?
-
-        /// Only the rules given on the command line.
-        struct Rules: Encodable, Sendable {
-            var formats: [String]?
-            var max_item_bytes: Int?
-            var daily_limit: Int?
-            var min_chars: Int?
-            var max_chars: Int?
-            var min_pixels: Int?
-            var max_pixels: Int?
-            var min_seconds: Double?
-            var max_seconds: Double?
-            var validation_percent: Int?
-
-            /// Whether no rule was given.
-            var isEmpty: Bool {
-                formats == nil && max_item_bytes == nil && daily_limit == nil && min_chars == nil && max_chars == nil
-                    && min_pixels == nil && max_pixels == nil && min_seconds == nil && max_seconds == nil && validation_percent == nil
-            }
-        }
+        var rules: RulesBody?
     }
 }
