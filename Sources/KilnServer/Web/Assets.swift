@@ -3,7 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Static assets; the text lives in Assets+CSS.swift and Assets+JS.swift.
+/// Static assets; the text lives in Assets+CSS.swift and Assets+JS.swift (the site), Assets+LedgerCSS.swift and
+/// Assets+LedgerJS.swift (the ledger explorer and its in-browser verifier).
 enum Assets {
     /// A cacheable response holding `text`.
     static func response(_ text: String, type: String) -> Response {
