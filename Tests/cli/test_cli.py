@@ -310,8 +310,8 @@ def test_export_refuses_tampering():
     blob = png(12, 12, 5)
     digest = hashlib.sha256(blob).hexdigest()
     item = {"position": 0, "id": 7, "sha256": digest, "split": "train", "contributor": "eve", "format": "png", "bytes": len(blob)}
-    datanet = {"slug": "fake", "title": "Fake", "description": "", "kind": "image", "schema": "plain", "license": "x",
-               "rules": {"formats": ["png"], "max_item_bytes": 1000000, "daily_limit": 10}}
+    datanet = {"id": 1, "slug": "fake", "title": "Fake", "description": "", "kind": "image", "schema": "plain", "license": "x",
+               "rules": {"formats": ["png"], "max_item_bytes": 1000000, "daily_limit": 10}, "created_at": "2026-12-01T00:00:00.000Z"}
     routes = {}
 
     class Stub(http.server.BaseHTTPRequestHandler):

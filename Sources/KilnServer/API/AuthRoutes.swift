@@ -1,5 +1,6 @@
 // Registration, login and the caller's own view.
 import Foundation
+import KilnAPI
 import Hummingbird
 import KilnData
 
@@ -38,19 +39,15 @@ extension APIController {
         let body = try await decodeBody(PasswordRequest.self, request)
         try attempts.spendAddress(context.clientAddress)
         let user = try await services.accounts.register(username: body.username, password: body.password)
-        return JSON.response(UserJSON(user), status: .created)
+        return JSON.response(UserBody(user), status: .created)
     }
 
     @Sendable func login(_ request: Request, context: KilnContext) async throws -> Response {
-        struct Body: Encodable {
-            var token: String
-            var user: UserJSON
-        }
         let body = try await decodeBody(PasswordRequest.self, request)
         let (token, credential) = try await attempts.login(address: context.clientAddress, username: body.username) {
             try await services.accounts.login(username: body.username, password: body.password)
         }
-        return JSON.response(Body(token: token, user: UserJSON(credential.user)))
+        return JSON.response(LoginBody(token: token, user: UserBody(credential.user)))
     }
 
     @Sendable func logout(_ request: Request, context: KilnContext) async throws -> Response {
@@ -82,17 +79,17 @@ extension APIController {
 
     @Sendable func me(_ request: Request, context: KilnContext) async throws -> Response {
         struct Body: Encodable {
-            var user: UserJSON
+            var user: UserBody
             var curates: [String]
         }
         let user = try context.requireUser()
         let curated = try await services.datanets.curated(by: user)
-        return JSON.response(Body(user: UserJSON(user), curates: curated.sorted()))
+        return JSON.response(Body(user: UserBody(user), curates: curated.sorted()))
     }
 
     @Sendable func mySubmissions(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
         let page = try await services.submissions.mine(user, page: try page(request))
-        return JSON.response(PageJSON(items: page.items.map { SubmissionJSON($0, viewer: user) }, next: page.next))
+        return JSON.response(PageBody(items: page.items.map { SubmissionBody($0, viewer: user) }, next: page.next))
     }
 }

@@ -1,5 +1,6 @@
 // The ledger's public routes: key, signed tree head, entries, proofs and receipts.
 import Foundation
+import KilnAPI
 import Hummingbird
 import KilnData
 import KilnLedger
@@ -25,7 +26,7 @@ extension APIController {
         let limit = try request.queryNumber("limit", default: 100, in: 1...1000)
         let entries = try await services.ledger.entries(from: from, limit: limit)
         let next = entries.count == limit ? entries.last.map { String($0.seq + 1) } : nil
-        return JSON.response(PageJSON(items: entries, next: next))
+        return JSON.response(PageBody(items: entries, next: next))
     }
 
     @Sendable func ledgerEntry(_ request: Request, context: KilnContext) async throws -> Response {

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 description of the JSON API, built from the same endpoint table the router uses.
 import Foundation
+import KilnAPI
 import HTTPTypes
 import Hummingbird
 import KilnData

@@ -1,5 +1,6 @@
 // Submitting items, the review queue and reviews.
 import Foundation
+import KilnAPI
 import HTTPTypes
 import Hummingbird
 import KilnData
@@ -29,9 +30,9 @@ extension APIController {
         let (items, single) = try await incomingItems(request, datanet: datanet)
         let stored = try await services.submissions.submit(items, to: datanet, by: user)
         if single, let only = stored.first {
-            return JSON.response(SubmissionJSON(only, viewer: user), status: .created)
+            return JSON.response(SubmissionBody(only, viewer: user), status: .created)
         }
-        return JSON.response(PageJSON(items: stored.map { SubmissionJSON($0, viewer: user) }, next: nil), status: .created)
+        return JSON.response(PageBody(items: stored.map { SubmissionBody($0, viewer: user) }, next: nil), status: .created)
     }
 
     /// The items a submission request carries, by its content type; `single` when it is one JSON object.
@@ -104,13 +105,13 @@ extension APIController {
     @Sendable func queue(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let page = try await services.submissions.queue(datanet, page: try page(request))
-        return JSON.response(PageJSON(items: page.items.map { SubmissionJSON($0) }, next: page.next))
+        return JSON.response(PageBody(items: page.items.map { SubmissionBody($0) }, next: page.next))
     }
 
     @Sendable func showSubmission(_ request: Request, context: KilnContext) async throws -> Response {
         struct Body: Encodable {
-            var submission: SubmissionJSON
-            var events: [EventJSON]
+            var submission: SubmissionBody
+            var events: [EventBody]
 
             func encode(to encoder: any Encoder) throws {
                 // The submission's own fields sit at the top level, with its history beside them.
@@ -122,7 +123,7 @@ extension APIController {
             enum CodingKeys: String, CodingKey { case events }
         }
         let submission = try await visibleSubmission(context)
-        return JSON.response(Body(submission: SubmissionJSON(submission, viewer: context.credential?.user), events: try await services.submissions.events(submission.id).map(EventJSON.init)))
+        return JSON.response(Body(submission: SubmissionBody(submission, viewer: context.credential?.user), events: try await services.submissions.events(submission.id).map(EventBody.init)))
     }
 
     @Sendable func submissionContent(_ request: Request, context: KilnContext) async throws -> Response {
@@ -175,6 +176,6 @@ extension APIController {
         let id = try context.numberParameter("id")
         let body = try await decodeBody(ReviewRequest.self, request)
         let submission = try await services.submissions.review(id, decision: body.decision, reason: body.reason, by: user)
-        return JSON.response(SubmissionJSON(submission))
+        return JSON.response(SubmissionBody(submission))
     }
 }

@@ -1,5 +1,6 @@
 // Dataset versions: publish, read the manifest, export JSONL.
 import Foundation
+import KilnAPI
 import HTTPTypes
 import Hummingbird
 import KilnData
@@ -8,20 +9,20 @@ extension APIController {
     @Sendable func listVersions(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let versions = try await services.versions.list(datanet)
-        return JSON.response(PageJSON(items: versions.map { VersionJSON($0, items: nil) }, next: nil))
+        return JSON.response(PageBody(items: versions.map { VersionBody($0, items: nil) }, next: nil))
     }
 
     @Sendable func publish(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
         let datanet = try await datanet(context)
         let (version, items) = try await services.versions.publish(datanet, by: user)
-        return JSON.response(VersionJSON(version, items: items), status: .created)
+        return JSON.response(VersionBody(version, items: items), status: .created)
     }
 
     @Sendable func showVersion(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let (version, items) = try await services.versions.version(datanet, number: try context.numberParameter("number"))
-        return JSON.response(VersionJSON(version, items: items))
+        return JSON.response(VersionBody(version, items: items))
     }
 
     @Sendable func exportVersion(_ request: Request, context: KilnContext) async throws -> Response {

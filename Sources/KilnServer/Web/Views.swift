@@ -1,5 +1,6 @@
 // Small view pieces several pages share: messages, status badges, check lists, item previews, paging.
 import Foundation
+import KilnAPI
 import KilnData
 
 /// Reusable HTML fragments.

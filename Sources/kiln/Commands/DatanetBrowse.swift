@@ -1,6 +1,7 @@
 // `kiln datanet list` and `kiln datanet show`: reading Datanets (public, no token needed).
 import ArgumentParser
 import Foundation
+import KilnAPI
 
 extension DatanetCommand {
     /// Lists every Datanet on the server.
@@ -14,13 +15,13 @@ extension DatanetCommand {
 
         func run() async throws {
             let pages = try await client.withClient { client in
-                var pages: [(Data, PageInfo<DatanetInfo>)] = []
+                var pages: [(Data, PageBody<DatanetBody>)] = []
                 var cursor: String?
                 // Following `next` to the end gives the whole list however the server pages it.
                 repeat {
                     let path = "/api/datanets?limit=1000" + (cursor.map { "&cursor=\(pathSegment($0))" } ?? "")
                     let data = try await client.getData(path)
-                    let page = try client.decode(PageInfo<DatanetInfo>.self, from: data, path: path)
+                    let page = try client.decode(PageBody<DatanetBody>.self, from: data, path: path)
                     pages.append((data, page))
                     cursor = page.next
                 } while cursor != nil && pages.count < 10_000
@@ -60,12 +61,12 @@ extension DatanetCommand {
             let path = "/api/datanets/\(pathSegment(slug))"
             let (data, versions) = try await client.withClient { client in
                 let data = try await client.getData(path)
-                if json { return (data, [VersionInfo]()) }
-                let versions = try await client.get(path + "/versions", as: PageInfo<VersionInfo>.self).items
+                if json { return (data, [VersionBody]()) }
+                let versions = try await client.get(path + "/versions", as: PageBody<VersionBody>.self).items
                 return (data, versions)
             }
             if json { return printRawJSON(data) }
-            let datanet = try await runReportingErrors { try APIClient.decodeAnswer(DatanetInfo.self, from: data, path: path) }
+            let datanet = try await runReportingErrors { try APIClient.decodeAnswer(DatanetBody.self, from: data, path: path) }
             print("\(datanet.title) (\(datanet.slug))")
             print("Kind: \(datanet.kind)\(datanet.kind == "text" ? ", schema \(datanet.schema)" : ""); license \(datanet.license)")
             if !datanet.description.isEmpty { print("\n\(datanet.description)\n") }
@@ -91,7 +92,7 @@ extension DatanetCommand {
     }
 }
 
-extension DatanetInfo {
+extension DatanetBody {
     /// The rules in plain words, one per line.
     var ruleLines: [String] {
         var lines = ["Formats: \((rules.formats ?? []).joined(separator: ", "))"]

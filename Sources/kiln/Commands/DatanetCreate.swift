@@ -128,7 +128,7 @@ extension DatanetCommand {
             }
             if json { return printRawJSON(data) }
             let datanet = try await runReportingErrors {
-                try APIClient.decodeAnswer(DatanetInfo.self, from: data, path: "/api/datanets")
+                try APIClient.decodeAnswer(DatanetBody.self, from: data, path: "/api/datanets")
             }
             print("Created \(datanet.kind) Datanet \(datanet.slug): \(datanet.title)")
             print(datanet.ruleLines.map { "  " + $0 }.joined(separator: "\n"))

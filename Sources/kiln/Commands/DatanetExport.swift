@@ -5,6 +5,7 @@
 // (see https://huggingface.co/docs/datasets/image_dataset#imagefolder: `file_name` is relative to the metadata file's folder).
 import ArgumentParser
 import Foundation
+import KilnAPI
 import KilnData
 import KilnLedger
 
@@ -55,9 +56,9 @@ extension DatanetCommand {
             let folder = URL(fileURLWithPath: out, isDirectory: true)
             let summary = try await client.withClient { client in
                 let base = "/api/datanets/\(pathSegment(slug))"
-                let datanet = try await client.get(base, as: DatanetInfo.self)
+                let datanet = try await client.get(base, as: DatanetBody.self)
                 let manifestPath = "\(base)/versions/\(version)"
-                let manifest = try await client.get(manifestPath, as: VersionInfo.self)
+                let manifest = try await client.get(manifestPath, as: VersionBody.self)
                 let items = try Self.verifiedItems(manifest, path: manifestPath)
                 var lines: [ExportLine] = []
                 try await ExportLineReader.read(client: client, path: "\(manifestPath)/export.jsonl", manifest: items) { lines.append($0) }
@@ -88,7 +89,7 @@ extension DatanetCommand {
         /// The root is RFC 6962's Merkle Tree Hash over the items' 32-byte SHA-256 digests in manifest order, so a
         /// manifest that lost, gained, reordered or altered an item cannot reproduce it.
         /// - Throws: `ClientError.integrity` when the manifest is incomplete or does not hash to its root.
-        static func verifiedItems(_ manifest: VersionInfo, path: String) throws -> [VersionInfo.Item] {
+        static func verifiedItems(_ manifest: VersionBody, path: String) throws -> [VersionBody.Item] {
             guard let unordered = manifest.items else {
                 throw ClientError.invalidResponse(path: path, reason: "the version has no item list")
             }

@@ -1,6 +1,7 @@
 // `kiln datanet leaderboard` and `kiln datanet publish`: standings and frozen versions.
 import ArgumentParser
 import Foundation
+import KilnAPI
 
 extension DatanetCommand {
     /// Shows a Datanet's leaderboard, or the global one.
@@ -27,7 +28,7 @@ extension DatanetCommand {
             let path = (slug.map { "/api/datanets/\(pathSegment($0))/leaderboard" } ?? "/api/leaderboard") + "?limit=\(limit)"
             let data = try await client.withClient { client in try await client.getData(path) }
             if json { return printRawJSON(data) }
-            let page = try await runReportingErrors { try APIClient.decodeAnswer(PageInfo<StandingInfo>.self, from: data, path: path) }
+            let page = try await runReportingErrors { try APIClient.decodeAnswer(PageBody<StandingBody>.self, from: data, path: path) }
             guard !page.items.isEmpty else {
                 print("No accepted items yet\(slug.map { " in \($0)" } ?? "").")
                 return
@@ -60,7 +61,7 @@ extension DatanetCommand {
             let path = "/api/datanets/\(pathSegment(slug))/versions"
             let data = try await client.withClient { client in try await client.postData(path, json: Empty()) }
             if json { return printRawJSON(data) }
-            let version = try await runReportingErrors { try APIClient.decodeAnswer(VersionInfo.self, from: data, path: path) }
+            let version = try await runReportingErrors { try APIClient.decodeAnswer(VersionBody.self, from: data, path: path) }
             print("Published \(version.datanet) v\(version.version): \(version.count) items "
                   + "(\(version.trainCount) train, \(version.validationCount) validation), \(formatBytes(version.bytes)).")
             print("Merkle root: \(version.merkleRoot)")

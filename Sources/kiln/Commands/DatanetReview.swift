@@ -1,6 +1,7 @@
 // `kiln datanet queue` and `kiln datanet review`: the curator's side of submissions.
 import ArgumentParser
 import Foundation
+import KilnAPI
 
 extension DatanetCommand {
     /// Lists a Datanet's pending items, oldest first (curators only).
@@ -31,7 +32,7 @@ extension DatanetCommand {
             if let cursor { path += "&cursor=\(pathSegment(cursor))" }
             let data = try await client.withClient { client in try await client.getData(path) }
             if json { return printRawJSON(data) }
-            let page = try await runReportingErrors { try APIClient.decodeAnswer(PageInfo<SubmissionInfo>.self, from: data, path: path) }
+            let page = try await runReportingErrors { try APIClient.decodeAnswer(PageBody<SubmissionBody>.self, from: data, path: path) }
             guard !page.items.isEmpty else {
                 print("Nothing is waiting for review in \(slug).")
                 return
@@ -84,7 +85,7 @@ extension DatanetCommand {
             let body = Body(decision: accept ? "accept" : "reject", reason: reason)
             let data = try await client.withClient { client in try await client.postData(path, json: body) }
             if json { return printRawJSON(data) }
-            let submission = try await runReportingErrors { try APIClient.decodeAnswer(SubmissionInfo.self, from: data, path: path) }
+            let submission = try await runReportingErrors { try APIClient.decodeAnswer(SubmissionBody.self, from: data, path: path) }
             print("Submission \(submission.id) in \(submission.datanet) by \(submission.contributor): \(submission.status)"
                   + (submission.reason.map { " (\($0))" } ?? ""))
         }

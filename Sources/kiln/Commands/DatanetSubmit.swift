@@ -1,6 +1,7 @@
 // `kiln datanet submit`: text items and files, one request per file, with a progress bar and a per-item summary.
 import ArgumentParser
 import Foundation
+import KilnAPI
 import KilnData
 
 extension DatanetCommand {
@@ -70,7 +71,7 @@ extension DatanetCommand {
 
         func run() async throws {
             let outcomes = try await client.withClient { client in
-                let datanet = try await client.get("/api/datanets/\(pathSegment(slug))", as: DatanetInfo.self)
+                let datanet = try await client.get("/api/datanets/\(pathSegment(slug))", as: DatanetBody.self)
                 let uploads = try plan(for: datanet)
                 return try await send(uploads, with: client)
             }
@@ -86,7 +87,7 @@ extension DatanetCommand {
         ///
         /// - Throws: `ClientError.file` when the JSON Lines file cannot be read, `ClientError.mismatch` when
         ///   text is given for a media Datanet or `--text` for a schema other than plain.
-        func plan(for datanet: DatanetInfo) throws -> [Upload] {
+        func plan(for datanet: DatanetBody) throws -> [Upload] {
             let hasText = !text.isEmpty || !item.isEmpty || jsonl != nil
             if hasText && datanet.isMedia {
                 throw ClientError.mismatch("\(datanet.slug) collects \(datanet.kind) files; --text, --item and --jsonl are for text Datanets.")
@@ -175,9 +176,9 @@ extension DatanetCommand {
         }
 
         /// The submissions in an answer: one object for a single item, a page for a batch or a multi-item file.
-        static func submissions(in data: Data, path: String) throws -> [SubmissionInfo] {
-            if let page = try? JSONDecoder().decode(PageInfo<SubmissionInfo>.self, from: data) { return page.items }
-            return [try APIClient.decodeAnswer(SubmissionInfo.self, from: data, path: path)]
+        static func submissions(in data: Data, path: String) throws -> [SubmissionBody] {
+            if let page = try? JSONDecoder().decode(PageBody<SubmissionBody>.self, from: data) { return page.items }
+            return [try APIClient.decodeAnswer(SubmissionBody.self, from: data, path: path)]
         }
 
         // MARK: - Reporting
@@ -218,7 +219,7 @@ extension DatanetCommand {
         }
 
         /// One stored item: `label  pending  #12`, plus the reason when it was rejected.
-        private func emit(label: String, submission: SubmissionInfo) {
+        private func emit(label: String, submission: SubmissionBody) {
             if json {
                 printJSONLine(["source": .string(label), "id": .number(Double(submission.id)), "status": .string(submission.status),
                                "reason": submission.reason.map(JSONValue.string) ?? .null,
@@ -290,7 +291,7 @@ extension DatanetCommand {
 
         /// Stored (accepted, pending or rejected items), failed with an error, or skipped after an earlier stop.
         enum Result: Sendable {
-            case stored([SubmissionInfo])
+            case stored([SubmissionBody])
             case failed(ClientError)
             case notSent
         }

@@ -1,6 +1,7 @@
 // Reading a version's export.jsonl and writing it to disk: temp files renamed into place, every blob hash-checked.
 import Crypto
 import Foundation
+import KilnAPI
 import KilnLedger
 import KilnData
 import NIOCore
@@ -18,7 +19,7 @@ struct ExportLine: Sendable {
     /// The line's members.
     var fields: [String: JSONValue]
     /// The manifest entry it was matched to.
-    var item: VersionInfo.Item
+    var item: VersionBody.Item
 }
 
 /// Streams `export.jsonl` and checks each line against the verified manifest.
@@ -30,7 +31,7 @@ enum ExportLineReader {
     ///
     /// - Throws: `ClientError.integrity` for a line the manifest does not list, lists differently, or repeats, and when
     ///   lines are missing at the end; `ClientError.unreachable` if the stream breaks.
-    static func read(client: APIClient, path: String, manifest: [VersionInfo.Item],
+    static func read(client: APIClient, path: String, manifest: [VersionBody.Item],
                      each: (ExportLine) throws -> Void) async throws {
         let byID = Dictionary(manifest.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<Int>()
@@ -151,7 +152,7 @@ struct ExportWriter: Sendable {
     /// Streams one blob to a temp file beside its final name, hashing as it goes, and renames it only if it matches.
     ///
     /// - Throws: `ClientError.integrity` for a wrong hash or size (the temp file is removed), `.file` for disk errors.
-    func download(_ path: String, to destination: URL, item: VersionInfo.Item) async throws {
+    func download(_ path: String, to destination: URL, item: VersionBody.Item) async throws {
         let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).part")
         guard FileManager.default.createFile(atPath: temp.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: temp.path) else {

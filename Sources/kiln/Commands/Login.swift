@@ -1,6 +1,7 @@
 // `kiln login`: trade a username and password for an API token.
 import ArgumentParser
 import Foundation
+import KilnAPI
 
 /// Logs in and prints a bearer token for `--token` / `KILN_TOKEN`.
 struct Login: AsyncParsableCommand {
@@ -33,7 +34,7 @@ struct Login: AsyncParsableCommand {
         let (data, login) = try await runReportingErrors {
             try await APIClient.with(server: address.url, token: nil) { client in
                 let data = try await client.postData(path, json: body)
-                return (data, try client.decode(LoginInfo.self, from: data, path: path))
+                return (data, try client.decode(LoginBody.self, from: data, path: path))
             }
         }
         if json {
