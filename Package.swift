@@ -61,6 +61,8 @@ let package = Package(
         // loops would make minutes slower than the compile time this costs.
         .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
         .target(name: "KilnModels", dependencies: ["KilnTensor"], swiftSettings: engineSettings),
+        // Fine-tuning: LoRA/QLoRA training, NF4, adapters; reads Datanet versions through their export files only.
+        .target(name: "KilnTrain", dependencies: ["KilnModels", "KilnTensor"], swiftSettings: engineSettings),
         .target(
             name: "KilnData",
             dependencies: [
@@ -128,6 +130,7 @@ let package = Package(
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
         .testTarget(name: "KilnModelsTests", dependencies: ["KilnModels"]),
         .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnHost"]),
+        .testTarget(name: "KilnTrainTests", dependencies: ["KilnTrain", "KilnModels"]),
         .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),
         .testTarget(
             name: "KilnServerTests",

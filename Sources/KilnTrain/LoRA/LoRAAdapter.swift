@@ -1,0 +1,75 @@
+// A LoRA adapter as PEFT saves it: adapter_config.json and adapter_model.safetensors with PEFT's tensor names.
+import Foundation
+import KilnModels
+
+/// One adapted module's low-rank pair: ΔW = scaling · B · A.
+public struct LoRAPair: Sendable, Equatable {
+    /// The module's path in the base checkpoint (`model.layers.0.self_attn.q_proj`); its weight is `<module>.weight`.
+    public var module: String
+    /// A, row-major [r, in].
+    public var a: [Float]
+    /// B, row-major [out, r].
+    public var b: [Float]
+    /// r, in and out.
+    public var rank: Int
+    public var inFeatures: Int
+    public var outFeatures: Int
+    /// The factor ΔW is multiplied by.
+    public var scaling: Float
+}
+
+/// A loaded LoRA adapter: its configuration and one pair per adapted module.
+public struct LoRAAdapter: Sendable {
+    /// The configuration from adapter_config.json.
+    public var config: LoRAConfig
+    /// The pairs, in module order.
+    public var pairs: [LoRAPair]
+
+    /// The prefix PEFT puts before a module path in saved tensor names (the adapter name is left out).
+    public static let prefix = "base_model.model."
+
+    /// PEFT's saved names for a module's pair: `base_model.model.<module>.lora_A.weight` and `.lora_B.weight`.
+    public static func tensorNames(module: String) -> (a: String, b: String) {
+        (prefix + module + ".lora_A.weight", prefix + module + ".lora_B.weight")
+    }
+
+    /// Reads a PEFT adapter folder.
+    /// - Throws: `LoRAError` for an unreadable config, a tensor without its partner, or shapes that disagree on r.
+    public init(folder: URL) throws {
+        let config = try LoRAConfig(contentsOf: folder.appendingPathComponent("adapter_config.json"))
+        self.config = config
+        let url = folder.appendingPathComponent("adapter_model.safetensors")
+        let reader: SafeTensorsReader
+        do {
+            reader = try SafeTensorsReader(url: url)
+        } catch {
+            throw LoRAError.unreadable(path: url.path, reason: "\(error)")
+        }
+        var modules: [String] = []
+        for name in reader.tensorNames where name.hasSuffix(".lora_A.weight") {
+            guard name.hasPrefix(Self.prefix) else {
+                throw LoRAError.badTensor(name: name, reason: "expected PEFT's \"\(Self.prefix)\" prefix")
+            }
+            modules.append(String(name.dropFirst(Self.prefix.count).dropLast(".lora_A.weight".count)))
+        }
+        for name in reader.tensorNames where name.hasSuffix(".lora_B.weight") {
+            let module = String(name.dropFirst(Self.prefix.count).dropLast(".lora_B.weight".count))
+            guard modules.contains(module) else { throw LoRAError.badTensor(name: name, reason: "has no lora_A partner") }
+        }
+        pairs = try modules.sorted().map { module in
+            let names = Self.tensorNames(module: module)
+            guard let aInfo = reader.info(names.a), let bInfo = reader.info(names.b) else {
+                throw LoRAError.badTensor(name: names.b, reason: "missing (every lora_A needs its lora_B)")
+            }
+            guard aInfo.shape.count == 2, bInfo.shape.count == 2, aInfo.shape[0] == bInfo.shape[1] else {
+                throw LoRAError.badTensor(name: names.a, reason: "lora_A \(aInfo.shape) and lora_B \(bInfo.shape) do not share a rank")
+            }
+            do {
+                return LoRAPair(module: module, a: try reader.floats(names.a), b: try reader.floats(names.b), rank: aInfo.shape[0],
+                                inFeatures: aInfo.shape[1], outFeatures: bInfo.shape[0], scaling: Float(config.scaling(for: module)))
+            } catch {
+                throw LoRAError.badTensor(name: names.a, reason: "\(error)")
+            }
+        }
+    }
+}
