@@ -99,6 +99,7 @@ let package = Package(
                 "KilnLedger",
                 "KilnModels",
                 "KilnStore",
+                "KilnTrain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -10,7 +10,7 @@ styles, ChatGLM3's SentencePiece tokenizer.model, SmolLM2's GGUF metadata); bad 
 Run from the project root: python3 Tests/engine/test_cli_engine.py (KILN_BIN names the binary, default
 .build/debug/kiln). Ends with "N passed, M failed"; exits non-zero on any failure.
 """
-import json, os, subprocess, sys, traceback
+import json, os, shutil, subprocess, sys, tempfile, traceback
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 KILN = os.path.abspath(os.environ.get("KILN_BIN", os.path.join(ROOT, ".build", "debug", "kiln")))
@@ -169,6 +169,26 @@ def seeded_sampling_repeats():
     assert a == b and len(a["ids"]) == 8, (a, b)
 
 
+def adapter_merge():
+    base = os.path.join(FX, "models", "gpt2")
+    out = tempfile.mkdtemp(prefix="kiln-merge-")
+    try:
+        r = kiln("adapter", "merge", "--base", base, "--adapter", os.path.join(base, "lora"), "--out", out, "--force")
+        assert r.returncode == 0 and "Merged 1 adapter (8 modules)" in r.stdout, (r.returncode, r.stdout, r.stderr)
+        for name in ("config.json", "tokenizer.json", "model.safetensors"):
+            assert os.path.exists(os.path.join(out, name)), f"{name} missing from the merged folder"
+        merged = kiln_json("generate", "--model", out, "--prompt", "Hello", "--max-new-tokens", "6", "--greedy", "--json")
+        plain = kiln_json("generate", "--model", base, "--prompt", "Hello", "--max-new-tokens", "6", "--greedy", "--json")
+        assert len(merged["ids"]) == 6 and merged["prompt_ids"] == plain["prompt_ids"], (merged, plain)
+        # Not empty any more: refused without --force, and a folder that is not an adapter is named in the error.
+        r = kiln("adapter", "merge", "--base", base, "--adapter", os.path.join(base, "lora"), "--out", out)
+        assert r.returncode != 0 and "not empty" in r.stderr, (r.returncode, r.stderr)
+        r = kiln("adapter", "merge", "--base", base, "--adapter", base, "--out", out, "--force")
+        assert r.returncode == 1 and "adapter_config.json" in r.stderr, (r.returncode, r.stderr)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 models = os.path.join(FX, "models")
 for name in sorted(os.listdir(models)):
     folder = os.path.join(models, name)
@@ -187,6 +207,7 @@ check("a missing .gguf fails with a clear error", missing_gguf_refused)
 check("a folder without config.json is refused", bad_folder_refused)
 check("chat without --model and no default installed says how to install it", chat_without_default_model)
 check("the same seed samples the same ids", seeded_sampling_repeats)
+check("adapter merge writes a loadable model folder and refuses bad input", adapter_merge)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
