@@ -23,18 +23,21 @@ extension RegistryError: LocalizedError {
 
 /// The family loaders, keyed by config.json's `model_type`.
 public enum ModelRegistry {
-    /// One line per family.
-    public static let loaders: [String: @Sendable (URL) throws -> any CausalLM] = [
-        "gpt2": { try GPT2Model.load(folder: $0) },
-        "bloom": { try BloomModel.load(folder: $0) },
-        "llama": { try LlamaModel.load(folder: $0) },
-        "mistral": { try MistralModel.load(folder: $0) },
-        "qwen2": { try Qwen2Model.load(folder: $0) },
-        "qwen3": { try Qwen3Model.load(folder: $0) },
-        // Added in parallel with this registry (GLM.swift, ChatGLM.swift, DeepSeekV3.swift).
-        "glm": { try GLMModel.load(folder: $0) },
-        "chatglm": { try ChatGLMModel.load(folder: $0) },
-        "deepseek_v3": { try DeepSeekV3Model.load(folder: $0) },
+    /// One line per family; the second argument is unmerged LoRA updates (empty for a plain model).
+    public static let loaders: [String: @Sendable (URL, AdapterUpdates) throws -> any CausalLM] = [
+        "gpt2": { try GPT2Model.load(folder: $0, adapters: $1) },
+        "bloom": { try BloomModel.load(folder: $0, adapters: $1) },
+        "llama": { try LlamaModel.load(folder: $0, adapters: $1) },
+        "mistral": { try MistralModel.load(folder: $0, adapters: $1) },
+        "qwen2": { try Qwen2Model.load(folder: $0, adapters: $1) },
+        "qwen3": { try Qwen3Model.load(folder: $0, adapters: $1) },
+        "glm": { try GLMModel.load(folder: $0, adapters: $1) },
+        "chatglm": { folder, adapters in
+            // The ChatGLM layout is renamed onto GLM's while loading; its adapters would need the same renaming.
+            guard adapters.isEmpty else { throw ModelError.unsupportedOption(key: "adapters", value: "chatglm layout") }
+            return try ChatGLMModel.load(folder: folder)
+        },
+        "deepseek_v3": { try DeepSeekV3Model.load(folder: $0, adapters: $1) },
     ]
 
     /// The supported `model_type` strings, sorted.
@@ -55,13 +58,24 @@ public enum ModelRegistry {
         return type
     }
 
-    /// Loads the model of an HF folder with its family's loader, or of a `.gguf` file in place.
+    /// Loads the model of an HF folder with its family's loader (with unmerged LoRA `adapters`, if any), or of a `.gguf` file in place.
     /// - Throws: `RegistryError.unsupportedModelType`, `GGUFError`/`GGUFModelError`, or the family's load errors.
-    public static func loadModel(folder: URL) throws -> any CausalLM {
-        if isGGUF(folder) { return try GGUFModel.load(url: folder) }
+    public static func loadModel(folder: URL, adapters: AdapterUpdates = [:]) throws -> any CausalLM {
+        if isGGUF(folder) {
+            guard adapters.isEmpty else { throw ModelError.unsupportedOption(key: "adapters", value: "GGUF base (merge the adapter instead)") }
+            return try GGUFModel.load(url: folder)
+        }
         let type = try modelType(folder: folder)
         guard let loader = loaders[type] else { throw RegistryError.unsupportedModelType(type, supported: supportedTypes) }
-        return try loader(folder)
+        if !adapters.isEmpty {
+            // An update for a weight the checkpoint lacks would otherwise be silently unused (a misnamed module).
+            let weights = try WeightMap(folder: folder)
+            for name in adapters.keys.sorted()
+            where !weights.contains(name) && !(name.hasPrefix("transformer.") && weights.contains(String(name.dropFirst("transformer.".count)))) {
+                throw ModelError.missingTensor("\(name) (adapted by a LoRA adapter)")
+            }
+        }
+        return try loader(folder, adapters)
     }
 }
 

@@ -49,18 +49,50 @@ struct LoRAMergeTests {
         // The reference passed position_ids explicitly, except to BLOOM (ALiBi reads positions from the mask).
         let positions = family == "bloom" ? nil : try Self.rows(reference, "position_ids")
         let logits = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions).logits
-        let merged = try expected.floats("merged_logits")
-        // Only real (mask-1) positions: HF gives a fully masked left-pad query uniform attention, Kiln zeros.
+        let worst = Self.maxDifference(logits, try expected.floats("merged_logits"), mask: mask)
+        print("\(family)/\(adapterFolder) merged logits max abs diff: \(worst)")
+        #expect(worst <= 1e-4, "\(family)/\(adapterFolder): \(worst)")
+    }
+
+    @Test("Logits with the adapter applied unmerged equal PEFT's within 1e-4", arguments: cases)
+    func unmergedLogits(family: String, adapterFolder: String) throws {
+        let base = Self.models.appendingPathComponent(family)
+        let adapter = try LoRAAdapter(folder: base.appendingPathComponent(adapterFolder))
+        let model = try ModelRegistry.loadModel(folder: base, adapters: LoRAAdapter.updates([adapter]))
+        let reference = try SafeTensorsReader(url: base.appendingPathComponent("reference.safetensors"))
+        let expected = try SafeTensorsReader(url: base.appendingPathComponent(adapterFolder).appendingPathComponent("lora_reference.safetensors"))
+        let ids = try Self.rows(reference, "input_ids"), mask = try Self.rows(reference, "attention_mask")
+        let positions = family == "bloom" ? nil : try Self.rows(reference, "position_ids")
+        let logits = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions).logits
+        let worst = Self.maxDifference(logits, try expected.floats("logits"), mask: mask)
+        print("\(family)/\(adapterFolder) unmerged logits max abs diff: \(worst)")
+        #expect(worst <= 1e-4, "\(family)/\(adapterFolder): \(worst)")
+    }
+
+    /// Max |actual − expected| over mask-1 positions (HF gives a fully masked left-pad query uniform attention, Kiln zeros).
+    static func maxDifference(_ logits: Tensor, _ expected: [Float], mask: [[Int]]) -> Float {
         let steps = mask[0].count, width = logits.count / (mask.count * steps)
         var worst: Float = 0
         for (b, row) in mask.enumerated() {
             for (t, real) in row.enumerated() where real == 1 {
                 let start = (b * steps + t) * width
-                for i in start..<(start + width) { worst = max(worst, abs(logits.storage[i] - merged[i])) }
+                for i in start..<(start + width) { worst = max(worst, abs(logits.storage[i] - expected[i])) }
             }
         }
-        print("\(family)/\(adapterFolder) merged logits max abs diff: \(worst)")
-        #expect(worst <= 1e-4, "\(family)/\(adapterFolder): \(worst)")
+        return worst
+    }
+
+    @Test("An unmerged update for a weight the model lacks, or of the wrong shape, is a typed error")
+    func unmergedMisfit() throws {
+        let base = Self.models.appendingPathComponent("llama")
+        let update = LowRankUpdate(a: Tensor(zeros: [2, 64]), b: Tensor(zeros: [64, 2]), scaling: 1)
+        #expect(throws: ModelError.missingTensor("model.layers.0.self_attn.q_projx.weight (adapted by a LoRA adapter)")) {
+            try ModelRegistry.loadModel(folder: base, adapters: ["model.layers.0.self_attn.q_projx.weight": [update]])
+        }
+        let wrong = LowRankUpdate(a: Tensor(zeros: [2, 63]), b: Tensor(zeros: [64, 2]), scaling: 1)
+        #expect(throws: ModelError.self) {
+            try ModelRegistry.loadModel(folder: base, adapters: ["model.layers.0.self_attn.q_proj.weight": [wrong]])
+        }
     }
 
     @Test("A pair that does not fit its base weight is a typed error, not a crash")

@@ -126,22 +126,30 @@ public struct BloomModel: CausalLM {
     /// Loads config.json and the checkpoint from an HF BLOOM folder.
     /// - Throws: `ConfigError`, `SafeTensorsError`, or `ModelError` naming a missing or misshapen tensor.
     public static func load(folder: URL) throws -> BloomModel {
-        let configuration = try BloomConfiguration.load(url: folder.appendingPathComponent("config.json"))
-        let weights = try CheckpointTensors.read(WeightMap(folder: folder))
-        return try BloomModel(configuration: configuration, weights: sanitize(weights: weights, heads: configuration.heads))
+        try load(folder: folder, adapters: [:])
     }
 
-    /// Builds the model from sanitized weights (`transformer.`-prefixed HF names, query_key_value regrouped q|k|v).
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> BloomModel {
+        let configuration = try BloomConfiguration.load(url: folder.appendingPathComponent("config.json"))
+        let weights = try CheckpointTensors.read(WeightMap(folder: folder))
+        return try BloomModel(configuration: configuration, weights: sanitize(weights: weights, heads: configuration.heads),
+                              adapters: sanitize(adapters: adapters, heads: configuration.heads))
+    }
+
+    /// Builds the model from sanitized weights and adapters (`transformer.`-prefixed HF names, query_key_value regrouped q|k|v).
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
-    public init(configuration: BloomConfiguration, weights: [String: Tensor]) throws(ModelError) {
+    public init(configuration: BloomConfiguration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
         let c = configuration
         let width = c.hiddenSize
-        let t = CheckpointTensors(tensors: weights)
+        let t = CheckpointTensors(tensors: weights, adapters: adapters)
         func norm(_ prefix: String) throws(ModelError) -> LayerNormLayer {
             LayerNormLayer(weight: try t.take(prefix + ".weight", [width]), bias: try t.take(prefix + ".bias", [width]), eps: c.eps)
         }
         func linear(_ prefix: String, _ out: Int, _ input: Int) throws(ModelError) -> LinearLayer {
-            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]))
+            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
+                        updates: try t.updates(prefix + ".weight", outputs: out, inputs: input))
         }
         self.configuration = c
         wordEmbeddings = try t.take("transformer.word_embeddings.weight", [c.vocabSize, width])
@@ -205,6 +213,19 @@ public struct BloomModel: CausalLM {
             let key = name.hasPrefix("transformer.") || name.hasPrefix("lm_head.") ? name : "transformer." + name
             let fused = key.hasSuffix(".self_attention.query_key_value.weight") || key.hasSuffix(".self_attention.query_key_value.bias")
             result[key] = fused ? regroupQKV(tensor, heads: heads) : tensor
+        }
+        return result
+    }
+
+    /// Adapter updates with the same regrouping as their weights: B's rows of a fused query_key_value move as the weight's do
+    /// (A, over the input, is unchanged), so an update keyed by the checkpoint's name applies to the regrouped weight.
+    public static func sanitize(adapters: AdapterUpdates, heads: Int) -> AdapterUpdates {
+        var result: AdapterUpdates = [:]
+        for (name, updates) in adapters {
+            let key = name.hasPrefix("transformer.") || name.hasPrefix("lm_head.") ? name : "transformer." + name
+            result[key] = key.hasSuffix(".self_attention.query_key_value.weight")
+                ? updates.map { LowRankUpdate(a: $0.a, b: regroupQKV($0.b, heads: heads), scaling: $0.scaling) }
+                : updates
         }
         return result
     }

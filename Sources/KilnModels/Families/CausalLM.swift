@@ -63,6 +63,8 @@ struct CheckpointTensors {
     var tensors: [String: Tensor]
     /// HF names to matrices kept in their stored encoding (a GGUF file's weights).
     var quantized: [String: QuantizedMatrix] = [:]
+    /// Unmerged LoRA updates by the weight name they apply to.
+    var adapters: AdapterUpdates = [:]
 
     /// Every tensor of `weights`, widened to Float32.
     /// - Throws: `SafeTensorsError` from the reader.
@@ -258,9 +260,15 @@ struct LinearLayer: Sendable {
     var weight: Tensor
     /// (OC) or nil.
     var bias: Tensor?
+    /// LoRA updates added beside the frozen weight.
+    var updates: [LowRankUpdate] = []
 
     /// x (…, C) → (…, OC).
-    func callAsFunction(_ x: Tensor) -> Tensor { MatMul.forward(x, weight: weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        var y = MatMul.forward(x, weight: weight, bias: bias)
+        for update in updates { update.add(to: &y, input: x) }
+        return y
+    }
 }
 
 /// A PyTorch `nn.LayerNorm` with affine weight and bias (C).

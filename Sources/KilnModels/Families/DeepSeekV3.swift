@@ -235,8 +235,8 @@ public struct DeepSeekV3Model: CausalLM {
 
     /// Builds the model from sanitized HF-named tensors, checking each shape against the configuration.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
-    public init(configuration c: DeepSeekV3Configuration, weights: [String: Tensor]) throws(ModelError) {
-        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c))
+    public init(configuration c: DeepSeekV3Configuration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
+        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters)
         configuration = c
         embedTokens = try tensors.take("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
@@ -248,9 +248,15 @@ public struct DeepSeekV3Model: CausalLM {
     /// Loads a "deepseek_v3" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> DeepSeekV3Model {
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> DeepSeekV3Model {
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
         let configuration = try DeepSeekV3Configuration(config)
-        return try DeepSeekV3Model(configuration: configuration, weights: CheckpointTensors.read(WeightMap(folder: folder)))
+        return try DeepSeekV3Model(configuration: configuration, weights: CheckpointTensors.read(WeightMap(folder: folder)), adapters: adapters)
     }
 
     /// Drops rotary `inv_freq` buffers and the multi-token-prediction layers (`model.layers.<L>…`, which

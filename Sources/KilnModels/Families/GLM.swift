@@ -74,7 +74,8 @@ public struct GLMConfiguration: Sendable, Equatable {
 private func glmLinear(_ tensors: CheckpointTensors, _ name: String, outputs: Int, inputs: Int,
                        bias: Bool) throws(ModelError) -> LinearLayer {
     LinearLayer(weight: try tensors.take("\(name).weight", [outputs, inputs]),
-                bias: bias ? try tensors.take("\(name).bias", [outputs]) : nil)
+                bias: bias ? try tensors.take("\(name).bias", [outputs]) : nil,
+                updates: try tensors.updates("\(name).weight", outputs: outputs, inputs: inputs))
 }
 
 // MARK: - Attention
@@ -169,8 +170,8 @@ public struct GLMModel: CausalLM {
 
     /// Builds the model from HF-named "glm" tensors, checking each shape against the configuration.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
-    public init(configuration c: GLMConfiguration, weights: [String: Tensor]) throws(ModelError) {
-        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c))
+    public init(configuration c: GLMConfiguration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
+        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters)
         configuration = c
         embedTokens = try tensors.take("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
@@ -182,9 +183,15 @@ public struct GLMModel: CausalLM {
     /// Loads a "glm" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> GLMModel {
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> GLMModel {
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
         let configuration = try GLMConfiguration.glm(config)
-        return try GLMModel(configuration: configuration, weights: CheckpointTensors.read(WeightMap(folder: folder)))
+        return try GLMModel(configuration: configuration, weights: CheckpointTensors.read(WeightMap(folder: folder)), adapters: adapters)
     }
 
     /// Drops rotary `inv_freq` buffers (recomputed from config), and points lm_head at embed_tokens when tied,

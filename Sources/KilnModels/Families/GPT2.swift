@@ -143,22 +143,29 @@ public struct GPT2Model: CausalLM {
     /// Loads config.json and the checkpoint from an HF GPT-2 folder.
     /// - Throws: `ConfigError`, `SafeTensorsError`, or `ModelError` naming a missing or misshapen tensor.
     public static func load(folder: URL) throws -> GPT2Model {
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> GPT2Model {
         let configuration = try GPT2Configuration.load(url: folder.appendingPathComponent("config.json"))
         let weights = try CheckpointTensors.read(WeightMap(folder: folder))
-        return try GPT2Model(configuration: configuration, weights: sanitize(weights: weights))
+        return try GPT2Model(configuration: configuration, weights: sanitize(weights: weights), adapters: adapters)
     }
 
     /// Builds the model from sanitized weights (`transformer.`-prefixed HF names, Linear layout).
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
-    public init(configuration: GPT2Configuration, weights: [String: Tensor]) throws(ModelError) {
+    public init(configuration: GPT2Configuration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
         let c = configuration
         let (width, inner) = (c.hiddenSize, c.intermediateSize)
-        let t = CheckpointTensors(tensors: weights)
+        let t = CheckpointTensors(tensors: weights, adapters: adapters)
         func norm(_ prefix: String) throws(ModelError) -> LayerNormLayer {
             LayerNormLayer(weight: try t.take(prefix + ".weight", [width]), bias: try t.take(prefix + ".bias", [width]), eps: c.eps)
         }
         func linear(_ prefix: String, _ out: Int, _ input: Int) throws(ModelError) -> LinearLayer {
-            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]))
+            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
+                        updates: try t.updates(prefix + ".weight", outputs: out, inputs: input))
         }
         self.configuration = c
         wte = try t.take("transformer.wte.weight", [c.vocabSize, width])

@@ -100,15 +100,22 @@ public struct LlamaConfiguration: Sendable, Equatable {
 struct LlamaLinear: Sendable {
     var weight: LinearWeight
     var bias: Tensor?
+    /// LoRA updates added beside the frozen weight.
+    var updates: [LowRankUpdate]
 
-    /// Takes `<name>.weight` (OC, C) and, when `bias`, `<name>.bias` (OC) from the checkpoint.
+    /// Takes `<name>.weight` (OC, C), when `bias` `<name>.bias` (OC), and any adapter updates of the weight.
     init(_ tensors: CheckpointTensors, _ name: String, outputs: Int, inputs: Int, bias: Bool) throws(ModelError) {
         weight = try tensors.takeLinear("\(name).weight", [outputs, inputs])
         self.bias = bias ? try tensors.take("\(name).bias", [outputs]) : nil
+        updates = try tensors.updates("\(name).weight", outputs: outputs, inputs: inputs)
     }
 
     /// x (…, C) → (…, OC).
-    func callAsFunction(_ x: Tensor) -> Tensor { weight.apply(x, bias: bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        var y = weight.apply(x, bias: bias)
+        for update in updates { update.add(to: &y, input: x) }
+        return y
+    }
 }
 
 /// `LlamaAttention`: q/k/v projections, optional per-head norm, RoPE, grouped-query attention, o_proj.
@@ -248,8 +255,8 @@ public struct LlamaModel: CausalLM {
 
     /// Builds the model from sanitized HF-named tensors, checking each shape against the configuration.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
-    public init(configuration c: LlamaConfiguration, weights: [String: Tensor]) throws(ModelError) {
-        try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c)))
+    public init(configuration c: LlamaConfiguration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
+        try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters))
     }
 
     /// Builds the model from HF-named tensors, dense (already `sanitize`d) or quantised (a GGUF file's, renamed).
@@ -270,16 +277,24 @@ public struct LlamaModel: CausalLM {
     /// Loads a "llama" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> LlamaModel {
-        try load(folder: folder, configure: LlamaConfiguration.llama)
+        try load(folder: folder, adapters: [:], configure: LlamaConfiguration.llama)
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> LlamaModel {
+        try load(folder: folder, adapters: adapters, configure: LlamaConfiguration.llama)
     }
 
     /// Loads config.json through a family's `configure` step, then the checkpoint (shared by Mistral and Qwen).
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError`.
-    static func load(folder: URL, configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration) throws -> LlamaModel {
+    static func load(folder: URL, adapters: AdapterUpdates = [:],
+                     configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration) throws -> LlamaModel {
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
         let configuration = try configure(config)
         var tensors = try CheckpointTensors.readKeepingHalfMatrices(WeightMap(folder: folder))
         tensors.tensors = sanitize(weights: tensors.tensors, configuration: configuration)
+        tensors.adapters = adapters
         return try LlamaModel(configuration: configuration, tensors: tensors)
     }
 

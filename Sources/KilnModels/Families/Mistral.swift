@@ -28,7 +28,13 @@ public struct MistralModel: CausalLM {
     /// Loads a "mistral" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> MistralModel {
-        MistralModel(base: try LlamaModel.load(folder: folder, configure: LlamaConfiguration.mistral))
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> MistralModel {
+        MistralModel(base: try LlamaModel.load(folder: folder, adapters: adapters, configure: LlamaConfiguration.mistral))
     }
 
     /// inputIds/attentionMask/positionIds (B, T) → logits (B, T, V) and L+1 hidden states (B, T, C).

@@ -28,7 +28,13 @@ public struct Qwen2Model: CausalLM {
     /// Loads a "qwen2" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> Qwen2Model {
-        Qwen2Model(base: try LlamaModel.load(folder: folder, configure: LlamaConfiguration.qwen2))
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> Qwen2Model {
+        Qwen2Model(base: try LlamaModel.load(folder: folder, adapters: adapters, configure: LlamaConfiguration.qwen2))
     }
 
     /// inputIds/attentionMask/positionIds (B, T) → logits (B, T, V) and L+1 hidden states (B, T, C).

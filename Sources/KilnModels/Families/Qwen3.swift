@@ -30,7 +30,13 @@ public struct Qwen3Model: CausalLM {
     /// Loads a "qwen3" folder.
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError` naming the key or tensor at fault.
     public static func load(folder: URL) throws -> Qwen3Model {
-        Qwen3Model(base: try LlamaModel.load(folder: folder, configure: LlamaConfiguration.qwen3))
+        try load(folder: folder, adapters: [:])
+    }
+
+    /// Loads a folder with unmerged LoRA `adapters` applied beside its weights.
+    /// - Throws: as `load(folder:)`, or `ModelError.wrongShape` for an adapter that does not fit its weight.
+    public static func load(folder: URL, adapters: AdapterUpdates) throws -> Qwen3Model {
+        Qwen3Model(base: try LlamaModel.load(folder: folder, adapters: adapters, configure: LlamaConfiguration.qwen3))
     }
 
     /// inputIds/attentionMask/positionIds (B, T) → logits (B, T, V) and L+1 hidden states (B, T, C).

@@ -1,6 +1,7 @@
 // A LoRA adapter as PEFT saves it: adapter_config.json and adapter_model.safetensors with PEFT's tensor names.
 import Foundation
 import KilnModels
+import KilnTensor
 
 /// One adapted module's low-rank pair: ΔW = scaling · B · A.
 public struct LoRAPair: Sendable, Equatable {
@@ -71,5 +72,18 @@ public struct LoRAAdapter: Sendable {
                 throw LoRAError.badTensor(name: names.a, reason: "\(error)")
             }
         }
+    }
+
+    /// The adapters as unmerged updates for `ModelRegistry.loadModel(folder:adapters:)`, in the order given.
+    public static func updates(_ adapters: [LoRAAdapter]) -> AdapterUpdates {
+        var updates: AdapterUpdates = [:]
+        for adapter in adapters {
+            for pair in adapter.pairs {
+                updates[pair.module + ".weight", default: []].append(LowRankUpdate(
+                    a: Tensor(shape: [pair.rank, pair.inFeatures], storage: pair.a),
+                    b: Tensor(shape: [pair.outFeatures, pair.rank], storage: pair.b), scaling: pair.scaling))
+            }
+        }
+        return updates
     }
 }
