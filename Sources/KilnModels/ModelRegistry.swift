@@ -96,11 +96,13 @@ public struct LoadedModel: Sendable {
     /// A GGUF file's `tokenizer.ggml.eos_token_id` (a folder's lives in the two files above).
     let fileEOS: Int?
 
-    /// Opens an HF folder, or a `.gguf` file (weights run in place, tokenizer and template from its metadata).
+    /// Opens an HF folder (with unmerged LoRA `adapters`, if any), or a `.gguf` file (weights run in place, tokenizer and
+    /// template from its metadata).
     /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError`, `GGUFError` or load errors.
-    public init(folder: URL) throws {
+    public init(folder: URL, adapters: AdapterUpdates = [:]) throws {
         self.folder = folder
         if ModelRegistry.isGGUF(folder) {
+            guard adapters.isEmpty else { throw ModelError.unsupportedOption(key: "adapters", value: "GGUF base (merge the adapter instead)") }
             let reader = try GGUFReader(url: folder)
             let model = try GGUFModel.load(reader: reader)
             modelType = model.configuration.modelType.rawValue
@@ -115,7 +117,7 @@ public struct LoadedModel: Sendable {
         }
         fileEOS = nil
         modelType = try ModelRegistry.modelType(folder: folder)
-        model = try ModelRegistry.loadModel(folder: folder)
+        model = try ModelRegistry.loadModel(folder: folder, adapters: adapters)
         tokenizer = try Tokenizer(folder: folder)
         chatTemplate = try Self.chatTemplateSource(folder: folder).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
         let generationURL = folder.appendingPathComponent("generation_config.json")

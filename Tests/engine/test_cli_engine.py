@@ -180,6 +180,12 @@ def adapter_merge():
         merged = kiln_json("generate", "--model", out, "--prompt", "Hello", "--max-new-tokens", "6", "--greedy", "--json")
         plain = kiln_json("generate", "--model", base, "--prompt", "Hello", "--max-new-tokens", "6", "--greedy", "--json")
         assert len(merged["ids"]) == 6 and merged["prompt_ids"] == plain["prompt_ids"], (merged, plain)
+        # The same adapter applied unmerged generates what the merged folder does.
+        unmerged = kiln_json("generate", "--model", base, "--adapter", os.path.join(base, "lora"), "--prompt", "Hello",
+                             "--max-new-tokens", "6", "--greedy", "--json")
+        assert unmerged["ids"] == merged["ids"], (unmerged, merged)
+        r = kiln("generate", "--model", base, "--adapter", base, "--prompt", "Hello", "--max-new-tokens", "2")
+        assert r.returncode == 1 and "adapter_config.json" in r.stderr, (r.returncode, r.stderr)
         # Not empty any more: refused without --force, and a folder that is not an adapter is named in the error.
         r = kiln("adapter", "merge", "--base", base, "--adapter", os.path.join(base, "lora"), "--out", out)
         assert r.returncode != 0 and "not empty" in r.stderr, (r.returncode, r.stderr)
@@ -207,7 +213,7 @@ check("a missing .gguf fails with a clear error", missing_gguf_refused)
 check("a folder without config.json is refused", bad_folder_refused)
 check("chat without --model and no default installed says how to install it", chat_without_default_model)
 check("the same seed samples the same ids", seeded_sampling_repeats)
-check("adapter merge writes a loadable model folder and refuses bad input", adapter_merge)
+check("adapter merge writes a loadable model folder, --adapter runs it unmerged, bad input is refused", adapter_merge)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

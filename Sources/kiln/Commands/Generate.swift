@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import KilnModels
+import KilnTrain
 
 /// Generates text from a prompt with an HF model folder.
 struct Generate: ParsableCommand {
@@ -12,6 +13,9 @@ struct Generate: ParsableCommand {
 
     @Option(name: .long, help: "The HF model folder (config.json, model.safetensors, tokenizer.json) or a .gguf file.")
     var model: String
+
+    @Option(name: .long, help: ArgumentHelp("A PEFT LoRA adapter folder to apply, unmerged (repeatable).", valueName: "dir"))
+    var adapter: [String] = []
 
     @Option(name: .long, help: "The prompt text.")
     var prompt: String
@@ -58,7 +62,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelPath.open(model)
+        let loaded = try ModelPath.open(model, adapters: adapter)
         let promptIds = loaded.tokenizer.encode(prompt)
         let sampling = SamplingParameters(temperature: temperature ?? 0, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repetitionPenalty)
@@ -82,9 +86,12 @@ struct Generate: ParsableCommand {
 
 /// Opens the PATH argument of the model commands, turning load failures into a message and exit status 1.
 enum ModelPath {
-    /// The loaded folder or GGUF file, or a printed error and `ExitCode(1)`.
-    static func open(_ path: String) throws -> LoadedModel {
-        try reporting { try LoadedModel(folder: URL(fileURLWithPath: path)) }
+    /// The loaded folder or GGUF file with any PEFT `adapters` applied unmerged, or a printed error and `ExitCode(1)`.
+    static func open(_ path: String, adapters: [String] = []) throws -> LoadedModel {
+        try reporting {
+            let loaded = try adapters.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0, isDirectory: true)) }
+            return try LoadedModel(folder: URL(fileURLWithPath: path), adapters: LoRAAdapter.updates(loaded))
+        }
     }
 
     /// Runs `body`, printing any error as `kiln: …` and exiting with status 1.
