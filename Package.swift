@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
         .target(name: "KilnModels", dependencies: ["KilnTensor"], swiftSettings: engineSettings),
         // Fine-tuning: LoRA/QLoRA training, NF4, adapters; reads Datanet versions through their export files only.
-        .target(name: "KilnTrain", dependencies: ["KilnModels", "KilnTensor"], swiftSettings: engineSettings),
+        .target(name: "KilnTrain", dependencies: ["KilnAPI", "KilnModels", "KilnTensor"], swiftSettings: engineSettings),
         .target(
             name: "KilnData",
             dependencies: [
