@@ -42,16 +42,7 @@ struct LoRAMergeTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-merge-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         try AdapterMerge.merge(base: base, adapters: [adapter], into: out)
-        let model = try ModelRegistry.loadModel(folder: out)
-        let reference = try SafeTensorsReader(url: base.appendingPathComponent("reference.safetensors"))
-        let expected = try SafeTensorsReader(url: base.appendingPathComponent(adapterFolder).appendingPathComponent("lora_reference.safetensors"))
-        let ids = try Self.rows(reference, "input_ids"), mask = try Self.rows(reference, "attention_mask")
-        // The reference passed position_ids explicitly, except to BLOOM (ALiBi reads positions from the mask).
-        let positions = family == "bloom" ? nil : try Self.rows(reference, "position_ids")
-        let logits = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions).logits
-        let worst = Self.maxDifference(logits, try expected.floats("merged_logits"), mask: mask)
-        print("\(family)/\(adapterFolder) merged logits max abs diff: \(worst)")
-        #expect(worst <= 1e-4, "\(family)/\(adapterFolder): \(worst)")
+        try Self.check(try ModelRegistry.loadModel(folder: out), family: family, adapterFolder: adapterFolder, against: "merged_logits")
     }
 
     @Test("Logits with the adapter applied unmerged equal PEFT's within 1e-4", arguments: cases)
@@ -59,14 +50,21 @@ struct LoRAMergeTests {
         let base = Self.models.appendingPathComponent(family)
         let adapter = try LoRAAdapter(folder: base.appendingPathComponent(adapterFolder))
         let model = try ModelRegistry.loadModel(folder: base, adapters: LoRAAdapter.updates([adapter]))
+        try Self.check(model, family: family, adapterFolder: adapterFolder, against: "logits")
+    }
+
+    /// Runs `model` on the family's reference batch and compares its logits with `name` of the adapter's lora_reference.
+    static func check(_ model: any CausalLM, family: String, adapterFolder: String, against name: String) throws {
+        let base = models.appendingPathComponent(family)
         let reference = try SafeTensorsReader(url: base.appendingPathComponent("reference.safetensors"))
         let expected = try SafeTensorsReader(url: base.appendingPathComponent(adapterFolder).appendingPathComponent("lora_reference.safetensors"))
-        let ids = try Self.rows(reference, "input_ids"), mask = try Self.rows(reference, "attention_mask")
-        let positions = family == "bloom" ? nil : try Self.rows(reference, "position_ids")
+        let ids = try rows(reference, "input_ids"), mask = try rows(reference, "attention_mask")
+        // The reference passed position_ids explicitly, except to BLOOM (ALiBi reads positions from the mask).
+        let positions = family == "bloom" ? nil : try rows(reference, "position_ids")
         let logits = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions).logits
-        let worst = Self.maxDifference(logits, try expected.floats("logits"), mask: mask)
-        print("\(family)/\(adapterFolder) unmerged logits max abs diff: \(worst)")
-        #expect(worst <= 1e-4, "\(family)/\(adapterFolder): \(worst)")
+        let worst = maxDifference(logits, try expected.floats(name), mask: mask)
+        print("\(family)/\(adapterFolder) \(name) max abs diff: \(worst)")
+        #expect(worst <= 1e-4, "\(family)/\(adapterFolder) \(name): \(worst)")
     }
 
     /// Max |actual − expected| over mask-1 positions (HF gives a fully masked left-pad query uniform attention, Kiln zeros).
