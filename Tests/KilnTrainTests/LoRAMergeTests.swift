@@ -93,6 +93,35 @@ struct LoRAMergeTests {
         }
     }
 
+    @Test("A saved adapter has PEFT's tensor names, shapes and config values, and reads back the same", arguments: cases)
+    func saveRoundTrip(family: String, adapterFolder: String) throws {
+        let source = Self.models.appendingPathComponent(family).appendingPathComponent(adapterFolder)
+        let adapter = try LoRAAdapter(folder: source)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-adapter-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try adapter.save(to: out, baseModel: "..")
+        let original = try SafeTensorsReader(url: source.appendingPathComponent("adapter_model.safetensors"))
+        let saved = try SafeTensorsReader(url: out.appendingPathComponent("adapter_model.safetensors"))
+        #expect(Set(saved.tensorNames) == Set(original.tensorNames))
+        for name in original.tensorNames { #expect(saved.info(name)?.shape == original.info(name)?.shape, "\(name)") }
+        let reread = try LoRAAdapter(folder: out)
+        #expect(reread.pairs == adapter.pairs && reread.config == adapter.config)
+        // PEFT's own keys and values for everything Kiln sets.
+        let theirs = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("adapter_config.json"))) as? [String: Any])
+        let ours = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("adapter_config.json"))) as? [String: Any])
+        #expect(Set(ours.keys).isSubset(of: Set(theirs.keys)), "\(Set(ours.keys).subtracting(theirs.keys))")
+        for key in ["r", "lora_alpha", "lora_dropout"] {
+            #expect((ours[key] as? NSNumber)?.doubleValue == (theirs[key] as? NSNumber)?.doubleValue, "\(key)")
+        }
+        for key in ["fan_in_fan_out", "use_rslora", "use_dora", "inference_mode", "init_lora_weights"] {
+            #expect(ours[key] as? Bool == theirs[key] as? Bool, "\(key)")
+        }
+        for key in ["peft_type", "bias", "task_type"] {
+            #expect(ours[key] as? String == theirs[key] as? String, "\(key)")
+        }
+        #expect((ours["target_modules"] as? [String]) == (theirs["target_modules"] as? [String])?.sorted())
+    }
+
     @Test("A pair that does not fit its base weight is a typed error, not a crash")
     func misfit() throws {
         let pair = LoRAPair(module: "model.layers.0.mlp.up_proj", a: [Float](repeating: 0, count: 8), b: [Float](repeating: 0, count: 6),

@@ -34,6 +34,12 @@ public struct LoRAAdapter: Sendable {
         (prefix + module + ".lora_A.weight", prefix + module + ".lora_B.weight")
     }
 
+    /// An adapter from its configuration and pairs (a training run's, or one read from disk).
+    public init(config: LoRAConfig, pairs: [LoRAPair]) {
+        self.config = config
+        self.pairs = pairs
+    }
+
     /// Reads a PEFT adapter folder.
     /// - Throws: `LoRAError` for an unreadable config, a tensor without its partner, or shapes that disagree on r.
     public init(folder: URL) throws {
@@ -85,5 +91,28 @@ public struct LoRAAdapter: Sendable {
             }
         }
         return updates
+    }
+
+    /// Writes the adapter as PEFT saves one: `adapter_config.json` with PEFT's keys and `adapter_model.safetensors`
+    /// (F32, PEFT's tensor names), so `PeftModel.from_pretrained(base, folder)` loads it.
+    /// - Parameter baseModel: recorded as `base_model_name_or_path` (a hub id or the base folder's path).
+    public func save(to folder: URL, baseModel: String) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var writer = SafeTensorsWriter()
+        for pair in pairs {
+            let names = Self.tensorNames(module: pair.module)
+            writer.add(names.a, shape: [pair.rank, pair.inFeatures], values: pair.a)
+            writer.add(names.b, shape: [pair.outFeatures, pair.rank], values: pair.b)
+        }
+        try writer.write(to: folder.appendingPathComponent("adapter_model.safetensors"))
+        let config: [String: Any] = [
+            "alpha_pattern": config.alphaPattern, "auto_mapping": NSNull(), "base_model_name_or_path": baseModel, "bias": "none",
+            "fan_in_fan_out": config.fanInFanOut, "inference_mode": true, "init_lora_weights": true, "layers_pattern": NSNull(),
+            "layers_to_transform": NSNull(), "lora_alpha": config.alpha, "lora_dropout": config.dropout, "modules_to_save": NSNull(),
+            "peft_type": "LORA", "r": config.r, "rank_pattern": config.rankPattern, "revision": NSNull(),
+            "target_modules": config.targetModules.sorted(), "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": config.useRSLoRA,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try data.write(to: folder.appendingPathComponent("adapter_config.json"), options: .atomic)
     }
 }
