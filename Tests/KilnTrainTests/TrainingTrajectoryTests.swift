@@ -71,9 +71,9 @@ struct TrainingTrajectoryTests {
             let expected = try SafeTensorsReader(url: folder.appendingPathComponent("step\(step.step).safetensors"))
             var worst: Float = 0
             for (index, key) in run.adapter_keys.enumerated() {
-                worst = max(worst, Self.maxDifference(parameters[index], try expected.floats("adapter.\(key)")))
-                worst = max(worst, Self.maxDifference(states[index].expAvg, try expected.floats("adam.exp_avg.\(key)")))
-                worst = max(worst, Self.maxDifference(states[index].expAvgSq, try expected.floats("adam.exp_avg_sq.\(key)")))
+                worst = max(worst, maxAbsDifference(parameters[index], try expected.floats("adapter.\(key)")))
+                worst = max(worst, maxAbsDifference(states[index].expAvg, try expected.floats("adam.exp_avg.\(key)")))
+                worst = max(worst, maxAbsDifference(states[index].expAvgSq, try expected.floats("adam.exp_avg_sq.\(key)")))
             }
             print("\(family) after step \(step.step): max abs diff \(worst)")
             #expect(worst <= 1e-4, "\(family) step \(step.step): \(worst)")
@@ -88,9 +88,5 @@ struct TrainingTrajectoryTests {
         #expect(LRSchedule.linear.rate(step: 11, totalSteps: 10, warmupSteps: 0, base: 1) == 0)
         #expect(LRSchedule.linear.rate(step: 6, totalSteps: 10, warmupSteps: 0, base: 1) == 0.5)
         #expect(abs(LRSchedule.cosine.rate(step: 6, totalSteps: 10, warmupSteps: 0, base: 1) - 0.5) < 1e-15)
-    }
-
-    static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
-        zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 }
