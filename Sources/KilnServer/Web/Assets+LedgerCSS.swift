@@ -36,7 +36,8 @@ extension Assets {
         .fields dd { margin: 0; min-width: 0; }
         .fields dd .hash.full { margin: 0; }
         .fields a:has(.hash) { text-decoration: none; }
-        .payload { border-collapse: collapse; width: 100%; font-size: .92rem; }
+        .payload { border-collapse: collapse; width: 100%; font-size: .92rem; table-layout: fixed; }
+        .payload td { overflow-wrap: anywhere; word-break: break-word; }
         .payload th, .payload td { text-align: left; padding: .2rem 0; vertical-align: top; }
         .payload th { font-family: var(--mono); font-weight: 500; font-size: .85rem; color: var(--muted); width: 10rem; padding-right: 1rem; }
         .hash.wrap-all { word-break: break-all; }

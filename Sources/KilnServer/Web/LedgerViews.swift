@@ -66,6 +66,12 @@ enum LedgerViews {
         if let id = payload["submission_id"]?.intValue {
             links.append("<a href=\"/ledger/receipts/submission/\(id)\" id=\"receipt-link\">Receipt for item #\(id)</a>")
         }
+        // An entry for a request's automatic rejections is every listed item's receipt; the first few are linked.
+        for item in (payload["items"]?.arrayValue ?? []).prefix(5) {
+            if let id = item["submission_id"]?.intValue {
+                links.append("<a href=\"/ledger/receipts/submission/\(id)\">Receipt for item #\(id)</a>")
+            }
+        }
         if let slug = payload["datanet"]?.stringValue, let number = payload["version"]?.intValue {
             links.append("<a href=\"/datanets/\(slug)/versions/\(number)\">Version \(number)</a>")
             links.append("<a href=\"/ledger/receipts/version/\(slug)/\(number)\" id=\"receipt-link\">Receipt for version \(number)</a>")
