@@ -37,9 +37,9 @@ extension Assets {
         .fields dd .hash.full { margin: 0; }
         .fields a:has(.hash) { text-decoration: none; }
         .payload { border-collapse: collapse; width: 100%; font-size: .92rem; table-layout: fixed; }
-        .payload td { overflow-wrap: anywhere; word-break: break-word; }
+        .payload td, .payload th { overflow-wrap: anywhere; }
         .payload th, .payload td { text-align: left; padding: .2rem 0; vertical-align: top; }
-        .payload th { font-family: var(--mono); font-weight: 500; font-size: .85rem; color: var(--muted); width: 10rem; padding-right: 1rem; }
+        .payload th { font-family: var(--mono); font-weight: 500; font-size: .85rem; color: var(--muted); width: 12.5rem; padding-right: 1rem; }
         .hash.wrap-all { word-break: break-all; }
         .canonical { background: var(--surface-2); border-radius: 8px; padding: .7rem .9rem; font-size: .82rem; word-break: break-all; margin-bottom: .75rem; }
         .audit-path { margin: 0; padding-left: 0; list-style: none; display: flex; flex-direction: column; gap: .3rem; }
