@@ -19,13 +19,15 @@ public enum BLAS {
     ///   - transposeA: use Aᵀ (A is stored K×M).
     ///   - transposeB: use Bᵀ (B is stored N×K), the layout of a PyTorch `Linear` weight.
     ///   - ldc: the row stride of C (default N), to write a block of columns inside a wider matrix.
+    ///   - lda, ldb: the row strides of A and B as stored (default their stored width), to read a block of columns.
     public static func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>,
-                             ldc: Int? = nil) {
+                             ldc: Int? = nil, lda: Int? = nil, ldb: Int? = nil) {
         guard m > 0, n > 0 else { return }
         // OpenBLAS threads a product this large; idle pool workers must not spin on the same cores meanwhile.
         if m * n * k >= 1 << 20 { WorkerPool.shared.park() }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(ldc ?? n))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda ?? (transposeA ? m : k)), b, Int32(ldb ?? (transposeB ? k : n)), beta, c,
+                    Int32(ldc ?? n))
     }
 }

@@ -58,13 +58,23 @@ extension ModelError: LocalizedError {
 }
 
 /// Sanitized checkpoint tensors, looked up with the shape the config implies.
-struct CheckpointTensors {
+public struct CheckpointTensors: Sendable {
     /// HF names (after the family's `sanitize`) to tensors.
-    var tensors: [String: Tensor]
+    public var tensors: [String: Tensor]
     /// HF names to matrices kept in their stored encoding (a GGUF file's weights).
-    var quantized: [String: QuantizedMatrix] = [:]
+    public var quantized: [String: QuantizedMatrix] = [:]
     /// Unmerged LoRA updates by the weight name they apply to.
-    var adapters: AdapterUpdates = [:]
+    public var adapters: AdapterUpdates = [:]
+
+    /// Wraps tensors already under the names a family reads.
+    public init(tensors: [String: Tensor], quantized: [String: QuantizedMatrix] = [:], adapters: AdapterUpdates = [:]) {
+        self.tensors = tensors
+        self.quantized = quantized
+        self.adapters = adapters
+    }
+
+    /// Every name held, dense or stored.
+    public var names: Set<String> { Set(tensors.keys).union(quantized.keys) }
 
     /// Every tensor of `weights`, widened to Float32.
     /// - Throws: `SafeTensorsError` from the reader.
@@ -91,7 +101,7 @@ struct CheckpointTensors {
 
     /// The tensor `name`, which must have exactly `shape`.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
-    func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
+    public func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
         guard let tensor = tensors[name] ?? quantized[name].map({ $0.dequantized() }) else { throw .missingTensor(name) }
         guard tensor.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: tensor.shape) }
         return tensor
@@ -99,7 +109,7 @@ struct CheckpointTensors {
 
     /// The (OC, C) matrix `name` as a linear weight, kept quantised when the file stores it so.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
-    func takeLinear(_ name: String, _ shape: [Int]) throws(ModelError) -> LinearWeight {
+    public func takeLinear(_ name: String, _ shape: [Int]) throws(ModelError) -> LinearWeight {
         if let matrix = quantized[name] {
             guard matrix.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: matrix.shape) }
             return .quantized(matrix)

@@ -290,12 +290,22 @@ public struct LlamaModel: CausalLM {
     /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError`.
     static func load(folder: URL, adapters: AdapterUpdates = [:],
                      configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration) throws -> LlamaModel {
+        var (configuration, tensors) = try checkpoint(folder: folder, configure: configure)
+        tensors.adapters = adapters
+        return try LlamaModel(configuration: configuration, tensors: tensors)
+    }
+
+    /// The configuration and sanitized tensors of a folder (16-bit matrices kept stored), for `load` and for code
+    /// that builds its own graph over the weights.
+    /// - Throws: `ConfigError`, `SafeTensorsError` or `ModelError`.
+    public static func checkpoint(folder: URL, configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration)
+        throws -> (LlamaConfiguration, CheckpointTensors) {
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
         let configuration = try configure(config)
         var tensors = try CheckpointTensors.readKeepingHalfMatrices(WeightMap(folder: folder))
         tensors.tensors = sanitize(weights: tensors.tensors, configuration: configuration)
-        tensors.adapters = adapters
-        return try LlamaModel(configuration: configuration, tensors: tensors)
+        if configuration.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
+        return (configuration, tensors)
     }
 
     /// Drops the rotary `inv_freq` buffers older exports carry (recomputed from config), and points lm_head

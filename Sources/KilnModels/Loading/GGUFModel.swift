@@ -41,6 +41,14 @@ public enum GGUFModel {
     /// Builds the model of an open file; its matrices keep referencing the file's mapping.
     /// - Throws: `GGUFModelError`, `ConfigError` or `ModelError`.
     public static func load(reader: GGUFReader) throws -> LlamaModel {
+        let (configuration, tensors) = try checkpoint(reader: reader)
+        return try LlamaModel(configuration: configuration, tensors: tensors)
+    }
+
+    /// The configuration and HF-named tensors of an open file (matrices in place, vectors widened), for `load` and
+    /// for code that builds its own graph over the weights.
+    /// - Throws: `GGUFModelError`, `ConfigError` or `ModelError`.
+    public static func checkpoint(reader: GGUFReader) throws -> (LlamaConfiguration, CheckpointTensors) {
         let config = try configuration(reader: reader)
         var c: LlamaConfiguration
         switch config.modelType {
@@ -69,7 +77,7 @@ public enum GGUFModel {
                 throw GGUFModelError.unexpectedTensor(info.name)
             }
         }
-        return try LlamaModel(configuration: c, tensors: tensors)
+        return (c, tensors)
     }
 
     /// The config.json transformers derives from the metadata, decoded by `ModelConfiguration`.

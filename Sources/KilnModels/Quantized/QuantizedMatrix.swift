@@ -84,6 +84,12 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
+    /// Widens rows `range` into `out` (range.count × columns floats).
+    public func widenRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+        withBase { dequantizeRows(range, base: $0, into: out) }
+    }
+
     /// Rows `range` as a Float32 (range.count, columns) tensor.
     public func dequantized(rows range: Range<Int>? = nil) -> Tensor {
         let range = range ?? 0..<rows

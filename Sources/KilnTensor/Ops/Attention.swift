@@ -19,6 +19,10 @@ public struct AttentionOptions: Sendable {
     /// Keys in use when k and v are a decoding cache's (B, KVH, capacity, D) buffers: the first `keyCount` rows
     /// of each head's slab; nil: all rows. Inference only (the returned cache is not for `backward`).
     public var keyCount: Int?
+    /// A query with every key masked attends uniformly to all keys instead of returning zeros: transformers' eager
+    /// attention adds finfo.min to masked scores, which rounds every score of such a row (a left-pad query) to the
+    /// same value. Training matches it, since a label can sit right after a left pad.
+    public var fullyMaskedUniform = false
 
     /// Options with causal masking on by default.
     public init(causal: Bool = true, keyMask: [Bool]? = nil, bias: Tensor? = nil, window: Int? = nil, scale: Float? = nil) {
@@ -68,8 +72,15 @@ public enum Attention {
                                                 let offset = d.biasOffset(b, h, i, bias.count)
                                                 for j in 0..<d.keys { row[j] += bias.storage[offset + j] }
                                             }
-                                            for j in 0..<d.keys where !d.allowed(b, i, j, options) { row[j] = -.infinity }
-                                            Softmax.rowForward(UnsafePointer(row), row, d.keys)
+                                            var visible = 0
+                                            for j in 0..<d.keys {
+                                                if d.allowed(b, i, j, options) { visible += 1 } else { row[j] = -.infinity }
+                                            }
+                                            if visible == 0 && options.fullyMaskedUniform {
+                                                for j in 0..<d.keys { row[j] = 1 / Float(d.keys) }
+                                            } else {
+                                                Softmax.rowForward(UnsafePointer(row), row, d.keys)
+                                            }
                                         }
                                     }
                                     BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, a: UnsafePointer(scores), b: vp + kvOffset,

@@ -109,6 +109,34 @@ public struct NF4Matrix: Sendable, Equatable {
         return out
     }
 
+    /// Widens rows `range` into `out` (range.count × columns floats), as `dequantized` computes each value.
+    public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let first = range.lowerBound * columns, count = range.count * columns
+        guard count > 0 else { return }
+        let firstBlock = first / blockSize, lastBlock = (first + count - 1) / blockSize
+        let scale: [Float] = switch scales {
+        case .plain(let absmax): Array(absmax[firstBlock...lastBlock])
+        case .double(let codes, let offset, let state): (firstBlock...lastBlock).map { state.value(code: codes[$0], at: $0) + offset }
+        }
+        packed.withUnsafeBufferPointer { bytes in
+            NF4.codebook.withUnsafeBufferPointer { code in
+                for index in first..<(first + count) {
+                    let byte = bytes[index / 2]
+                    let nibble = index & 1 == 0 ? byte >> 4 : byte & 0x0F
+                    out[index - first] = code[Int(nibble)] * scale[index / blockSize - firstBlock]
+                }
+            }
+        }
+    }
+
+    /// Bytes the codes and scales occupy.
+    public var byteCount: Int {
+        switch scales {
+        case .plain(let absmax): packed.count + absmax.count * 4
+        case .double(let codes, _, _): packed.count + codes.count + 4 + (codes.count + 255) / 256 * 4
+        }
+    }
+
     /// The float32 mean bitsandbytes subtracts before double quantisation (`absmax.mean()`): summed in four interleaved
     /// float32 accumulators, then the tail, as torch's reduction does for these lengths (it matches bitsandbytes' offsets
     /// bit for bit on the fixture matrices), then divided by the count.

@@ -1,0 +1,122 @@
+// A base weight that training multiplies by but never changes, in whichever encoding it is held: Float32, a
+// GGUF/16-bit stored matrix, or NF4. Stored and NF4 matrices are widened a band of rows at a time inside the product
+// (bitsandbytes dequantises then multiplies in float32, so this is the same arithmetic), and the backward product
+// dy·W reads the same bands: no Float32 copy of a whole quantised weight ever exists.
+import KilnModels
+import KilnTensor
+
+/// A frozen (OC, C) weight in PyTorch's layout.
+public enum FrozenMatrix: Sendable {
+    /// Float32.
+    case dense(Tensor)
+    /// A GGUF block encoding or F16/BF16, read in place.
+    case stored(QuantizedMatrix)
+    /// bitsandbytes NF4 (QLoRA).
+    case nf4(NF4Matrix)
+
+    /// A checkpoint's linear weight, kept in its encoding.
+    public init(_ weight: LinearWeight) {
+        switch weight {
+        case .dense(let tensor): self = .dense(tensor)
+        case .quantized(let matrix): self = .stored(matrix)
+        }
+    }
+
+    /// (OC, C).
+    public var shape: [Int] {
+        switch self {
+        case .dense(let tensor): tensor.shape
+        case .stored(let matrix): matrix.shape
+        case .nf4(let matrix): [matrix.rows, matrix.columns]
+        }
+    }
+
+    /// Bytes the weight occupies.
+    public var byteCount: Int {
+        switch self {
+        case .dense(let tensor): tensor.count * 4
+        case .stored(let matrix): matrix.byteCount
+        case .nf4(let matrix): matrix.byteCount
+        }
+    }
+
+    /// The whole weight as Float32 (merging, export).
+    public func dequantized() -> Tensor {
+        switch self {
+        case .dense(let tensor): return tensor
+        case .stored(let matrix): return matrix.dequantized()
+        case .nf4(let matrix): return Tensor(shape: [matrix.rows, matrix.columns], storage: matrix.dequantized())
+        }
+    }
+
+    /// `y = x Wᵀ + b`: x (…, C) → (…, OC).
+    public func forward(_ x: Tensor, bias: Tensor?) -> Tensor {
+        if case .dense(let weight) = self { return MatMul.forward(x, weight: weight, bias: bias) }
+        let (outer, inner) = (shape[0], shape[1])
+        let rows = x.count / inner
+        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        if let bias {
+            for row in 0..<rows { y.storage.replaceSubrange((row * outer)..<((row + 1) * outer), with: bias.storage) }
+        }
+        let beta: Float = bias == nil ? 0 : 1
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                forEachBand { band, weights in
+                    BLAS.sgemm(transposeB: true, m: rows, n: band.count, k: inner, a: xp, b: weights, beta: beta,
+                               c: yp + band.lowerBound, ldc: outer)
+                }
+            }
+        }
+        return y
+    }
+
+    /// `dx = dy W`: dy (…, OC) → (…, C), the gradient reaching the layer's input.
+    public func backwardInput(_ dy: Tensor) -> Tensor {
+        let (outer, inner) = (shape[0], shape[1])
+        let rows = dy.count / outer
+        var dx = Tensor(zeros: Array(dy.shape.dropLast()) + [inner])
+        dy.withPointer { dyp in
+            dx.withMutablePointer { dxp in
+                switch self {
+                case .dense(let weight):
+                    weight.withPointer { wp in BLAS.sgemm(m: rows, n: inner, k: outer, a: dyp, b: wp, c: dxp) }
+                default:
+                    forEachBand { band, weights in
+                        BLAS.sgemm(m: rows, n: inner, k: band.count, a: dyp + band.lowerBound, b: weights,
+                                   beta: band.lowerBound == 0 ? 0 : 1, c: dxp, lda: outer)
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// Rows widened per band: enough that the product stays efficient, few enough to stay in cache.
+    static let bandElements = 1 << 16
+
+    /// Calls `body` with consecutive row bands of a stored or NF4 weight, widened to Float32 (band.count × C).
+    private func forEachBand(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let (outer, inner) = (shape[0], shape[1])
+        let bandRows = max(1, min(outer, Self.bandElements / max(1, inner)))
+        var scratch = [Float](repeating: 0, count: bandRows * inner)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
+            var start = 0
+            while start < outer {
+                let band = start..<min(outer, start + bandRows)
+                switch self {
+                case .dense(let weight):
+                    weight.withPointer { body(band, $0 + band.lowerBound * inner) }
+                    start = band.upperBound
+                    continue
+                case .stored(let matrix):
+                    matrix.widenRows(band, into: out)
+                case .nf4(let matrix):
+                    matrix.dequantizeRows(band, into: out)
+                }
+                body(band, UnsafePointer(out))
+                start = band.upperBound
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+// What every family's training graph provides: its linear layers by module path (where LoRA attaches) and a
+// forward pass on a tape from token ids to logits, as transformers' eager forward computes it.
+import Foundation
+import KilnModels
+import KilnTensor
+
+/// One micro-batch: ids, attention mask and labels (B, T); position ids when the caller passes them (left padding).
+public struct TokenBatch: Sendable, Equatable {
+    /// Token ids.
+    public var inputIds: [[Int]]
+    /// 1 for a real token, 0 for padding.
+    public var attentionMask: [[Int]]
+    /// Labels (-100 where no loss is taken), unshifted as HF takes them.
+    public var labels: [[Int]]
+    /// Explicit positions; nil for 0..<T in every row (what a model gets without `position_ids`).
+    public var positionIds: [[Int]]?
+
+    /// A batch.
+    public init(inputIds: [[Int]], attentionMask: [[Int]], labels: [[Int]], positionIds: [[Int]]? = nil) {
+        self.inputIds = inputIds
+        self.attentionMask = attentionMask
+        self.labels = labels
+        self.positionIds = positionIds
+    }
+
+    /// B.
+    public var rows: Int { inputIds.count }
+    /// T.
+    public var steps: Int { inputIds.first?.count ?? 0 }
+    /// Labels that count after the shift (what Trainer's `num_items_in_batch` sums).
+    public var labelTokens: Int { labels.reduce(0) { $0 + $1.dropFirst().filter { $0 != ignoredLabel }.count } }
+    /// Real tokens, for throughput.
+    public var realTokens: Int { attentionMask.reduce(0) { $0 + $1.reduce(0, +) } }
+
+    /// The positions to use: given, or 0..<T.
+    var positions: [Int] {
+        if let positionIds { return Array(positionIds.joined()) }
+        return Array(Array(repeating: Array(0..<steps), count: rows).joined())
+    }
+
+    /// (B·T) true for real tokens.
+    var keyMask: [Bool] { attentionMask.joined().map { $0 == 1 } }
+}
+
+/// A family's network as a differentiable graph over frozen base weights, with LoRA pairs attached to its linears.
+public protocol TrainingGraph {
+    /// The linear layers LoRA may adapt, by module path.
+    var linears: [String: TrainableLinear] { get set }
+    /// Module paths of linears `all-linear` leaves out (the output layer, as PEFT does).
+    var outputModules: Set<String> { get }
+    /// V.
+    var vocabularySize: Int { get }
+    /// Logits (B, T, V) of `batch` on `tape`; `dropout` draws adapter dropout masks while recording.
+    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
+}
+
+/// Why a base model cannot be trained as asked.
+public enum TrainingGraphError: Error, Equatable, Sendable {
+    /// The base's `model_type` has no training graph yet.
+    case unsupportedFamily(String)
+    /// `target_modules` names nothing in the model.
+    case noTargetModules([String], available: [String])
+    /// An input the graph cannot run (bad ids, ragged rows).
+    case invalidBatch(String)
+}
+
+extension TrainingGraphError: LocalizedError {
+    /// A sentence naming the family, modules or input at fault.
+    public var errorDescription: String? {
+        switch self {
+        case .unsupportedFamily(let type): "Training is not supported for model_type \"\(type)\" yet."
+        case .noTargetModules(let targets, let available):
+            "--target-modules \(targets.joined(separator: ",")) matches no linear layer; the model has: \(available.joined(separator: ", "))."
+        case .invalidBatch(let reason): "Invalid training batch: \(reason)."
+        }
+    }
+}
+
+extension TrainingGraph {
+    /// Checks ids against the vocabulary and the batch for rectangular rows.
+    /// - Throws: `TrainingGraphError.invalidBatch`.
+    func validate(_ batch: TokenBatch) throws(TrainingGraphError) {
+        let steps = batch.steps
+        guard batch.rows > 0, steps > 0 else { throw .invalidBatch("empty batch") }
+        for (row, ids) in batch.inputIds.enumerated() {
+            guard ids.count == steps, batch.attentionMask[row].count == steps, batch.labels[row].count == steps else {
+                throw .invalidBatch("row \(row) is not \(steps) long")
+            }
+            if let bad = ids.first(where: { $0 < 0 || $0 >= vocabularySize }) { throw .invalidBatch("token id \(bad) outside the vocabulary") }
+            if let bad = batch.labels[row].first(where: { $0 != ignoredLabel && ($0 < 0 || $0 >= vocabularySize) }) {
+                throw .invalidBatch("label \(bad) outside the vocabulary")
+            }
+        }
+    }
+
+    /// The short module names present (the last path component), for error messages.
+    var moduleKinds: [String] {
+        Array(Set(linears.keys.map { String($0.split(separator: ".").last ?? "") })).sorted()
+    }
+}
+
+/// Builds the training graph of a base checkpoint.
+public enum TrainingGraphs {
+    /// The graph for `checkpoint`'s architecture; `nf4` re-encodes every decoder linear as bitsandbytes NF4 (QLoRA).
+    /// - Throws: `ModelError` for missing or misshapen tensors.
+    public static func make(_ checkpoint: BaseCheckpoint, nf4: NF4Options? = nil) throws -> any TrainingGraph {
+        switch checkpoint.architecture {
+        case .llama(let configuration): try LlamaGraph(configuration: configuration, tensors: checkpoint.tensors, nf4: nf4)
+        }
+    }
+}
+
+/// QLoRA's NF4 settings.
+public struct NF4Options: Sendable, Equatable {
+    /// Quantise the absmax values again in 256-blocks.
+    public var doubleQuantization: Bool
+
+    /// Options.
+    public init(doubleQuantization: Bool) { self.doubleQuantization = doubleQuantization }
+}
+
+extension CheckpointTensors {
+    /// `<module>.weight` (and `<module>.bias` when `bias`) as a frozen linear: kept in its stored encoding, or NF4 when asked.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
+    func linear(_ module: String, outputs: Int, inputs: Int, bias: Bool, nf4: NF4Options?) throws(ModelError) -> TrainableLinear {
+        var weight = FrozenMatrix(try takeLinear("\(module).weight", [outputs, inputs]))
+        if let nf4, (outputs * inputs) % 64 == 0 {
+            weight = .nf4(NF4Matrix(quantizing: weight.dequantized().storage, rows: outputs, columns: inputs,
+                                    doubleQuantization: nf4.doubleQuantization))
+        }
+        return TrainableLinear(module: module, weight: weight, bias: bias ? try take("\(module).bias", [outputs]) : nil)
+    }
+}
