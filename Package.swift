@@ -62,7 +62,11 @@ let package = Package(
         .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
         .target(name: "KilnModels", dependencies: ["KilnTensor"], swiftSettings: engineSettings),
         // Fine-tuning: LoRA/QLoRA training, NF4, adapters; reads Datanet versions through their export files only.
-        .target(name: "KilnTrain", dependencies: ["KilnAPI", "KilnModels", "KilnTensor"], swiftSettings: engineSettings),
+        .target(
+            name: "KilnTrain",
+            dependencies: ["KilnAPI", "KilnModels", "KilnTensor", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: engineSettings
+        ),
         .target(
             name: "KilnData",
             dependencies: [

@@ -39,6 +39,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    /// One line of JSON text, keys sorted (metrics and event lines).
+    public var compactText: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
     /// The string inside, if this is a string.
     public var stringValue: String? {
         if case .string(let value) = self { return value }

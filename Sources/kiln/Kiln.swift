@@ -10,7 +10,7 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an open data-and-model foundry.",
         discussion: "Start with `kiln demo`, or `kiln serve --data DIR` for a real node.",
-        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self, ModelCommand.self, AdapterCommand.self, Generate.self, Tokenize.self, Chat.self])
+        subcommands: [Serve.self, Demo.self, Admin.self, Login.self, DatanetCommand.self, Ledger.self, ModelCommand.self, AdapterCommand.self, TrainCommand.self, Generate.self, Tokenize.self, Chat.self])
 
     /// Refuses a CPU without the engine's instruction sets before anything runs, instead of dying of an illegal instruction.
     static func main() async {

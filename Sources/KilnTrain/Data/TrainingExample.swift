@@ -73,13 +73,34 @@ public struct TrainingFormatter: Sendable {
     /// A formatter for the model folder's tokenizer, chat template and pad token.
     /// - Throws: tokenizer or template errors, or `TrainingDataError.noPadToken` when there is neither a pad nor an EOS token.
     public init(loaded: LoadedModel, maxLength: Int) throws {
-        tokenizer = loaded.tokenizer
-        template = loaded.chatTemplate
+        try self.init(tokenizer: loaded.tokenizer, template: loaded.chatTemplate,
+                      configuredPad: Self.padToken(folder: loaded.folder).flatMap(loaded.tokenizer.id(for:)), maxLength: maxLength)
+    }
+
+    /// A formatter for a base model folder or GGUF file, reading only its tokenizer and template (not its weights).
+    /// - Throws: tokenizer, template or GGUF errors, or `TrainingDataError.noPadToken`.
+    public init(base: URL, maxLength: Int) throws {
+        if ModelRegistry.isGGUF(base) {
+            let reader = try GGUFReader(url: base)
+            let tokenizer = try Tokenizer(gguf: reader)
+            let template = try reader.string("tokenizer.chat_template").map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
+            try self.init(tokenizer: tokenizer, template: template, configuredPad: reader.specialTokenID("padding"), maxLength: maxLength)
+        } else {
+            let tokenizer = try Tokenizer(folder: base)
+            let template = try LoadedModel.chatTemplateSource(folder: base).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
+            try self.init(tokenizer: tokenizer, template: template, configuredPad: Self.padToken(folder: base).flatMap(tokenizer.id(for:)),
+                          maxLength: maxLength)
+        }
+    }
+
+    /// The shared part: pad = the configured pad token, else EOS.
+    init(tokenizer: Tokenizer, template: ChatTemplate?, configuredPad: Int?, maxLength: Int) throws {
+        self.tokenizer = tokenizer
+        self.template = template
         self.maxLength = maxLength
         bosToken = tokenizer.bosTokenId.flatMap(tokenizer.token(for:))
         eosToken = tokenizer.eosTokenId.flatMap(tokenizer.token(for:))
-        let configured = Self.padToken(folder: loaded.folder).flatMap(tokenizer.id(for:))
-        guard let pad = configured ?? tokenizer.eosTokenId else { throw TrainingDataError.noPadToken }
+        guard let pad = configuredPad ?? tokenizer.eosTokenId else { throw TrainingDataError.noPadToken }
         padId = pad
     }
 

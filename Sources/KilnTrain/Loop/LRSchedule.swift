@@ -2,7 +2,7 @@
 import Foundation
 
 /// How the learning rate moves over a run.
-public enum LRSchedule: String, Sendable, CaseIterable {
+public enum LRSchedule: String, Sendable, CaseIterable, Codable {
     /// The base rate throughout; warmup is ignored, as transformers' `constant` does.
     case constant
     /// Linear warmup from 0, then the base rate.

@@ -10,6 +10,13 @@ public struct AdamWState: Sendable, Equatable {
     /// Steps taken, from 0.
     public var step: Int
 
+    /// Moments restored from a checkpoint.
+    public init(expAvg: [Float], expAvgSq: [Float], step: Int) {
+        self.expAvg = expAvg
+        self.expAvgSq = expAvgSq
+        self.step = step
+    }
+
     /// Zero moments for a parameter of `count` values, as torch creates them lazily on the first step.
     public init(count: Int) {
         expAvg = [Float](repeating: 0, count: count)

@@ -1,0 +1,163 @@
+// A run spec: everything that decides what a fine-tuning run computes (base model and its hash, data and its roots,
+// every hyper-parameter), so a run can be stored, queued, resumed, handed to another backend and recorded on the ledger.
+import Foundation
+
+/// A data file a run reads, with where it came from.
+public struct DataSource: Codable, Sendable, Equatable {
+    /// The JSONL file (Datanet export shape).
+    public var path: String
+    /// SHA-256 of the file's bytes.
+    public var sha256: String
+    /// The Datanet and version it was exported from, and that version's Merkle root, when it came from one.
+    public var datanet: String?
+    public var version: Int?
+    public var merkleRoot: String?
+
+    /// A source.
+    public init(path: String, sha256: String, datanet: String? = nil, version: Int? = nil, merkleRoot: String? = nil) {
+        self.path = path
+        self.sha256 = sha256
+        self.datanet = datanet
+        self.version = version
+        self.merkleRoot = merkleRoot
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, sha256, datanet, version
+        case merkleRoot = "merkle_root"
+    }
+}
+
+/// Every setting of a LoRA/QLoRA fine-tuning run.
+public struct TrainingSpec: Codable, Sendable, Equatable {
+    /// The base model folder or `.gguf` file, and the SHA-256 over its weight files (`BaseHash`).
+    public var base: String
+    public var baseSHA256: String
+    /// Training and (optional) validation data.
+    public var train: DataSource
+    public var validation: DataSource?
+    /// A PEFT adapter whose tensors start the run instead of PEFT's init.
+    public var initAdapter: String?
+    /// LoRA.
+    public var loraR: Int
+    public var loraAlpha: Double
+    public var useRSLoRA: Bool
+    public var loraDropout: Double
+    public var targetModules: [String]
+    /// Optimisation.
+    public var learningRate: Double
+    public var epochs: Int
+    public var maxSteps: Int?
+    public var microBatchSize: Int
+    public var gradientAccumulation: Int
+    public var maxLength: Int
+    public var scheduler: LRSchedule
+    public var warmupSteps: Int
+    public var weightDecay: Double
+    public var maxGradNorm: Double
+    public var seed: UInt64
+    /// Shuffle the items each epoch (seeded) instead of file order.
+    public var shuffle: Bool
+    /// "nf4" for QLoRA over NF4 weights, with `doubleQuantization`; nil: the base as stored.
+    public var qlora: String?
+    public var doubleQuantization: Bool
+    /// Steps between checkpoints (0: only at the end).
+    public var checkpointEvery: Int
+    /// "kiln" (this engine) or "torch" (the Python worker).
+    public var backend: String
+
+    /// A spec with every setting given.
+    public init(base: String, baseSHA256: String, train: DataSource, validation: DataSource?, initAdapter: String?, loraR: Int, loraAlpha: Double, useRSLoRA: Bool, loraDropout: Double, targetModules: [String], learningRate: Double, epochs: Int, maxSteps: Int?, microBatchSize: Int, gradientAccumulation: Int, maxLength: Int, scheduler: LRSchedule, warmupSteps: Int, weightDecay: Double, maxGradNorm: Double, seed: UInt64, shuffle: Bool, qlora: String?, doubleQuantization: Bool, checkpointEvery: Int, backend: String) {
+        self.base = base
+        self.baseSHA256 = baseSHA256
+        self.train = train
+        self.validation = validation
+        self.initAdapter = initAdapter
+        self.loraR = loraR
+        self.loraAlpha = loraAlpha
+        self.useRSLoRA = useRSLoRA
+        self.loraDropout = loraDropout
+        self.targetModules = targetModules
+        self.learningRate = learningRate
+        self.epochs = epochs
+        self.maxSteps = maxSteps
+        self.microBatchSize = microBatchSize
+        self.gradientAccumulation = gradientAccumulation
+        self.maxLength = maxLength
+        self.scheduler = scheduler
+        self.warmupSteps = warmupSteps
+        self.weightDecay = weightDecay
+        self.maxGradNorm = maxGradNorm
+        self.seed = seed
+        self.shuffle = shuffle
+        self.qlora = qlora
+        self.doubleQuantization = doubleQuantization
+        self.checkpointEvery = checkpointEvery
+        self.backend = backend
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case base, train, validation, epochs, seed, shuffle, qlora, backend, scheduler
+        case baseSHA256 = "base_sha256"
+        case initAdapter = "init_adapter"
+        case loraR = "lora_r"
+        case loraAlpha = "lora_alpha"
+        case useRSLoRA = "use_rslora"
+        case loraDropout = "lora_dropout"
+        case targetModules = "target_modules"
+        case learningRate = "learning_rate"
+        case maxSteps = "max_steps"
+        case microBatchSize = "micro_batch_size"
+        case gradientAccumulation = "gradient_accumulation"
+        case maxLength = "max_length"
+        case warmupSteps = "warmup_steps"
+        case weightDecay = "weight_decay"
+        case maxGradNorm = "max_grad_norm"
+        case doubleQuantization = "double_quantization"
+        case checkpointEvery = "checkpoint_every"
+    }
+
+    /// The LoRA configuration the run trains and saves.
+    public var loraConfig: LoRAConfig {
+        LoRAConfig(r: loraR, alpha: loraAlpha, useRSLoRA: useRSLoRA, targetModules: targetModules, dropout: loraDropout)
+    }
+
+    /// Checks every value is in range.
+    /// - Throws: `TrainingSpecError.invalid` naming the flag.
+    public func validate() throws(TrainingSpecError) {
+        func require(_ condition: Bool, _ flag: String, _ rule: String) throws(TrainingSpecError) {
+            if !condition { throw .invalid(flag: flag, rule: rule) }
+        }
+        try require(loraR > 0, "--lora-r", "must be a positive integer")
+        try require(loraAlpha > 0 && loraAlpha.isFinite, "--lora-alpha", "must be a positive number")
+        try require(loraDropout >= 0 && loraDropout < 1, "--lora-dropout", "must be in [0, 1)")
+        try require(!targetModules.isEmpty && targetModules.allSatisfy { !$0.isEmpty }, "--target-modules", "must name at least one module")
+        try require(learningRate >= 0 && learningRate.isFinite, "--learning-rate", "must be a non-negative number")
+        try require(epochs > 0, "--epochs", "must be a positive integer")
+        try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps", "must be a positive integer")
+        try require(microBatchSize > 0, "--micro-batch-size", "must be a positive integer")
+        try require(gradientAccumulation > 0, "--gradient-accumulation", "must be a positive integer")
+        try require(maxLength >= 2, "--max-length", "must be at least 2")
+        try require(warmupSteps >= 0, "--warmup-steps", "must not be negative")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay", "must be a non-negative number")
+        try require(maxGradNorm > 0 && maxGradNorm.isFinite, "--max-grad-norm", "must be a positive number")
+        try require(checkpointEvery >= 0, "--checkpoint-every", "must not be negative")
+        try require(qlora == nil || qlora == "nf4", "--qlora", "must be nf4")
+        try require(["kiln", "torch"].contains(backend), "--backend", "must be kiln or torch")
+    }
+}
+
+/// Why a run spec cannot be used.
+public enum TrainingSpecError: Error, Equatable, Sendable {
+    /// A setting is out of range.
+    case invalid(flag: String, rule: String)
+}
+
+extension TrainingSpecError: LocalizedError {
+    /// A sentence naming the flag.
+    public var errorDescription: String? {
+        switch self {
+        case .invalid(let flag, let rule): "\(flag) \(rule)."
+        }
+    }
+}
