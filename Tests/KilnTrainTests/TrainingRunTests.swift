@@ -127,3 +127,42 @@ struct TrainingRunTests {
         #expect(try Data(contentsOf: copy.appendingPathComponent("adapter_model.safetensors")) == final)
     }
 }
+
+@Suite("QLoRA over bitsandbytes NF4 equals bitsandbytes + PEFT")
+struct QLoRARunTests {
+    @Test("The first three NF4 QLoRA steps: loss and grad norm equal qlora.json, adapter and moments after step 3 within 1e-4")
+    func qloraSteps() throws {
+        var (spec, work) = try TrainingRunTests.prepare("llama")
+        defer { try? FileManager.default.removeItem(at: work) }
+        spec.qlora = "nf4"
+        let folder = TrainingRunTests.fixtures.appendingPathComponent("training/llama")
+        struct Reference: Decodable {
+            struct Step: Decodable { var step: Int; var loss: Double; var grad_norm: Double; var learning_rate: Double }
+            var steps: [Step]
+        }
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: folder.appendingPathComponent("qlora.json")))
+        // The schedule is the 9-step run's (lr 0, 1e-3, 2e-3): max_steps 3 would shorten the cosine, so stop it after 3.
+        let output = work.appendingPathComponent("out")
+        let run = try TrainingRun(spec: spec, output: output)
+        var seen = 0
+        try run.run(observer: { event in if case .step = event { seen += 1 } }, shouldStop: { seen >= 3 })
+        let steps = try TrainingRunTests.metrics(output).filter { $0["loss"] != nil }
+        #expect(steps.count == 3)
+        for (line, want) in zip(steps, reference.steps) {
+            #expect(abs((line["loss"] as! Double) - want.loss) <= 1e-5, "step \(want.step) loss \(line["loss"]!) vs \(want.loss)")
+            #expect(abs((line["grad_norm"] as! Double) - want.grad_norm) <= 1e-5, "step \(want.step) grad norm")
+            #expect(abs((line["learning_rate"] as! Double) - want.learning_rate) <= 1e-12)
+        }
+        let expected = try SafeTensorsReader(url: folder.appendingPathComponent("qlora_step3.safetensors"))
+        let saved = try RunCheckpoint.read(output.appendingPathComponent("checkpoints/\(RunCheckpoint.folderName(step: 3))"))
+        var worst: Float = 0
+        for name in expected.tensorNames where name.hasPrefix("adapter.") {
+            let key = String(name.dropFirst("adapter.".count))
+            worst = max(worst, maxAbsDifference(try #require(saved.parameters[key]), try expected.floats(name)))
+            worst = max(worst, maxAbsDifference(try #require(saved.expAvg[key]), try expected.floats("adam.exp_avg.\(key)")))
+            worst = max(worst, maxAbsDifference(try #require(saved.expAvgSq[key]), try expected.floats("adam.exp_avg_sq.\(key)")))
+        }
+        print("QLoRA after step 3: max abs diff \(worst)")
+        #expect(worst <= 1e-4)
+    }
+}
