@@ -41,7 +41,7 @@ public struct DeepSeekV3Routing: Sendable {
 }
 
 /// `DeepseekV3TopkRouter` + `route_tokens_to_experts`: sigmoid scores, bias-corrected group-limited selection.
-struct DeepSeekV3Router: Sendable {
+public struct DeepSeekV3Router: Sendable {
     /// (E, C).
     var weight: Tensor
     /// (E) `e_score_correction_bias`, used only to choose experts, never in their weights.
@@ -57,7 +57,11 @@ struct DeepSeekV3Router: Sendable {
 
     /// x (N, C) → the routing of each of the N tokens.
     func callAsFunction(_ x: Tensor) -> DeepSeekV3Routing {
-        let logits = MatMul.forward(x, weight: weight)
+        Self.route(logits: MatMul.forward(x, weight: weight), correctionBias: correctionBias, moe: moe)
+    }
+
+    /// The experts and weights HF's `route_tokens_to_experts` picks from router logits (tokens, E), for inference and training.
+    public static func route(logits: Tensor, correctionBias: Tensor, moe: MoEConfiguration) -> DeepSeekV3Routing {
         let experts = moe.routedExperts, perGroup = moe.routedExperts / moe.groups
         let tokens = logits.count / experts
         var indices: [[Int]] = [], weights: [[Float]] = []

@@ -2,11 +2,22 @@
 // resolved configuration and its tensors under HF names, read by the same steps the family loaders use, so a
 // trainer sees exactly the weights inference runs.
 import Foundation
+import KilnTensor
 
 /// The resolved configuration of a base model, by the block design that runs it.
 public enum BaseArchitecture: Sendable {
     /// LLaMA-shaped decoders: llama, mistral, qwen2, qwen3 (and GGUF files of those architectures).
     case llama(LlamaConfiguration)
+    /// GPT-2 (Conv1D weights already transposed to Linear's layout).
+    case gpt2(GPT2Configuration)
+    /// BLOOM (the fused query_key_value kept in its per-head interleaved checkpoint layout).
+    case bloom(BloomConfiguration)
+    /// GLM-4 under transformers' names.
+    case glm(GLMConfiguration)
+    /// GLM-4 in the ChatGLM2/3 checkpoint layout (`transformer.encoder…`, fused q|k|v), names kept.
+    case chatGLM(GLMConfiguration)
+    /// DeepSeek-V3 (MLA and MoE).
+    case deepseekV3(DeepSeekV3Configuration)
 }
 
 /// A base model's configuration and frozen tensors under HF names.
@@ -29,18 +40,49 @@ public struct BaseCheckpoint: Sendable {
             return BaseCheckpoint(modelType: configuration.modelType.rawValue, architecture: .llama(configuration), tensors: tensors, isGGUF: true)
         }
         let type = try ModelRegistry.modelType(folder: path)
-        let configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration
-        switch type {
-        case "llama": configure = LlamaConfiguration.llama
-        case "mistral": configure = LlamaConfiguration.mistral
-        case "qwen2": configure = LlamaConfiguration.qwen2
-        case "qwen3": configure = LlamaConfiguration.qwen3
-        default: throw RegistryError.unsupportedModelType(type, supported: trainableTypes)
+        let configURL = path.appendingPathComponent("config.json")
+        func llama(_ configure: (ModelConfiguration) throws(ModelError) -> LlamaConfiguration) throws -> BaseCheckpoint {
+            let (configuration, tensors) = try LlamaModel.checkpoint(folder: path, configure: configure)
+            return BaseCheckpoint(modelType: type, architecture: .llama(configuration), tensors: tensors, isGGUF: false)
         }
-        let (configuration, tensors) = try LlamaModel.checkpoint(folder: path, configure: configure)
-        return BaseCheckpoint(modelType: type, architecture: .llama(configuration), tensors: tensors, isGGUF: false)
+        func dense(_ architecture: BaseArchitecture, _ weights: [String: Tensor]) -> BaseCheckpoint {
+            BaseCheckpoint(modelType: type, architecture: architecture, tensors: CheckpointTensors(tensors: weights), isGGUF: false)
+        }
+        switch type {
+        case "llama": return try llama(LlamaConfiguration.llama)
+        case "mistral": return try llama(LlamaConfiguration.mistral)
+        case "qwen2": return try llama(LlamaConfiguration.qwen2)
+        case "qwen3": return try llama(LlamaConfiguration.qwen3)
+        case "gpt2":
+            let weights = GPT2Model.sanitize(weights: try CheckpointTensors.read(WeightMap(folder: path)))
+            return dense(.gpt2(try GPT2Configuration.load(url: configURL)), weights)
+        case "bloom":
+            var weights: [String: Tensor] = [:]
+            for (name, tensor) in try CheckpointTensors.read(WeightMap(folder: path)) {
+                weights[name.hasPrefix("transformer.") || name.hasPrefix("lm_head.") ? name : "transformer." + name] = tensor
+            }
+            let configuration = try BloomConfiguration.load(url: configURL)
+            if configuration.tieWordEmbeddings { weights["lm_head.weight"] = weights["transformer.word_embeddings.weight"] }
+            return dense(.bloom(configuration), weights)
+        case "glm":
+            let configuration = try GLMConfiguration.glm(ModelConfiguration.load(url: configURL))
+            return dense(.glm(configuration), GLMModel.sanitize(weights: try CheckpointTensors.read(WeightMap(folder: path)), configuration: configuration))
+        case "chatglm":
+            let config = try ModelConfiguration.load(url: configURL)
+            guard config.chatGLM?.multiQueryAttention == true else {
+                throw ModelError.unsupportedOption(key: "multi_query_attention", value: "false (training needs the grouped q|k|v layout)")
+            }
+            return dense(.chatGLM(try GLMConfiguration.chatGLM(config)),
+                         try CheckpointTensors.read(WeightMap(folder: path)).filter { !$0.key.hasSuffix("rotary_pos_emb.inv_freq") })
+        case "deepseek_v3":
+            let configuration = try DeepSeekV3Configuration(ModelConfiguration.load(url: configURL))
+            return dense(.deepseekV3(configuration),
+                         DeepSeekV3Model.sanitize(weights: try CheckpointTensors.read(WeightMap(folder: path)), configuration: configuration))
+        default:
+            throw RegistryError.unsupportedModelType(type, supported: trainableTypes)
+        }
     }
 
     /// The `model_type` values `load` opens.
-    public static let trainableTypes = ["llama", "mistral", "qwen2", "qwen3"]
+    public static let trainableTypes = ["bloom", "chatglm", "deepseek_v3", "glm", "gpt2", "llama", "mistral", "qwen2", "qwen3"]
 }

@@ -128,6 +128,23 @@ extension Tape {
         }
     }
 
+    /// The last-dimension columns `indices`, in that order (no index twice).
+    public func gather(_ x: Variable, columns indices: [Int]) -> Variable {
+        let width = x.value.shape.last!, rows = x.value.count / width, count = indices.count
+        var y = Tensor(zeros: Array(x.value.shape.dropLast()) + [count])
+        for row in 0..<rows {
+            for (j, column) in indices.enumerated() { y.storage[row * count + j] = x.value.storage[row * width + column] }
+        }
+        let shape = x.value.shape
+        return record(y, inputs: [x]) { dy in
+            var dx = Tensor(zeros: shape)
+            for row in 0..<rows {
+                for (j, column) in indices.enumerated() { dx.storage[row * width + column] = dy.storage[row * count + j] }
+            }
+            return [dx]
+        }
+    }
+
     /// Concatenation along the last dimension.
     public func concatenate(_ parts: [Variable]) -> Variable {
         let widths = parts.map { $0.value.shape.last! }

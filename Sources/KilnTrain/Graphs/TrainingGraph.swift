@@ -50,6 +50,8 @@ public protocol TrainingGraph {
     var outputModules: Set<String> { get }
     /// V.
     var vocabularySize: Int { get }
+    /// True when the checkpoint stores its linears [in, out] (GPT-2's Conv1D): saved adapters say `fan_in_fan_out`.
+    var fanInFanOut: Bool { get }
     /// Logits (B, T, V) of `batch` on `tape`; `dropout` draws adapter dropout masks while recording.
     func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
 }
@@ -77,6 +79,9 @@ extension TrainingGraphError: LocalizedError {
 }
 
 extension TrainingGraph {
+    /// Linears are stored [out, in] unless a graph says otherwise.
+    var fanInFanOut: Bool { false }
+
     /// Checks ids against the vocabulary and the batch for rectangular rows.
     /// - Throws: `TrainingGraphError.invalidBatch`.
     func validate(_ batch: TokenBatch) throws(TrainingGraphError) {
@@ -105,7 +110,12 @@ public enum TrainingGraphs {
     /// - Throws: `ModelError` for missing or misshapen tensors.
     public static func make(_ checkpoint: BaseCheckpoint, nf4: NF4Options? = nil) throws -> any TrainingGraph {
         switch checkpoint.architecture {
-        case .llama(let configuration): try LlamaGraph(configuration: configuration, tensors: checkpoint.tensors, nf4: nf4)
+        case .llama(let configuration): try DecoderGraph(DecoderShape(configuration), tensors: checkpoint.tensors, nf4: nf4)
+        case .glm(let configuration): try DecoderGraph(DecoderShape(configuration, layout: .glm), tensors: checkpoint.tensors, nf4: nf4)
+        case .chatGLM(let configuration): try DecoderGraph(DecoderShape(configuration, layout: .chatGLM), tensors: checkpoint.tensors, nf4: nf4)
+        case .gpt2(let configuration): try GPT2Graph(configuration: configuration, tensors: checkpoint.tensors, nf4: nf4)
+        case .bloom(let configuration): try BloomGraph(configuration: configuration, tensors: checkpoint.tensors, nf4: nf4)
+        case .deepseekV3(let configuration): try DeepSeekV3Graph(configuration: configuration, tensors: checkpoint.tensors, nf4: nf4)
         }
     }
 }

@@ -28,6 +28,8 @@ public struct AdapterParameters {
     ///   targeted module or whose shapes differ.
     public static func attach(to graph: inout any TrainingGraph, config: LoRAConfig, initial: LoRAAdapter? = nil,
                               seed: UInt64 = 0) throws -> AdapterParameters {
+        var config = config
+        config.fanInFanOut = graph.fanInFanOut
         let modules = targetedModules(graph, targets: config.targetModules)
         guard !modules.isEmpty else { throw TrainingGraphError.noTargetModules(config.targetModules, available: graph.moduleKinds) }
         let given = Dictionary((initial?.pairs ?? []).map { ($0.module, $0) }, uniquingKeysWith: { first, _ in first })
