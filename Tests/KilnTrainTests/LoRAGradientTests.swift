@@ -14,7 +14,7 @@ struct LoRAGradientTests {
     /// (family folder, adapter folder) with a training graph.
     static let cases: [(String, String)] = [
         ("llama", "lora"), ("llama", "lora_rslora"), ("mistral", "lora"), ("qwen2", "lora"), ("qwen3", "lora"), ("gpt2", "lora"),
-        ("bloom", "lora"), ("glm", "lora"), ("deepseek_v3", "lora_attn"),
+        ("bloom", "lora"), ("glm", "lora"), ("deepseek_v3", "lora_attn"), ("deepseek_v3", "lora"),
     ]
 
     /// The graph of `family` with the fixture adapter attached, the reference batch, and the expected tensors.
@@ -35,7 +35,8 @@ struct LoRAGradientTests {
 
     /// Mean-token loss of `batch` (HF's default reduction); gradients accumulate into the parameters.
     static func lossAndGradients(_ graph: any TrainingGraph, _ parameters: AdapterParameters, _ batch: TokenBatch) throws -> (Float, Tensor) {
-        parameters.zeroGradients()
+        parameters.beginStep()
+        defer { parameters.endStep() }
         let tape = Tape()
         var dropout: DropoutSource? = nil
         let logits = try graph.logits(batch, tape: tape, dropout: &dropout)
@@ -74,6 +75,7 @@ struct LoRAGradientTests {
                 #expect(maxAbsDifference(parameter.gradient.storage, try expected.floats(prefix + "grad." + parameter.name)) <= 1e-4)
                 optimizer.step(&parameter.value.storage, gradient: parameter.gradient.storage, state: &states[index], lr: 1e-3)
             }
+            parameters.syncViews()
             for (index, parameter) in parameters.parameters.enumerated() {
                 let want = try expected.floats("step\(step)." + parameter.name), firstGradient = try expected.floats("grad." + parameter.name)
                 // Adam's first step moves a weight by lr·g/(|g| + eps): where |g| is within a few eps (qwen3's layer-0 up_proj
@@ -96,6 +98,23 @@ struct LoRAGradientTests {
                 // Step 2 starts from torch's step-1 values, so one near-eps element cannot carry into the other gradients.
                 if step == 1 { parameter.value.storage = want }
             }
+            parameters.syncViews()
         }
+    }
+
+    @Test("Targeting DeepSeek-V3's MLP projections gives PEFT's adapter: fused-expert target_parameters, doubled gate_up rank, same names and shapes")
+    func deepSeekTargets() throws {
+        let base = Self.models.appendingPathComponent("deepseek_v3")
+        var graph = try TrainingGraphs.make(try BaseCheckpoint.load(base))
+        let config = LoRAConfig(r: 4, alpha: 8, targetModules: ["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
+                                                                "gate_proj", "up_proj", "down_proj"])
+        let parameters = try AdapterParameters.attach(to: &graph, config: config, seed: 7)
+        let peft = try SafeTensorsReader(url: base.appendingPathComponent("lora/adapter_model.safetensors"))
+        #expect(Set(parameters.parameters.map(\.name)) == Set(peft.tensorNames))
+        for parameter in parameters.parameters { #expect(parameter.value.shape == peft.info(parameter.name)?.shape, "\(parameter.name)") }
+        let theirs = try LoRAConfig(contentsOf: base.appendingPathComponent("lora/adapter_config.json"))
+        #expect(Set(parameters.config.targetModules) == Set(theirs.targetModules))
+        #expect(Set(parameters.config.targetParameters) == Set(theirs.targetParameters))
+        #expect(parameters.config.rankPattern == theirs.rankPattern && parameters.config.alphaPattern == theirs.alphaPattern)
     }
 }

@@ -17,8 +17,11 @@ struct DeepSeekV3Graph: TrainingGraph {
     /// HF's fixed eps of the q_a and kv_a latent norms.
     static let latentEps: Float = 1e-6
 
+    let fusedExperts: [FusedExperts]
+
     var outputModules: Set<String> { ["lm_head"] }
     var vocabularySize: Int { configuration.vocabSize }
+    var parameterAliases: [String: String] { ["gate_proj": "gate_up_proj", "up_proj": "gate_up_proj", "down_proj": "down_proj"] }
 
     init(configuration c: DeepSeekV3Configuration, tensors: CheckpointTensors, nf4: NF4Options?) throws(ModelError) {
         configuration = c
@@ -27,6 +30,7 @@ struct DeepSeekV3Graph: TrainingGraph {
         var norms: [(Tensor, Tensor, Tensor?, Tensor)] = []
         var routers: [Int: (FrozenMatrix, Tensor)] = [:]
         var linears: [String: TrainableLinear] = [:]
+        var fused: [FusedExperts] = []
         func add(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool = false) throws(ModelError) {
             linears[module] = try tensors.linear(module, outputs: outputs, inputs: inputs, bias: bias, nf4: nf4)
         }
@@ -49,7 +53,24 @@ struct DeepSeekV3Graph: TrainingGraph {
             if index < c.moe.firstKDenseReplace {
                 try mlp("\(layer).mlp", c.intermediateSize)
             } else {
-                for e in 0..<c.moe.routedExperts { try mlp("\(layer).mlp.experts.\(e)", c.moe.moeIntermediateSize) }
+                // Each routed expert as transformers 5 holds it: gate|up fused (gate rows first), then down.
+                let (experts, inner) = (c.moe.routedExperts, c.moe.moeIntermediateSize)
+                for e in 0..<experts {
+                    let prefix = "\(layer).mlp.experts.\(e)"
+                    let gateUp = try tensors.take("\(prefix).gate_proj.weight", [inner, c.hiddenSize]).storage
+                        + tensors.take("\(prefix).up_proj.weight", [inner, c.hiddenSize]).storage
+                    var weight = FrozenMatrix.dense(Tensor(shape: [2 * inner, c.hiddenSize], storage: gateUp))
+                    if let nf4 {
+                        weight = .nf4(NF4Matrix(quantizing: gateUp, rows: 2 * inner, columns: c.hiddenSize, doubleQuantization: nf4.doubleQuantization))
+                    }
+                    linears["\(prefix).gate_up_proj"] = TrainableLinear(module: "\(prefix).gate_up_proj", weight: weight, bias: nil)
+                    try add("\(prefix).down_proj", c.hiddenSize, inner)
+                }
+                let container = "\(layer).mlp.experts"
+                fused += [FusedExperts(container: container, parameter: "gate_up_proj", linears: (0..<experts).map { "\(container).\($0).gate_up_proj" },
+                                       outputs: 2 * inner, inputs: c.hiddenSize),
+                          FusedExperts(container: container, parameter: "down_proj", linears: (0..<experts).map { "\(container).\($0).down_proj" },
+                                       outputs: c.hiddenSize, inputs: inner)]
                 if c.moe.sharedExperts > 0 { try mlp("\(layer).mlp.shared_experts", c.moe.moeIntermediateSize * c.moe.sharedExperts) }
                 routers[index] = (.dense(try tensors.take("\(layer).mlp.gate.weight", [c.moe.routedExperts, c.hiddenSize])),
                                   try tensors.take("\(layer).mlp.gate.e_score_correction_bias", [c.moe.routedExperts]))
@@ -60,6 +81,7 @@ struct DeepSeekV3Graph: TrainingGraph {
                           try tensors.take("\(attention).kv_a_layernorm.weight", [m.kvLoraRank])))
         }
         self.linears = linears
+        fusedExperts = fused
         self.norms = norms
         self.routers = routers
         finalNorm = try tensors.take("model.norm.weight", [c.hiddenSize])
@@ -99,8 +121,9 @@ struct DeepSeekV3Graph: TrainingGraph {
                 for (slot, expert) in chosen.enumerated() { routes[expert].append((token, slot)) }
             }
             let outputs = routes.enumerated().map { e, route in
-                route.isEmpty ? tape.constant(Tensor(zeros: [0, c.hiddenSize]))
-                    : mlp(tape.gather(flat, rows: route.map(\.token)), "\(layer).mlp.experts.\(e)")
+                guard !route.isEmpty else { return tape.constant(Tensor(zeros: [0, c.hiddenSize])) }
+                let expert = "\(layer).mlp.experts.\(e)"
+                return linear(tape.swiglu(fused: linear(tape.gather(flat, rows: route.map(\.token)), "\(expert).gate_up_proj")), "\(expert).down_proj")
             }
             var y = tape.combineExperts(outputs, routes: routes, weights: weights, tokens: tokens)
             if c.moe.sharedExperts > 0 { y = tape.add(y, mlp(flat, "\(layer).mlp.shared_experts")) }

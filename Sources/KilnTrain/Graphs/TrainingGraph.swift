@@ -52,8 +52,23 @@ public protocol TrainingGraph {
     var vocabularySize: Int { get }
     /// True when the checkpoint stores its linears [in, out] (GPT-2's Conv1D): saved adapters say `fan_in_fan_out`.
     var fanInFanOut: Bool { get }
+    /// Fused expert tensors PEFT adapts in place (`target_parameters`), each held here as one linear per expert.
+    var fusedExperts: [FusedExperts] { get }
+    /// Module names PEFT turns into `target_parameters` for this model (transformers 5 fuses the routed experts).
+    var parameterAliases: [String: String] { get }
     /// Logits (B, T, V) of `batch` on `tape`; `dropout` draws adapter dropout masks while recording.
     func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
+}
+
+/// E experts' (out, in) matrices that transformers 5 stores as one (E, out, in) parameter, `<container>.<parameter>`.
+public struct FusedExperts: Sendable, Equatable {
+    /// PEFT's path of the module holding the parameter (`model.layers.1.mlp.experts`) and the parameter's name.
+    public let container: String
+    public let parameter: String
+    /// The graph's linear of each expert, in expert order.
+    public let linears: [String]
+    /// One expert's (out, in).
+    public let outputs: Int, inputs: Int
 }
 
 /// Why a base model cannot be trained as asked.
@@ -81,6 +96,9 @@ extension TrainingGraphError: LocalizedError {
 extension TrainingGraph {
     /// Linears are stored [out, in] unless a graph says otherwise.
     var fanInFanOut: Bool { false }
+    /// No fused experts unless a graph has them.
+    var fusedExperts: [FusedExperts] { [] }
+    var parameterAliases: [String: String] { [:] }
 
     /// Checks ids against the vocabulary and the batch for rectangular rows.
     /// - Throws: `TrainingGraphError.invalidBatch`.

@@ -110,7 +110,8 @@ public struct LoRAAdapter: Sendable {
             "fan_in_fan_out": config.fanInFanOut, "inference_mode": true, "init_lora_weights": true, "layers_pattern": NSNull(),
             "layers_to_transform": NSNull(), "lora_alpha": config.alpha, "lora_dropout": config.dropout, "modules_to_save": NSNull(),
             "peft_type": "LORA", "r": config.r, "rank_pattern": config.rankPattern, "revision": NSNull(),
-            "target_modules": config.targetModules.sorted(), "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": config.useRSLoRA,
+            "target_modules": config.targetModules.sorted(), "target_parameters": config.targetParameters.isEmpty ? NSNull() : config.targetParameters.sorted(),
+            "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": config.useRSLoRA,
         ]
         let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try data.write(to: folder.appendingPathComponent("adapter_config.json"), options: .atomic)

@@ -11,6 +11,8 @@ public struct LoRAConfig: Sendable, Equatable {
     public var useRSLoRA: Bool
     /// Module names (the last path component, as PEFT matches them) or `all-linear`.
     public var targetModules: [String]
+    /// Parameters adapted in place (PEFT's `target_parameters`): fused expert tensors such as `gate_up_proj`, `down_proj`.
+    public var targetParameters: [String] = []
     /// Dropout on the adapter's input during training.
     public var dropout: Double
     /// GPT-2's Conv1D stores weights as [in, out]; its update is added transposed.
@@ -75,6 +77,7 @@ public struct LoRAConfig: Sendable, Equatable {
                   dropout: (object["lora_dropout"] as? NSNumber)?.doubleValue ?? 0, fanInFanOut: object["fan_in_fan_out"] as? Bool ?? false,
                   rankPattern: (object["rank_pattern"] as? [String: Int]) ?? [:],
                   alphaPattern: ((object["alpha_pattern"] as? [String: NSNumber]) ?? [:]).mapValues(\.doubleValue))
+        targetParameters = object["target_parameters"] as? [String] ?? []
     }
 }
 

@@ -106,6 +106,7 @@ public final class TrainingRun {
             parameter.value.storage = values
             states[index] = AdamWState(expAvg: m, expAvgSq: v, step: checkpoint.adamStep)
         }
+        adapter.syncViews()
         if dropout != nil { dropout = DropoutSource(seed: 0); dropout!.state = checkpoint.dropoutState }
         completedSteps = checkpoint.step
     }
@@ -145,7 +146,7 @@ public final class TrainingRun {
             let (epoch, micro) = plan.step(step)
             let batches = micro.map { microBatch(epoch: epoch, index: $0) }
             let divisor = max(1, batches.reduce(0) { $0 + $1.labelTokens })
-            adapter.zeroGradients()
+            adapter.beginStep()
             var loss: Float = 0
             for batch in batches {
                 let tape = Tape()
@@ -155,12 +156,14 @@ public final class TrainingRun {
                 loss += result.loss.value.storage[0]
                 tokens += batch.realTokens
             }
+            adapter.endStep()
             var gradients = adapter.parameters.map(\.gradient.storage)
             let norm = GradientClipping.clip(&gradients, maxNorm: spec.maxGradNorm)
             let rate = spec.scheduler.rate(step: step, totalSteps: totalSteps, warmupSteps: spec.warmupSteps, base: spec.learningRate)
             for (index, parameter) in adapter.parameters.enumerated() {
                 optimizer.step(&parameter.value.storage, gradient: gradients[index], state: &states[index], lr: rate)
             }
+            adapter.syncViews()
             completedSteps = step
             lastLoss = Double(loss)
             let elapsed = Date().timeIntervalSince(stepStart)
