@@ -36,7 +36,22 @@ public struct BaseCheckpoint: Sendable {
     ///   or `ModelError` naming what is at fault.
     public static func load(_ path: URL) throws -> BaseCheckpoint {
         if ModelRegistry.isGGUF(path) {
-            let (configuration, tensors) = try GGUFModel.checkpoint(reader: GGUFReader(url: path))
+            var (configuration, tensors) = try GGUFModel.checkpoint(reader: GGUFReader(url: path))
+            if configuration.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
+            if configuration.ropeLayout == .interleaved {
+                // Back to HF's row order, so q_proj/k_proj LoRA pairs have PEFT's layout and merge into HF checkpoints.
+                for index in 0..<configuration.layerCount {
+                    for (name, heads) in [("q_proj", configuration.attentionHeads), ("k_proj", configuration.kvHeads)] {
+                        let key = "model.layers.\(index).self_attn.\(name)"
+                        if let matrix = tensors.quantized["\(key).weight"] { tensors.quantized["\(key).weight"] = try unpermuted(matrix, heads: heads) }
+                        if let bias = tensors.tensors["\(key).bias"] {
+                            let order = halfSplitOrder(rows: bias.count, heads: heads)
+                            tensors.tensors["\(key).bias"] = Tensor(shape: bias.shape, storage: order.map { bias.storage[$0] })
+                        }
+                    }
+                }
+                configuration.ropeLayout = .halfSplit
+            }
             return BaseCheckpoint(modelType: configuration.modelType.rawValue, architecture: .llama(configuration), tensors: tensors, isGGUF: true)
         }
         let type = try ModelRegistry.modelType(folder: path)
@@ -81,6 +96,27 @@ public struct BaseCheckpoint: Sendable {
         default:
             throw RegistryError.unsupportedModelType(type, supported: trainableTypes)
         }
+    }
+
+    /// For each HF row, the llama.cpp row holding it: llama.cpp's converter stores head h's row j·D/2 + i at h·D + 2i + j.
+    static func halfSplitOrder(rows: Int, heads: Int) -> [Int] {
+        let headDim = rows / heads, half = headDim / 2
+        return (0..<rows).map { row in
+            let (h, within) = (row / headDim, row % headDim)
+            return h * headDim + 2 * (within % half) + within / half
+        }
+    }
+
+    /// A stored matrix with its rows moved back to HF's order (whole encoded rows are copied; nothing is re-quantised).
+    /// - Throws: `GGUFError` if the rows do not form a valid matrix.
+    static func unpermuted(_ matrix: QuantizedMatrix, heads: Int) throws -> QuantizedMatrix {
+        var bytes = Data(capacity: matrix.bytes.count)
+        matrix.bytes.withUnsafeBytes { raw in
+            for source in halfSplitOrder(rows: matrix.rows, heads: heads) {
+                bytes.append(contentsOf: raw[(source * matrix.rowBytes)..<((source + 1) * matrix.rowBytes)])
+            }
+        }
+        return try QuantizedMatrix(type: matrix.type, rows: matrix.rows, columns: matrix.columns, bytes: bytes)
     }
 
     /// The `model_type` values `load` opens.
