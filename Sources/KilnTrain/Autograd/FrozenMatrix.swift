@@ -91,8 +91,9 @@ public enum FrozenMatrix: Sendable {
         return dx
     }
 
-    /// Rows widened per band: enough that the product stays efficient, few enough to stay in cache.
-    static let bandElements = 1 << 16
+    /// Rows widened per band (4 MiB of Float32): enough that sgemm amortises packing the activations, a small share of a
+    /// large weight.
+    static let bandElements = 1 << 20
 
     /// Calls `body` with consecutive row bands of a stored or NF4 weight, widened to Float32 (band.count × C).
     private func forEachBand(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {

@@ -38,7 +38,8 @@ struct TrainingReporter {
 
     func report(_ event: TrainingEvent) {
         if json {
-            if let line = jsonLine(event) { print(line) }
+            // Flushed per line: a watcher reading a pipe sees each event when it happens.
+            if let line = jsonLine(event) { print(line); fflush(nil) }
             return
         }
         switch event {
