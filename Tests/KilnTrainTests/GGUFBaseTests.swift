@@ -33,4 +33,47 @@ struct GGUFBaseTests {
             #expect(Array(last.indices.sorted { last[$0] > last[$1] }.prefix(10)) == top)
         }
     }
+
+    @Test("Merged GGUF exports (F16, Q8_0, Q4_1) reload and agree with the base plus the unmerged adapter")
+    func export() throws {
+        let base = try #require(DefaultModel.locate())
+        var graph = try TrainingGraphs.make(try BaseCheckpoint.load(base))
+        let parameters = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 4, alpha: 8, targetModules: ["all-linear"]), seed: 3)
+        // PEFT starts B at zero; give it values so the merge changes every adapted matrix.
+        var random = DropoutSource(seed: 11)
+        for parameter in parameters.parameters where parameter.name.contains("lora_B") {
+            parameter.value.storage = parameter.value.storage.map { _ in (Float(random.next() >> 40) / Float(1 << 24) - 0.5) * 0.04 }
+        }
+        let ids = try SafeTensorsReader(url: Self.reference).int64s("prompt0.input_ids").map { Int($0) }
+        let batch = TokenBatch(inputIds: [ids], attentionMask: [Array(repeating: 1, count: ids.count)],
+                               labels: [Array(repeating: ignoredLabel, count: ids.count)])
+        var dropout: DropoutSource? = nil
+        let expected = try graph.logits(batch, tape: Tape(recording: false), dropout: &dropout).value
+        let adapterBase = try #require(try TrainingGraphs.make(try BaseCheckpoint.load(base)).vocabularySize)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gguf-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Logits here span about ±30; F16 rounding moves them by hundredths, Q8_0 and Q4_1 re-quantisation (and Kiln's int8
+        // activations on quantised matrices) by tenths to a few units. The argmax must hold.
+        for (quantization, tolerance, agreement) in [(ExportQuantization.f16, Float(0.1), 1.0), (.q8_0, 2, 0.8), (.q4_1, 6, 0.6)] {
+            let out = folder.appendingPathComponent("merged-\(quantization.rawValue).gguf")
+            let summary = try GGUFExport.merge(base: base, adapters: [parameters.adapter()], into: out, quantization: quantization)
+            #expect(summary.merged == 210)
+            let reader = try GGUFReader(url: out)
+            #expect(reader.int("general.file_type") == Int(quantization.fileType))
+            #expect(reader.string("tokenizer.chat_template") == (try GGUFReader(url: base)).string("tokenizer.chat_template"))
+            let logits = try GGUFModel.load(reader: reader).forward(inputIds: [ids], attentionMask: nil, positionIds: nil).logits
+            let difference = maxAbsDifference(logits.storage, expected.storage)
+            var same = 0
+            for t in 0..<ids.count {
+                let row = t * adapterBase
+                let mine = (0..<adapterBase).max { logits.storage[row + $0] < logits.storage[row + $1] }
+                let theirs = (0..<adapterBase).max { expected.storage[row + $0] < expected.storage[row + $1] }
+                if mine == theirs { same += 1 }
+            }
+            print("GGUF export \(quantization.rawValue): max abs logit diff \(difference), top-1 agreement \(same)/\(ids.count)")
+            #expect(difference <= tolerance)
+            #expect(Double(same) >= agreement * Double(ids.count))
+        }
+    }
 }

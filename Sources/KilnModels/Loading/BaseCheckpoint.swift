@@ -99,7 +99,7 @@ public struct BaseCheckpoint: Sendable {
     }
 
     /// For each HF row, the llama.cpp row holding it: llama.cpp's converter stores head h's row j·D/2 + i at h·D + 2i + j.
-    static func halfSplitOrder(rows: Int, heads: Int) -> [Int] {
+    public static func halfSplitOrder(rows: Int, heads: Int) -> [Int] {
         let headDim = rows / heads, half = headDim / 2
         return (0..<rows).map { row in
             let (h, within) = (row / headDim, row % headDim)

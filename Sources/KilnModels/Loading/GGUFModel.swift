@@ -155,7 +155,7 @@ public enum GGUFModel {
 
     /// The HF name of a llama.cpp tensor name.
     /// - Throws: `GGUFModelError.unexpectedTensor` for names outside the mapping.
-    static func hfName(_ name: String) throws(GGUFModelError) -> String {
+    public static func hfName(_ name: String) throws(GGUFModelError) -> String {
         switch name {
         case "token_embd.weight": return "model.embed_tokens.weight"
         case "output_norm.weight": return "model.norm.weight"
