@@ -124,6 +124,7 @@ let package = Package(
                 "KilnStore",
                 "KilnTensor",
                 "KilnModels",
+                "KilnTrain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -14,6 +14,12 @@ Model mode reports, each the best of --repeats runs after one warm-up:
   decode_tokens_per_s    (N - 1) / (model.generate time - one cached prefill of the prompt)
   generate_tokens_per_s  N / model.generate time, greedy, exactly N new tokens (what a user sees)
 
+--train runs LoRA fine-tuning instead (`kiln-bench train`'s peer): PEFT LoRA (r 8, alpha 16, on every projection of
+the shape: q/k/v/o/gate/up/down, or GPT-2's c_attn/c_proj/c_fc), a (batch, seq) batch of random ids learned whole,
+torch AdamW; one warm-up step, then `train_tokens_per_s` = batch·seq·steps / the time of --steps optimiser steps.
+
+    .venv-bench/bin/python tools/torch_peer.py --train --model smollm2-135m --seq 256 --batch 4 --steps 3 --json
+
 --sgemm N reports numpy's float32 N x N matmul rate. It re-executes itself without
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which pin OpenBLAS to one kernel and cache size) and with
 OPENBLAS_NUM_THREADS set to --threads, since OpenBLAS reads these only when it loads.
@@ -38,12 +44,18 @@ def parse_args(argv):
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--dtype", choices=DTYPES, default="float32")
     parser.add_argument("--attn", choices=("eager", "sdpa"), default="eager", help="attention implementation")
+    parser.add_argument("--train", action="store_true", help="measure LoRA training instead of inference")
+    parser.add_argument("--seq", type=int, default=256, help="training sequence length")
+    parser.add_argument("--batch", type=int, default=4, help="training batch rows")
+    parser.add_argument("--steps", type=int, default=3, help="timed optimiser steps")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object (else one key per line)")
     args = parser.parse_args(argv)
     if (args.model is None) == (args.sgemm is None):
         parser.error("give exactly one of --model and --sgemm")
+    if args.train and args.model is None:
+        parser.error("--train needs --model")
     if args.new_tokens < 2:
         parser.error("--new-tokens must be at least 2 (decode rate needs a token after the first)")
     return args
@@ -159,9 +171,49 @@ def run_model(args):
     }
 
 
+LORA_TARGETS = {"gpt2-124m": ["c_attn", "c_proj", "c_fc"],
+                "smollm2-135m": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+
+
+def run_train(args):
+    import peft
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    model = build_model(args.model, "float32", args.attn).train()
+    config = peft.LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=LORA_TARGETS[args.model], task_type="CAUSAL_LM",
+                             fan_in_fan_out=args.model == "gpt2-124m")
+    model = peft.get_peft_model(model, config)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (args.batch, args.seq), generator=generator)
+
+    def step():
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    seconds = time.perf_counter() - start
+    return {"model": args.model, "threads": args.threads, "torch": torch.__version__, "peft": peft.__version__,
+            "seq": args.seq, "batch": args.batch, "steps": args.steps,
+            "train_tokens_per_s": args.batch * args.seq * args.steps / seconds,
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+
+
 def main(argv):
     args = parse_args(argv)
-    result = run_sgemm(args.sgemm, args.threads, args.repeats) if args.sgemm else run_model(args)
+    if args.train:
+        result = run_train(args)
+    else:
+        result = run_sgemm(args.sgemm, args.threads, args.repeats) if args.sgemm else run_model(args)
     if args.json:
         print(json.dumps(result))
     else:

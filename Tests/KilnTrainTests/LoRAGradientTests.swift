@@ -45,9 +45,12 @@ struct LoRAGradientTests {
         return (loss.loss.value.storage[0], logits.value)
     }
 
-    @Test("Loss, logits and every LoRA gradient within 1e-4 of PEFT's", arguments: cases)
-    func gradients(family: String, adapterFolder: String) throws {
-        let (graph, parameters, batch, expected) = try Self.setUp(family, adapterFolder)
+    @Test("Loss, logits and every LoRA gradient within 1e-4 of PEFT's, with and without gradient checkpointing",
+          arguments: cases, [false, true])
+    func gradients(_ fixture: (String, String), checkpointing: Bool) throws {
+        let (family, adapterFolder) = fixture
+        var (graph, parameters, batch, expected) = try Self.setUp(family, adapterFolder)
+        graph.gradientCheckpointing = checkpointing
         let (loss, logits) = try Self.lossAndGradients(graph, parameters, batch)
         let expectedLoss = try expected.floats("loss")[0]
         print("\(family)/\(adapterFolder) loss \(loss) vs \(expectedLoss)")

@@ -13,6 +13,7 @@ struct BloomGraph: TrainingGraph {
     let norms: [(input: (Tensor, Tensor), postAttention: (Tensor, Tensor))]
     let finalNorm: (Tensor, Tensor)
     let head: FrozenMatrix
+    var gradientCheckpointing = false
     let slopes: [Float]
 
     var outputModules: Set<String> { ["lm_head"] }
@@ -54,16 +55,21 @@ struct BloomGraph: TrainingGraph {
         let embedded = Embedding.forward(ids: Array(batch.inputIds.joined()), table: wordEmbeddings).reshaped([batch.rows, batch.steps, width])
         var x = tape.layerNorm(tape.constant(embedded), weight: embeddingNorm.0, bias: embeddingNorm.1, eps: c.eps)
         for (layer, norm) in norms.enumerated() {
-            let p = "transformer.h.\(layer)"
-            func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears["\(p).\(module)"]!, dropout: &dropout) }
-            let normed = tape.layerNorm(x, weight: norm.input.0, bias: norm.input.1, eps: c.eps)
-            let qkv = linear(normed, "self_attention.query_key_value")
-            let parts = columns.map { tape.splitHeads(tape.gather(qkv, columns: $0), heads: c.heads) }
-            let attended = tape.attention(query: parts[0], key: parts[1], value: parts[2], options: options)
-            let attention = tape.add(c.residualPostLayerNorm ? normed : x, linear(tape.mergeHeads(attended), "self_attention.dense"))
-            let normedAttention = tape.layerNorm(attention, weight: norm.postAttention.0, bias: norm.postAttention.1, eps: c.eps)
-            let hidden = tape.gelu(linear(normedAttention, "mlp.dense_h_to_4h"), approximation: .bloom)
-            x = tape.add(c.residualPostLayerNorm ? normedAttention : attention, linear(hidden, "mlp.dense_4h_to_h"))
+            let block = { (tape: Tape, x: Variable, dropout: inout DropoutSource?) throws -> Variable in
+                var x = x
+                let p = "transformer.h.\(layer)"
+                func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears["\(p).\(module)"]!, dropout: &dropout) }
+                let normed = tape.layerNorm(x, weight: norm.input.0, bias: norm.input.1, eps: c.eps)
+                let qkv = linear(normed, "self_attention.query_key_value")
+                let parts = columns.map { tape.splitHeads(tape.gather(qkv, columns: $0), heads: c.heads) }
+                let attended = tape.attention(query: parts[0], key: parts[1], value: parts[2], options: options)
+                let attention = tape.add(c.residualPostLayerNorm ? normed : x, linear(tape.mergeHeads(attended), "self_attention.dense"))
+                let normedAttention = tape.layerNorm(attention, weight: norm.postAttention.0, bias: norm.postAttention.1, eps: c.eps)
+                let hidden = tape.gelu(linear(normedAttention, "mlp.dense_h_to_4h"), approximation: .bloom)
+                x = tape.add(c.residualPostLayerNorm ? normedAttention : attention, linear(hidden, "mlp.dense_4h_to_h"))
+                return x
+            }
+            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         x = tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
         return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)

@@ -64,6 +64,7 @@ struct DecoderGraph: TrainingGraph {
     let norms: [(input: Tensor, postAttention: Tensor, q: Tensor?, k: Tensor?)]
     let finalNorm: Tensor
     let head: FrozenMatrix
+    var gradientCheckpointing = false
 
     var outputModules: Set<String> { [shape.layout.head] }
     var vocabularySize: Int { shape.vocabulary }
@@ -106,45 +107,55 @@ struct DecoderGraph: TrainingGraph {
 
     func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         try validate(batch)
-        let s = shape, names = s.layout
+        let s = shape
         let rope = RoPE.table(positions: batch.positions, inverseFrequencies: s.inverseFrequencies, attentionScaling: s.ropeScaling)
         var options = AttentionOptions(causal: true, keyMask: batch.keyMask, window: s.window)
         options.fullyMaskedUniform = true
         var x = tape.constant(embedding.gather(Array(batch.inputIds.joined())).reshaped([batch.rows, batch.steps, s.hidden]))
-        for (index, norm) in norms.enumerated() {
-            let attention = "\(names.layers).\(index).\(names.attention)", mlp = "\(names.layers).\(index).\(names.mlp)"
-            func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears[module]!, dropout: &dropout) }
-            func heads(_ y: Variable, count: Int, norm: Tensor?) -> Variable {
-                var y = y
-                if let norm {
-                    // Qwen3 normalises each head's D values before the transpose.
-                    let shape = y.value.shape
-                    y = tape.reshape(tape.rmsNorm(tape.reshape(y, [y.value.count / s.headDim, s.headDim]), weight: norm, eps: s.eps), shape)
-                }
-                return tape.rope(tape.splitHeads(y, heads: count), table: rope, layout: s.ropeLayout)
+        for index in norms.indices {
+            let block = { (tape: Tape, x: Variable, dropout: inout DropoutSource?) in
+                self.layer(index, x, tape: tape, rope: rope, options: options, dropout: &dropout)
             }
-            let h = tape.rmsNorm(x, weight: norm.input, eps: s.eps)
-            var (query, key, value): (Variable, Variable, Variable)
-            if let fused = names.fusedQKV {
-                let qkv = linear(h, "\(attention).\(fused)"), (q, kv) = (s.heads * s.headDim, s.kvHeads * s.headDim)
-                (query, key, value) = (tape.slice(qkv, columns: 0..<q), tape.slice(qkv, columns: q..<(q + kv)),
-                                       tape.slice(qkv, columns: (q + kv)..<(q + 2 * kv)))
-            } else {
-                (query, key, value) = (linear(h, "\(attention).\(names.query)"), linear(h, "\(attention).\(names.key)"),
-                                       linear(h, "\(attention).\(names.value)"))
-            }
-            let attended = tape.attention(query: heads(query, count: s.heads, norm: norm.q), key: heads(key, count: s.kvHeads, norm: norm.k),
-                                          value: tape.splitHeads(value, heads: s.kvHeads), options: options)
-            x = tape.add(x, linear(tape.mergeHeads(attended), "\(attention).\(names.output)"))
-            let h2 = tape.rmsNorm(x, weight: norm.postAttention, eps: s.eps)
-            let gated = if let fused = names.fusedGateUp {
-                tape.swiglu(fused: linear(h2, "\(mlp).\(fused)"))
-            } else {
-                tape.swiglu(gate: linear(h2, "\(mlp).\(names.gate)"), up: linear(h2, "\(mlp).\(names.up)"))
-            }
-            x = tape.add(x, linear(gated, "\(mlp).\(names.down)"))
+            x = gradientCheckpointing ? tape.checkpoint(x, dropout: &dropout, block) : block(tape, x, &dropout)
         }
         x = tape.rmsNorm(x, weight: finalNorm, eps: s.eps)
-        return tape.linear(x, TrainableLinear(module: names.head, weight: head, bias: nil), dropout: &dropout)
+        return tape.linear(x, TrainableLinear(module: s.layout.head, weight: head, bias: nil), dropout: &dropout)
+    }
+
+    /// Decoder layer `index`: x (B, T, C) → (B, T, C).
+    private func layer(_ index: Int, _ x: Variable, tape: Tape, rope: RoPETable, options: AttentionOptions,
+                       dropout: inout DropoutSource?) -> Variable {
+        let s = shape, names = s.layout, norm = norms[index]
+        let attention = "\(names.layers).\(index).\(names.attention)", mlp = "\(names.layers).\(index).\(names.mlp)"
+        func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears[module]!, dropout: &dropout) }
+        func heads(_ y: Variable, count: Int, norm: Tensor?) -> Variable {
+            var y = y
+            if let norm {
+                // Qwen3 normalises each head's D values before the transpose.
+                let shape = y.value.shape
+                y = tape.reshape(tape.rmsNorm(tape.reshape(y, [y.value.count / s.headDim, s.headDim]), weight: norm, eps: s.eps), shape)
+            }
+            return tape.rope(tape.splitHeads(y, heads: count), table: rope, layout: s.ropeLayout)
+        }
+        let h = tape.rmsNorm(x, weight: norm.input, eps: s.eps)
+        var (query, key, value): (Variable, Variable, Variable)
+        if let fused = names.fusedQKV {
+            let qkv = linear(h, "\(attention).\(fused)"), (q, kv) = (s.heads * s.headDim, s.kvHeads * s.headDim)
+            (query, key, value) = (tape.slice(qkv, columns: 0..<q), tape.slice(qkv, columns: q..<(q + kv)),
+                                   tape.slice(qkv, columns: (q + kv)..<(q + 2 * kv)))
+        } else {
+            (query, key, value) = (linear(h, "\(attention).\(names.query)"), linear(h, "\(attention).\(names.key)"),
+                                   linear(h, "\(attention).\(names.value)"))
+        }
+        let attended = tape.attention(query: heads(query, count: s.heads, norm: norm.q), key: heads(key, count: s.kvHeads, norm: norm.k),
+                                      value: tape.splitHeads(value, heads: s.kvHeads), options: options)
+        let x = tape.add(x, linear(tape.mergeHeads(attended), "\(attention).\(names.output)"))
+        let h2 = tape.rmsNorm(x, weight: norm.postAttention, eps: s.eps)
+        let gated = if let fused = names.fusedGateUp {
+            tape.swiglu(fused: linear(h2, "\(mlp).\(fused)"))
+        } else {
+            tape.swiglu(gate: linear(h2, "\(mlp).\(names.gate)"), up: linear(h2, "\(mlp).\(names.up)"))
+        }
+        return tape.add(x, linear(gated, "\(mlp).\(names.down)"))
     }
 }

@@ -14,6 +14,7 @@ struct DeepSeekV3Graph: TrainingGraph {
     let routers: [Int: (weight: FrozenMatrix, bias: Tensor)]
     let finalNorm: Tensor
     let head: FrozenMatrix
+    var gradientCheckpointing = false
     /// HF's fixed eps of the q_a and kv_a latent norms.
     static let latentEps: Float = 1e-6
 
@@ -97,37 +98,41 @@ struct DeepSeekV3Graph: TrainingGraph {
         let embedded = Embedding.forward(ids: Array(batch.inputIds.joined()), table: embedding)
         var x = tape.constant(embedded.reshaped([batch.rows, batch.steps, c.hiddenSize]))
         for (index, norm) in norms.enumerated() {
-            let layer = "model.layers.\(index)"
-            func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears[module]!, dropout: &dropout) }
-            let attended = attention(tape.rmsNorm(x, weight: norm.input, eps: c.normEps), norm: norm, prefix: "\(layer).self_attn",
-                                     rope: rope, options: options, tape: tape, linear: linear)
-            x = tape.add(x, attended)
-            let normed = tape.rmsNorm(x, weight: norm.postAttention, eps: c.normEps)
-            func mlp(_ input: Variable, _ prefix: String) -> Variable {
-                linear(tape.swiglu(gate: linear(input, "\(prefix).gate_proj"), up: linear(input, "\(prefix).up_proj")), "\(prefix).down_proj")
+            let block = { (tape: Tape, x: Variable, dropout: inout DropoutSource?) throws -> Variable in
+                var x = x
+                let layer = "model.layers.\(index)"
+                func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears[module]!, dropout: &dropout) }
+                let attended = attention(tape.rmsNorm(x, weight: norm.input, eps: c.normEps), norm: norm, prefix: "\(layer).self_attn",
+                                         rope: rope, options: options, tape: tape, linear: linear)
+                x = tape.add(x, attended)
+                let normed = tape.rmsNorm(x, weight: norm.postAttention, eps: c.normEps)
+                func mlp(_ input: Variable, _ prefix: String) -> Variable {
+                    linear(tape.swiglu(gate: linear(input, "\(prefix).gate_proj"), up: linear(input, "\(prefix).up_proj")), "\(prefix).down_proj")
+                }
+                guard let router = routers[index] else {
+                    return tape.add(x, mlp(normed, "\(layer).mlp"))
+                }
+                let tokens = batch.rows * batch.steps
+                let flat = tape.reshape(normed, [tokens, c.hiddenSize])
+                let logits = tape.linear(flat, TrainableLinear(module: "\(layer).mlp.gate", weight: router.weight, bias: nil), dropout: &dropout)
+                let routing = DeepSeekV3Router.route(logits: logits.value, correctionBias: router.bias, moe: c.moe)
+                let weights = tape.routingWeights(logits: logits, indices: routing.indices, normalize: c.moe.normTopkProb,
+                                                  scale: Float(c.moe.routedScalingFactor))
+                var routes = [[(token: Int, slot: Int)]](repeating: [], count: c.moe.routedExperts)
+                for (token, chosen) in routing.indices.enumerated() {
+                    for (slot, expert) in chosen.enumerated() { routes[expert].append((token, slot)) }
+                }
+                let outputs = routes.enumerated().map { e, route in
+                    guard !route.isEmpty else { return tape.constant(Tensor(zeros: [0, c.hiddenSize])) }
+                    let expert = "\(layer).mlp.experts.\(e)"
+                    return linear(tape.swiglu(fused: linear(tape.gather(flat, rows: route.map(\.token)), "\(expert).gate_up_proj")), "\(expert).down_proj")
+                }
+                var y = tape.combineExperts(outputs, routes: routes, weights: weights, tokens: tokens)
+                if c.moe.sharedExperts > 0 { y = tape.add(y, mlp(flat, "\(layer).mlp.shared_experts")) }
+                x = tape.add(x, tape.reshape(y, x.value.shape))
+                return x
             }
-            guard let router = routers[index] else {
-                x = tape.add(x, mlp(normed, "\(layer).mlp"))
-                continue
-            }
-            let tokens = batch.rows * batch.steps
-            let flat = tape.reshape(normed, [tokens, c.hiddenSize])
-            let logits = tape.linear(flat, TrainableLinear(module: "\(layer).mlp.gate", weight: router.weight, bias: nil), dropout: &dropout)
-            let routing = DeepSeekV3Router.route(logits: logits.value, correctionBias: router.bias, moe: c.moe)
-            let weights = tape.routingWeights(logits: logits, indices: routing.indices, normalize: c.moe.normTopkProb,
-                                              scale: Float(c.moe.routedScalingFactor))
-            var routes = [[(token: Int, slot: Int)]](repeating: [], count: c.moe.routedExperts)
-            for (token, chosen) in routing.indices.enumerated() {
-                for (slot, expert) in chosen.enumerated() { routes[expert].append((token, slot)) }
-            }
-            let outputs = routes.enumerated().map { e, route in
-                guard !route.isEmpty else { return tape.constant(Tensor(zeros: [0, c.hiddenSize])) }
-                let expert = "\(layer).mlp.experts.\(e)"
-                return linear(tape.swiglu(fused: linear(tape.gather(flat, rows: route.map(\.token)), "\(expert).gate_up_proj")), "\(expert).down_proj")
-            }
-            var y = tape.combineExperts(outputs, routes: routes, weights: weights, tokens: tokens)
-            if c.moe.sharedExperts > 0 { y = tape.add(y, mlp(flat, "\(layer).mlp.shared_experts")) }
-            x = tape.add(x, tape.reshape(y, x.value.shape))
+            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         x = tape.rmsNorm(x, weight: finalNorm, eps: c.normEps)
         return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)

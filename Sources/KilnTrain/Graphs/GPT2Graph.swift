@@ -12,6 +12,7 @@ struct GPT2Graph: TrainingGraph {
     let norms: [(ln1: (Tensor, Tensor), ln2: (Tensor, Tensor))]
     let finalNorm: (Tensor, Tensor)
     let head: FrozenMatrix
+    var gradientCheckpointing = false
 
     var outputModules: Set<String> { ["lm_head"] }
     var vocabularySize: Int { configuration.vocabSize }
@@ -50,18 +51,23 @@ struct GPT2Graph: TrainingGraph {
         TensorMath.accumulate(Embedding.forward(ids: positions, table: wpe), into: &embedded)
         var x = tape.constant(embedded.reshaped([batch.rows, batch.steps, c.hiddenSize]))
         for (layer, norm) in norms.enumerated() {
-            let p = "transformer.h.\(layer)"
-            func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears["\(p).\(module)"]!, dropout: &dropout) }
-            var scale: Float = c.scaleAttentionWeights ? 1 / Float(c.hiddenSize / c.heads).squareRoot() : 1
-            if c.scaleByInverseLayerIndex { scale /= Float(layer + 1) }
-            var options = AttentionOptions(causal: true, keyMask: batch.keyMask, scale: scale)
-            options.fullyMaskedUniform = true
-            let qkv = linear(tape.layerNorm(x, weight: norm.ln1.0, bias: norm.ln1.1, eps: c.eps), "attn.c_attn")
-            let parts = (0..<3).map { tape.splitHeads(tape.slice(qkv, columns: ($0 * c.hiddenSize)..<(($0 + 1) * c.hiddenSize)), heads: c.heads) }
-            let attended = tape.attention(query: parts[0], key: parts[1], value: parts[2], options: options)
-            x = tape.add(x, linear(tape.mergeHeads(attended), "attn.c_proj"))
-            let hidden = linear(tape.layerNorm(x, weight: norm.ln2.0, bias: norm.ln2.1, eps: c.eps), "mlp.c_fc")
-            x = tape.add(x, linear(tape.gelu(hidden, approximation: c.activation), "mlp.c_proj"))
+            let block = { (tape: Tape, x: Variable, dropout: inout DropoutSource?) throws -> Variable in
+                var x = x
+                let p = "transformer.h.\(layer)"
+                func linear(_ input: Variable, _ module: String) -> Variable { tape.linear(input, linears["\(p).\(module)"]!, dropout: &dropout) }
+                var scale: Float = c.scaleAttentionWeights ? 1 / Float(c.hiddenSize / c.heads).squareRoot() : 1
+                if c.scaleByInverseLayerIndex { scale /= Float(layer + 1) }
+                var options = AttentionOptions(causal: true, keyMask: batch.keyMask, scale: scale)
+                options.fullyMaskedUniform = true
+                let qkv = linear(tape.layerNorm(x, weight: norm.ln1.0, bias: norm.ln1.1, eps: c.eps), "attn.c_attn")
+                let parts = (0..<3).map { tape.splitHeads(tape.slice(qkv, columns: ($0 * c.hiddenSize)..<(($0 + 1) * c.hiddenSize)), heads: c.heads) }
+                let attended = tape.attention(query: parts[0], key: parts[1], value: parts[2], options: options)
+                x = tape.add(x, linear(tape.mergeHeads(attended), "attn.c_proj"))
+                let hidden = linear(tape.layerNorm(x, weight: norm.ln2.0, bias: norm.ln2.1, eps: c.eps), "mlp.c_fc")
+                x = tape.add(x, linear(tape.gelu(hidden, approximation: c.activation), "mlp.c_proj"))
+                return x
+            }
+            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         x = tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
         return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)

@@ -56,6 +56,8 @@ public protocol TrainingGraph {
     var fusedExperts: [FusedExperts] { get }
     /// Module names PEFT turns into `target_parameters` for this model (transformers 5 fuses the routed experts).
     var parameterAliases: [String: String] { get }
+    /// Recompute each block in backward instead of keeping its activations.
+    var gradientCheckpointing: Bool { get set }
     /// Logits (B, T, V) of `batch` on `tape`; `dropout` draws adapter dropout masks while recording.
     func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
 }

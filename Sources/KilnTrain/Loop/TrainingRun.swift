@@ -73,8 +73,9 @@ public final class TrainingRun {
         trainItems = items
         trainRows = try items.map(formatter.row)
         validationRows = try spec.validation.map { try Self.readItems($0.path).map(formatter.row) } ?? []
-        var graph = try TrainingGraphs.make(try BaseCheckpoint.load(base),
-                                            nf4: spec.qlora == "nf4" ? NF4Options(doubleQuantization: spec.doubleQuantization) : nil)
+        let checkpoint = try BaseCheckpoint.load(base)
+        var graph = try TrainingGraphs.make(checkpoint, nf4: spec.qlora == "nf4" ? NF4Options(doubleQuantization: spec.doubleQuantization) : nil)
+        graph.gradientCheckpointing = spec.gradientCheckpointing ?? (spec.qlora != nil || checkpoint.isGGUF)
         let initial = try spec.initAdapter.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0)) }
         adapter = try AdapterParameters.attach(to: &graph, config: spec.loraConfig, initial: initial, seed: spec.seed)
         self.graph = graph

