@@ -71,7 +71,11 @@ public struct AdapterParameters {
     ///   targeted module, adapts one the run does not target, or has other shapes.
     public static func attach(to graph: inout any TrainingGraph, config: LoRAConfig, initial: LoRAAdapter? = nil,
                               seed: UInt64 = 0) throws -> AdapterParameters {
-        let config = resolved(config, for: graph)
+        var config = resolved(config, for: graph)
+        if config.targetModules == ["all-linear"] {
+            // PEFT saves what `all-linear` resolved to: the adapted modules' names.
+            config.targetModules = Set(targetedModules(graph, targets: ["all-linear"]).map { String($0.split(separator: ".").last!) }).sorted()
+        }
         // (PEFT module path, rank, in, out, the linears it applies to: one, or one per expert).
         var targets: [(module: String, rank: Int, inputs: Int, outputs: Int, linears: [String])] = []
         for module in targetedModules(graph, targets: config.targetModules) {

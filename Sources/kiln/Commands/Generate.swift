@@ -50,6 +50,10 @@ struct Generate: ParsableCommand {
     @Flag(name: .long, help: "Print {\"prompt_ids\":[…],\"ids\":[…],\"text\":\"…\"} instead of streaming text.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Also write the prompt's logits, {\"logits\": [[V floats] per prompt token]}, to this file "
+                                            + "(for comparing with another runtime).", valueName: "file"))
+    var logits: String?
+
     func validate() throws {
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be 0 or more.") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other.") }
@@ -68,6 +72,12 @@ struct Generate: ParsableCommand {
                                           repetitionPenalty: repetitionPenalty)
         let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, eosTokenIds: loaded.eosTokenIds,
                                         stopStrings: stop, seed: seed)
+        if let logits {
+            let output = try ModelPath.reporting { try loaded.model.forward(inputIds: [promptIds], attentionMask: nil, positionIds: nil).logits }
+            let width = output.shape.last ?? 0
+            let rows = stride(from: 0, to: output.count, by: max(1, width)).map { "[" + output.storage[$0..<($0 + width)].map { "\($0)" }.joined(separator: ",") + "]" }
+            try ModelPath.reporting { try Data("{\"logits\":[\(rows.joined(separator: ","))]}".utf8).write(to: URL(fileURLWithPath: logits)) }
+        }
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
         let result = try ModelPath.reporting {
             try generator.generate(promptIds: promptIds, options: options) { _, delta in
