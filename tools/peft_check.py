@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""PEFT loads Kiln's adapters: a `kiln train` run on each fixture family, loaded with `PeftModel.from_pretrained`.
+"""PEFT loads Kiln's adapters, and the torch backend trains as Kiln's engine does.
+
+First, `kiln train --backend torch` (tools/torch_train.py) on the whole fixture run: its metrics equal `--backend kiln`'s
+within 1e-4. Then a `kiln train` run on each fixture family, loaded with `PeftModel.from_pretrained`.
 
 For each family (llama, qwen2, gpt2, bloom, glm): `kiln train` runs 3 steps on Tests/Fixtures/training/dataset.jsonl
 (as plain-text items; fresh PEFT init, seed 1, lr 5e-3 so B moves off zero) into a fresh folder; then, in PyTorch:
@@ -60,10 +63,53 @@ def check(family, work):
     return diff
 
 
+def torch_backend(work):
+    """`kiln train --backend torch` on the whole fixture run: every step's loss, rate and grad norm, and every eval loss,
+    equal the Kiln backend's within 1e-4."""
+    lines = open(os.path.join(FX, "training", "dataset.jsonl")).read().splitlines()
+    train, val = os.path.join(work, "fx-train.jsonl"), os.path.join(work, "fx-val.jsonl")
+    open(train, "w").write("\n".join(lines[:20]) + "\n")
+    open(val, "w").write("\n".join(lines[20:24]) + "\n")
+    flags = ["--base", os.path.join(FX, "models", "llama"), "--data", train, "--validation", val, "--lora-r", "4", "--lora-alpha", "8",
+             "--target-modules", TARGETS["llama"], "--learning-rate", "2e-3", "--epochs", "3", "--micro-batch-size", "4",
+             "--gradient-accumulation", "2", "--max-length", "64", "--lr-scheduler", "cosine", "--warmup-steps", "2",
+             "--weight-decay", "0.01", "--max-grad-norm", "1.0", "--seed", "3"]
+    # Both backends start from one adapter: Kiln's PEFT-style init, saved by a single step at learning rate 0.
+    init = os.path.join(work, "backend-init")
+    r = subprocess.run([KILN, "train", *flags, "--out", init, "--max-steps", "1", "--learning-rate", "0", "--lr-scheduler", "constant",
+                        "--weight-decay", "0"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, f"init run exit {r.returncode}: {r.stderr[-600:]}"
+    flags += ["--init-adapter", init]
+    metrics = {}
+    for backend in ("kiln", "torch"):
+        out = os.path.join(work, f"backend-{backend}")
+        env = dict(os.environ, KILN_TORCH_PYTHON=sys.executable)
+        r = subprocess.run([KILN, "train", *flags, "--out", out, "--backend", backend], capture_output=True, text=True, timeout=900, env=env)
+        assert r.returncode == 0, f"--backend {backend} exit {r.returncode}: {r.stderr[-600:]}"
+        metrics[backend] = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl")) if l.strip()]
+    kiln_lines, torch_lines = metrics["kiln"], metrics["torch"]
+    assert [(l["step"], "eval_loss" in l) for l in kiln_lines] == [(l["step"], "eval_loss" in l) for l in torch_lines], (kiln_lines, torch_lines)
+    worst = 0.0
+    for a, b in zip(kiln_lines, torch_lines):
+        for key in ("loss", "grad_norm", "learning_rate", "eval_loss"):
+            if key in a:
+                worst = max(worst, abs(a[key] - b[key]))
+                assert abs(a[key] - b[key]) <= 1e-4, f"step {a['step']} {key}: kiln {a[key]} torch {b[key]}"
+    return worst
+
+
 def main():
     families = sys.argv[1:] or list(TARGETS)
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="kiln-peft-") as work:
+        if not sys.argv[1:]:
+            try:
+                worst = torch_backend(work)
+                passed += 1
+                print(f"PASS --backend torch equals --backend kiln on the fixture run (max diff {worst:.2e})", flush=True)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print(f"FAIL --backend torch: {e}", flush=True)
         for family in families:
             try:
                 diff = check(family, work)

@@ -97,7 +97,10 @@ struct TrainCommand: AsyncParsableCommand {
                     checkpointEvery: checkpointEvery, backend: backend)
                 spec.gradientCheckpointing = gradientCheckpointing
                 try spec.validate()
-                guard backend == "kiln" else { throw TorchBackend.unavailable }
+                guard backend == "kiln" else {
+                    try TorchBackend.run(spec, output: output, json: json)
+                    return
+                }
                 let run = try TrainingRun(spec: spec, output: output)
                 try TrainingReporter(json: json).drive(run)
             }
@@ -136,12 +139,45 @@ struct TrainCommand: AsyncParsableCommand {
     }
 }
 
-/// The torch backend's availability.
+/// `--backend torch`: the run spec handed to tools/torch_train.py (PyTorch + PEFT), under torchrun when
+/// KILN_TORCH_NPROC asks for several processes (GPUs).
 enum TorchBackend: Error, LocalizedError {
-    case unavailable
+    case workerMissing(searched: [String])
+    case failed(status: Int32)
 
     var errorDescription: String? {
-        "--backend torch is not available in this build; use --backend kiln."
+        switch self {
+        case .workerMissing(let searched):
+            "--backend torch needs tools/torch_train.py (looked in \(searched.joined(separator: ", "))); set KILN_TORCH_WORKER to its path."
+        case .failed(let status): "the torch worker exited with status \(status); its output is above."
+        }
+    }
+
+    /// Writes OUT/run_spec.json and runs the worker in the foreground, its events and errors passed through.
+    static func run(_ spec: TrainingSpec, output: URL, json: Bool) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try encoder.encode(spec).write(to: TrainingRun.specURL(output), options: .atomic)
+        let environment = ProcessInfo.processInfo.environment
+        let root = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates: [String] = [environment["KILN_TORCH_WORKER"], FileManager.default.currentDirectoryPath + "/tools/torch_train.py",
+                                    root.appendingPathComponent("tools/torch_train.py").path].compactMap { $0 }
+        guard let worker = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw TorchBackend.workerMissing(searched: candidates)
+        }
+        let venv = URL(fileURLWithPath: worker).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv-bench/bin/python").path
+        let python = environment["KILN_TORCH_PYTHON"] ?? (FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3")
+        let processes = Int(environment["KILN_TORCH_NPROC"] ?? "") ?? 1
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = processes > 1 ? [python, "-m", "torch.distributed.run", "--nproc_per_node", "\(processes)", worker, output.path]
+            : [python, worker, output.path]
+        if !json { printError("Running the run on PyTorch: \(process.arguments!.joined(separator: " "))") }
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TorchBackend.failed(status: process.terminationStatus) }
+        if !json { print("Adapter: \(output.path)/adapter_model.safetensors (PyTorch + PEFT)") }
     }
 }
 
