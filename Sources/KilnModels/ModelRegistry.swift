@@ -61,10 +61,7 @@ public enum ModelRegistry {
     /// Loads the model of an HF folder with its family's loader (with unmerged LoRA `adapters`, if any), or of a `.gguf` file in place.
     /// - Throws: `RegistryError.unsupportedModelType`, `GGUFError`/`GGUFModelError`, or the family's load errors.
     public static func loadModel(folder: URL, adapters: AdapterUpdates = [:]) throws -> any CausalLM {
-        if isGGUF(folder) {
-            guard adapters.isEmpty else { throw ModelError.unsupportedOption(key: "adapters", value: "GGUF base (merge the adapter instead)") }
-            return try GGUFModel.load(url: folder)
-        }
+        if isGGUF(folder) { return try GGUFModel.load(reader: GGUFReader(url: folder), adapters: adapters) }
         let type = try modelType(folder: folder)
         guard let loader = loaders[type] else { throw RegistryError.unsupportedModelType(type, supported: supportedTypes) }
         if !adapters.isEmpty {
@@ -102,9 +99,8 @@ public struct LoadedModel: Sendable {
     public init(folder: URL, adapters: AdapterUpdates = [:]) throws {
         self.folder = folder
         if ModelRegistry.isGGUF(folder) {
-            guard adapters.isEmpty else { throw ModelError.unsupportedOption(key: "adapters", value: "GGUF base (merge the adapter instead)") }
             let reader = try GGUFReader(url: folder)
-            let model = try GGUFModel.load(reader: reader)
+            let model = try GGUFModel.load(reader: reader, adapters: adapters)
             modelType = model.configuration.modelType.rawValue
             self.model = model
             tokenizer = try Tokenizer(gguf: reader)

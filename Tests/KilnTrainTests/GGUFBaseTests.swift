@@ -49,6 +49,12 @@ struct GGUFBaseTests {
                                labels: [Array(repeating: ignoredLabel, count: ids.count)])
         var dropout: DropoutSource? = nil
         let expected = try graph.logits(batch, tape: Tape(recording: false), dropout: &dropout).value
+        // The same adapter applied unmerged by the inference engine (q/k updates permuted to the file's row order).
+        let unmerged = try GGUFModel.load(reader: GGUFReader(url: base), adapters: LoRAAdapter.updates([parameters.adapter()]))
+        let unmergedDifference = maxAbsDifference(try unmerged.forward(inputIds: [ids], attentionMask: nil, positionIds: nil).logits.storage,
+                                                  expected.storage)
+        print("GGUF base with the adapter unmerged (inference) vs the training graph: max abs logit diff \(unmergedDifference)")
+        #expect(unmergedDifference <= 1e-3)
         let adapterBase = try #require(try TrainingGraphs.make(try BaseCheckpoint.load(base)).vocabularySize)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gguf-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

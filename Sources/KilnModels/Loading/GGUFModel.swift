@@ -41,7 +41,35 @@ public enum GGUFModel {
     /// Builds the model of an open file; its matrices keep referencing the file's mapping.
     /// - Throws: `GGUFModelError`, `ConfigError` or `ModelError`.
     public static func load(reader: GGUFReader) throws -> LlamaModel {
-        let (configuration, tensors) = try checkpoint(reader: reader)
+        try load(reader: reader, adapters: [:])
+    }
+
+    /// Builds the model with unmerged LoRA `adapters` (HF names and row order) beside its quantised weights. For files
+    /// whose q/k rows llama.cpp permuted, each q/k update's B rows take the same permutation, so the update lands on
+    /// the rows it was trained for.
+    /// - Throws: as `load(reader:)`, or `ModelError.missingTensor` for an update of a weight the file lacks.
+    public static func load(reader: GGUFReader, adapters: AdapterUpdates) throws -> LlamaModel {
+        let (configuration, file) = try checkpoint(reader: reader)
+        var tensors = file
+        var placed: AdapterUpdates = [:]
+        for (name, updates) in adapters {
+            guard tensors.quantized[name] != nil || tensors.tensors[name] != nil else { throw ModelError.missingTensor("\(name) (adapted by a LoRA adapter)") }
+            let heads = name.hasSuffix("self_attn.q_proj.weight") ? configuration.attentionHeads
+                : name.hasSuffix("self_attn.k_proj.weight") ? configuration.kvHeads : nil
+            guard configuration.ropeLayout == .interleaved, let heads else {
+                placed[name] = updates
+                continue
+            }
+            placed[name] = updates.map { update in
+                let (rows, rank) = (update.b.shape[0], update.b.shape[1])
+                var permuted = [Float](repeating: 0, count: update.b.count)
+                for (hfRow, fileRow) in BaseCheckpoint.halfSplitOrder(rows: rows, heads: heads).enumerated() {
+                    permuted.replaceSubrange((fileRow * rank)..<((fileRow + 1) * rank), with: update.b.storage[(hfRow * rank)..<((hfRow + 1) * rank)])
+                }
+                return LowRankUpdate(a: update.a, b: Tensor(shape: update.b.shape, storage: permuted), scaling: update.scaling)
+            }
+        }
+        tensors.adapters = placed
         return try LlamaModel(configuration: configuration, tensors: tensors)
     }
 
