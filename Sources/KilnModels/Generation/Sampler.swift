@@ -29,8 +29,9 @@ public struct SamplingParameters: Sendable, Equatable {
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny seedable generator, so the same seed gives the same tokens.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
+    /// The position in the sequence (a generator made with `init(seed: state)` continues from here).
+    public private(set) var state: UInt64
 
     /// Starts the sequence at `seed`.
     public init(seed: UInt64) { state = seed }

@@ -1,5 +1,6 @@
 // A linear layer of the training graph: a frozen base weight and, when LoRA targets it, a trainable low-rank
 // pair beside it, computed as PEFT's `lora.Linear.forward` does: y = x Wᵀ + b + scaling · B(A(dropout(x))).
+import KilnModels
 import KilnTensor
 
 /// The trainable pair of one adapted module.
@@ -47,20 +48,16 @@ public struct TrainableLinear {
 
 /// Inverted dropout masks from a seeded generator whose state a checkpoint can save (resume draws the same masks).
 public struct DropoutSource: Sendable, Equatable {
-    /// SplitMix64 state.
-    public var state: UInt64
+    private var generator: SplitMix64
 
-    /// A generator seeded with `seed`.
-    public init(seed: UInt64) { state = seed }
+    /// A generator seeded with `seed` (or continuing from a saved `state`).
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+
+    /// The generator's position, what a checkpoint saves.
+    public var state: UInt64 { generator.state }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// `count` multipliers: 0 with probability `p`, else 1 / (1 − p) (torch's `nn.Dropout` in training mode).
     public mutating func mask(count: Int, p: Float) -> [Float] {

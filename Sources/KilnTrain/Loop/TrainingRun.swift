@@ -108,7 +108,7 @@ public final class TrainingRun {
             states[index] = AdamWState(expAvg: m, expAvgSq: v, step: checkpoint.adamStep)
         }
         adapter.syncViews()
-        if dropout != nil { dropout = DropoutSource(seed: 0); dropout!.state = checkpoint.dropoutState }
+        if dropout != nil { dropout = DropoutSource(seed: checkpoint.dropoutState) }
         completedSteps = checkpoint.step
     }
 
