@@ -128,6 +128,32 @@ struct TrainingRunTests {
     }
 }
 
+extension TrainingRunTests {
+    @Test("With adapter dropout and a seeded shuffle, resuming from a checkpoint draws the same masks and order: identical metrics")
+    func dropoutResume() throws {
+        var (spec, work) = try Self.prepare("llama")
+        defer { try? FileManager.default.removeItem(at: work) }
+        (spec.loraDropout, spec.shuffle, spec.checkpointEvery, spec.maxSteps) = (0.1, true, 2, 5)
+        let output = work.appendingPathComponent("out")
+        try TrainingRun(spec: spec, output: output).run()
+        let copy = work.appendingPathComponent("resumed")
+        try FileManager.default.copyItem(at: output, to: copy)
+        for step in [4, 5] { try FileManager.default.removeItem(at: copy.appendingPathComponent("checkpoints/\(RunCheckpoint.folderName(step: step))")) }
+        let resumed = try TrainingRun.resume(copy)
+        #expect(resumed.completedSteps == 2)
+        try resumed.run()
+        let (first, second) = (try Self.metrics(output), try Self.metrics(copy))
+        #expect(first.count == second.count)
+        for (a, b) in zip(first, second) { #expect(NSDictionary(dictionary: a).isEqual(to: b), "\(a) vs \(b)") }
+        // Dropout changes what is learned: the losses differ from the same run without it.
+        var plain = spec
+        plain.loraDropout = 0
+        try TrainingRun(spec: plain, output: work.appendingPathComponent("plain")).run()
+        let without = try Self.metrics(work.appendingPathComponent("plain")).compactMap { $0["grad_norm"] as? Double }
+        #expect(without != first.compactMap { $0["grad_norm"] as? Double })
+    }
+}
+
 @Suite("QLoRA over bitsandbytes NF4 equals bitsandbytes + PEFT")
 struct QLoRARunTests {
     @Test("The first three NF4 QLoRA steps: loss and grad norm equal qlora.json, adapter and moments after step 3 within 1e-4")
