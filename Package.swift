@@ -84,6 +84,8 @@ let package = Package(
             dependencies: [
                 "KilnAPI",
                 "KilnData",
+                "KilnModels",
+                "KilnTrain",
                 "KilnStore",
                 "KilnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),

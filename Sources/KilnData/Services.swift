@@ -21,6 +21,8 @@ public final class KilnServices: Sendable {
     public let versions: VersionStore
     /// The signed, hash-chained ledger.
     public let ledger: LedgerStore
+    /// Training jobs.
+    public let jobs: JobStore
     /// The data folder.
     public let dataDirectory: URL
     /// The node's caps on request bodies and items.
@@ -43,6 +45,7 @@ public final class KilnServices: Sendable {
         submissions = SubmissionService(database: database, blobs: blobs, ledger: ledger, datanets: datanets, limits: limits, now: now)
         leaderboards = LeaderboardStore(database: database)
         versions = VersionStore(database: database, ledger: ledger, now: now)
+        jobs = JobStore(database: database, ledger: ledger, now: now)
     }
 
     /// Opens a data folder: `DIR/kiln.sqlite` (or `databaseURL`, PostgreSQL) and `DIR/blobs/`, migrated.

@@ -22,6 +22,8 @@ public struct ServerOptions: Sendable {
     public var attempts: AttemptLimits
     /// The Host allow-list and proxy trust; `nil` allowed hosts on a loopback address means loopback names only.
     public var guardOptions: RequestGuardOptions
+    /// Base models training jobs may name besides `default` (each folder or .gguf file in it, by name).
+    public var modelsDirectory: URL?
 
     /// Creates options.
     public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, idleTimeout: Int = 30,
@@ -50,7 +52,7 @@ extension ServerOptions {
 
 /// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
 public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits(),
-                        guardOptions: RequestGuardOptions = RequestGuardOptions()) -> Router<KilnContext> {
+                        guardOptions: RequestGuardOptions = RequestGuardOptions(), training: TrainingNode? = nil) -> Router<KilnContext> {
     let limiter = AttemptLimiter(attempts)
     let router = Router(context: KilnContext.self)
     // Middleware applies to routes added after it, so it is added first; the security headers go outermost so that
@@ -59,7 +61,7 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
-    APIController(services: services, attempts: limiter).addRoutes(to: router)
+    APIController(services: services, attempts: limiter, training: training).addRoutes(to: router)
     WebController(services: services, attempts: limiter).addRoutes(to: router)
     return router
 }
@@ -71,8 +73,11 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
     logger.logLevel = options.logLevel
     // Each connection holds a descriptor: make sure the process may open as many as it is allowed to serve.
     FileDescriptors.raiseLimit(toAtLeast: options.maxConnections + 256)
+    // The training worker resumes what a stopped node left queued or running, then follows the queue.
+    let training = TrainingNode(services: services, catalog: ModelCatalog(directory: options.modelsDirectory))
+    Task { await training.runner.start() }
     return Application(
-        router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard),
+        router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard, training: training),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln", backlog: 1024,
                              availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),

@@ -299,6 +299,32 @@ public enum Migrator {
             CREATE TRIGGER submissions_counted AFTER INSERT OR UPDATE OF status ON submissions FOR EACH ROW EXECUTE FUNCTION submission_counts()
             """,
         ]),
+        Migration(version: 6, name: "training jobs", statements: [
+            // A fine-tuning run queued on this node: its spec (the TrainingSpec JSON), its folder under DATA/runs/, its
+            // state (queued → running → succeeded | failed | cancelled), the last progress event, and once it succeeds
+            // the adapter's hash and the run.finished ledger entry.
+            """
+            CREATE TABLE training_jobs (
+                id {id},
+                owner_id {int} NOT NULL REFERENCES users(id),
+                datanet_id {int} NOT NULL REFERENCES datanets(id),
+                version_number {int} NOT NULL,
+                base TEXT NOT NULL,
+                state TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                output_dir TEXT NOT NULL,
+                progress TEXT,
+                error TEXT,
+                adapter_sha256 TEXT,
+                ledger_seq {int},
+                cancel_requested {bool} NOT NULL DEFAULT 0,
+                created_at {int} NOT NULL,
+                started_at {int},
+                finished_at {int}
+            )
+            """,
+            "CREATE INDEX training_jobs_state ON training_jobs (state, id)",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -63,6 +63,11 @@ struct AuthorizationMatrixTests {
             expected: curators(200), freshItem: true),
         Row(method: .post, path: "/api/datanets/baking/curators", body: ["username": "owner"], expected: curators(200)),
         Row(method: .post, path: "/api/datanets/baking/versions", expected: curators(201)),
+        // This node has no training worker, so a curator's well-formed request meets 422 training_disabled; the others
+        // are stopped by the access policy first.
+        Row(method: .post, path: "/api/datanets/baking/versions/1/train", body: ["base": "default"], expected: curators(422)),
+        Row(method: .post, path: "/api/datanets/baking/training-jobs/999999/cancel", expected: curators(404)),
+        Row(method: .get, path: "/api/training-jobs", expected: everyone(200)),
         Row(method: .post, path: "/api/auth/password",
             body: ["current_password": "correct horse battery", "new_password": "correct horse battery"], expected: signedIn(204)),
         Row(method: .post, path: "/api/auth/revoke-all", expected: signedIn(200)),

@@ -14,8 +14,8 @@ struct TestNode: Sendable {
     let services: KilnServices
     let client: any TestClientProtocol
 
-    /// Runs `body` against a fresh node.
-    static func run(_ body: @Sendable (TestNode) async throws -> Void) async throws {
+    /// Runs `body` against a fresh node; with `models`, training jobs run on it with that models directory.
+    static func run(models: URL? = nil, _ body: @Sendable (TestNode) async throws -> Void) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -25,7 +25,8 @@ struct TestNode: Sendable {
                                     dataDirectory: folder, bcryptCost: 4)
         // Every router-test request comes from the same (absent) address; the budgets are tested against a real server.
         let attempts = AttemptLimits(perAddressBurst: 1_000_000, perAddressPerMinute: 1_000_000)
-        let app = Application(router: buildRouter(services, attempts: attempts))
+        let training = models.map { TrainingNode(services: services, catalog: ModelCatalog(directory: $0)) }
+        let app = Application(router: buildRouter(services, attempts: attempts, training: training))
         do {
             try await app.test(.router) { client in
                 try await body(TestNode(services: services, client: client))

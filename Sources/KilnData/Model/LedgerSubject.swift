@@ -19,6 +19,11 @@ public struct LedgerSubject: Sendable, Hashable, CustomStringConvertible {
         LedgerSubject("version:\(slug):\(number)")
     }
 
+    /// A training job's outcome.
+    public static func trainingJob(_ id: Int) -> LedgerSubject {
+        LedgerSubject("training-job:\(id)")
+    }
+
     /// A Datanet's creation.
     public static func datanet(_ slug: String) -> LedgerSubject {
         LedgerSubject("datanet:\(slug)")

@@ -8,6 +8,8 @@ struct APIController: Sendable {
     let services: KilnServices
     /// The login and registration budgets, shared with the web pages.
     let attempts: AttemptLimiter
+    /// The node's training worker and base models; nil where training is off.
+    var training: TrainingNode? = nil
 
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -64,6 +66,14 @@ struct APIController: Sendable {
             Endpoint(.get, "datanets/:slug/versions/:number/export.jsonl", "A version's items as JSON Lines", tag: "Versions",
                      produces: "application/x-ndjson", use: exportVersion),
             Endpoint(.get, "datanets/:slug/versions/:number/receipt", "The ledger receipt of a version", tag: "Ledger", use: versionReceipt),
+
+            Endpoint(.post, "datanets/:slug/versions/:number/train", "Queue a LoRA/QLoRA fine-tuning job on a published text version",
+                     tag: "Training", auth: .curator, body: .json("TrainingJobRequest"), status: 202, use: queueTraining),
+            Endpoint(.get, "training-jobs", "Training jobs, newest first", tag: "Training", use: listJobs),
+            Endpoint(.get, "training-jobs/:id", "One training job: state, progress, spec, adapter hash, ledger entry", tag: "Training",
+                     use: showJob),
+            Endpoint(.post, "datanets/:slug/training-jobs/:id/cancel", "Stop a queued or running job on this Datanet", tag: "Training",
+                     auth: .curator, use: cancelJob),
 
             Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
             Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),

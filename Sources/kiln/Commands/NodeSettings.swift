@@ -1,5 +1,6 @@
 // The server settings `kiln serve` and `kiln demo` share: body and item caps, connection limits, login budgets.
 import ArgumentParser
+import Foundation
 import KilnData
 import KilnServer
 import Logging
@@ -38,6 +39,10 @@ struct NodeSettings: ParsableArguments {
 
     @Option(help: "Failed logins one username may have per hour (10 in a burst) before it must wait.")
     var failedLoginsPerHour: Int = AttemptLimits().perUsernamePerHour
+
+    @Option(help: ArgumentHelp("Base models training jobs may name (each model folder or .gguf file in DIR, by name), besides "
+                               + "`default` (SmolLM2-135M-Instruct).", valueName: "dir"))
+    var models: String?
 
     @Option(help: "Host names the node answers to, comma-separated (DNS-rebinding guard). Default: loopback names when bound to loopback, any otherwise.")
     var allowedHosts: String?
@@ -78,7 +83,9 @@ struct NodeSettings: ParsableArguments {
     /// Server options with these settings.
     func serverOptions(host: String, port: Int, logLevel: Logger.Level = .info) -> ServerOptions {
         let hosts = allowedHosts.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
-        return ServerOptions(host: host, port: port, logLevel: logLevel, idleTimeout: idleTimeout, maxConnections: maxConnections,
-                             attempts: attempts, guardOptions: RequestGuardOptions(allowedHosts: hosts, trustProxy: trustProxy))
+        var options = ServerOptions(host: host, port: port, logLevel: logLevel, idleTimeout: idleTimeout, maxConnections: maxConnections,
+                                    attempts: attempts, guardOptions: RequestGuardOptions(allowedHosts: hosts, trustProxy: trustProxy))
+        options.modelsDirectory = models.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        return options
     }
 }

@@ -1,0 +1,134 @@
+// Training jobs over the API: queue a LoRA/QLoRA run on a published text version, follow it, cancel it. The node's
+// `JobRunner` does the work; the run's spec takes the node's defaults for what the request leaves out.
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KilnAPI
+import KilnData
+import KilnTrain
+
+/// The body of `POST /api/datanets/:slug/versions/:number/train`; every field optional.
+struct TrainingJobRequest: Decodable, Sendable {
+    var base = "default"
+    var loraR = 8, loraAlpha = 16.0, loraDropout = 0.0, useRSLoRA = false
+    var targetModules = ["all-linear"]
+    var learningRate = 2e-4, epochs = 3, maxSteps: Int?
+    var microBatchSize = 4, gradientAccumulation = 1, maxLength = 512
+    var lrScheduler = "linear", warmupSteps = 0, weightDecay = 0.0, maxGradNorm = 1.0
+    var seed: UInt64 = 42, shuffle = false, qlora: String?, checkpointEvery = 50
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case base, epochs, seed, shuffle, qlora
+        case loraR = "lora_r", loraAlpha = "lora_alpha", loraDropout = "lora_dropout", useRSLoRA = "use_rslora"
+        case targetModules = "target_modules", learningRate = "learning_rate", maxSteps = "max_steps"
+        case microBatchSize = "micro_batch_size", gradientAccumulation = "gradient_accumulation", maxLength = "max_length"
+        case lrScheduler = "lr_scheduler", warmupSteps = "warmup_steps", weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
+        case checkpointEvery = "checkpoint_every"
+    }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { if let given = try c.decodeIfPresent(T.self, forKey: key) { value = given } }
+        try take(.base, &base)
+        try take(.loraR, &loraR)
+        try take(.loraAlpha, &loraAlpha)
+        try take(.loraDropout, &loraDropout)
+        try take(.useRSLoRA, &useRSLoRA)
+        try take(.targetModules, &targetModules)
+        try take(.learningRate, &learningRate)
+        try take(.epochs, &epochs)
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        try take(.microBatchSize, &microBatchSize)
+        try take(.gradientAccumulation, &gradientAccumulation)
+        try take(.maxLength, &maxLength)
+        try take(.lrScheduler, &lrScheduler)
+        try take(.warmupSteps, &warmupSteps)
+        try take(.weightDecay, &weightDecay)
+        try take(.maxGradNorm, &maxGradNorm)
+        try take(.seed, &seed)
+        try take(.shuffle, &shuffle)
+        qlora = try c.decodeIfPresent(String.self, forKey: .qlora)
+        try take(.checkpointEvery, &checkpointEvery)
+    }
+}
+
+extension APIController {
+    @Sendable func queueTraining(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let training else { throw DataError.unprocessable(code: "training_disabled", message: "Training is not enabled on this node.") }
+        let body = try await decodeBody(TrainingJobRequest.self, request)
+        let datanet = try await datanet(context)
+        guard datanet.kind == .text else {
+            throw DataError.badRequest(code: "not_text", message: "Only text Datanets can be trained on; \(datanet.slug) holds \(datanet.kind.rawValue).")
+        }
+        let number = try context.numberParameter("number")
+        let version = try await services.versions.header(datanet, number: number)
+        guard let base = training.catalog.path(body.base) else {
+            throw DataError.badRequest(code: "unknown_base", message: "This node has no base model named \"\(body.base)\".")
+        }
+        guard let scheduler = LRSchedule(rawValue: body.lrScheduler) else {
+            throw DataError.badRequest(code: "bad_field", message: "lr_scheduler must be one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let baseHash = try FileHash.baseModel(base)
+        let runs = services.dataDirectory.appendingPathComponent("runs")
+        let spec = TrainingSpec(
+            base: base.path, baseSHA256: baseHash, train: DataSource(path: "", sha256: "", datanet: datanet.slug, version: version.number,
+                                                                    merkleRoot: version.merkleRoot),
+            validation: nil, initAdapter: nil, loraR: body.loraR, loraAlpha: body.loraAlpha, useRSLoRA: body.useRSLoRA,
+            loraDropout: body.loraDropout, targetModules: body.targetModules, learningRate: body.learningRate, epochs: body.epochs,
+            maxSteps: body.maxSteps, microBatchSize: body.microBatchSize, gradientAccumulation: body.gradientAccumulation,
+            maxLength: body.maxLength, scheduler: scheduler, warmupSteps: body.warmupSteps, weightDecay: body.weightDecay,
+            maxGradNorm: body.maxGradNorm, seed: body.seed, shuffle: body.shuffle, qlora: body.qlora, doubleQuantization: false,
+            checkpointEvery: body.checkpointEvery, backend: "kiln")
+        if let problem = Self.problem(spec) { throw DataError.badRequest(code: "bad_field", message: problem) }
+        let job = try await services.jobs.create(owner: user, datanet: datanet, version: number, base: body.base) { id in
+            let folder = runs.appendingPathComponent("job-\(id)").path
+            return (String(decoding: try JSONEncoder().encode(spec), as: UTF8.self), folder)
+        }
+        await training.runner.start()
+        return JSON.response(TrainingJobBody(job), status: .accepted)
+    }
+
+    /// What is wrong with a spec's values, in a sentence naming the field, or nil.
+    static func problem(_ spec: TrainingSpec) -> String? {
+        do {
+            try spec.validate()
+            return nil
+        } catch {
+            return error.errorDescription
+        }
+    }
+
+    @Sendable func listJobs(_ request: Request, context: KilnContext) async throws -> Response {
+        JSON.response(PageBody(items: try await services.jobs.list().map { TrainingJobBody($0, withSpec: false) }, next: nil))
+    }
+
+    @Sendable func showJob(_ request: Request, context: KilnContext) async throws -> Response {
+        guard let job = try await services.jobs.job(try context.numberParameter("id")) else { throw DataError.notFound("No such training job.") }
+        return JSON.response(TrainingJobBody(job))
+    }
+
+    @Sendable func cancelJob(_ request: Request, context: KilnContext) async throws -> Response {
+        let datanet = try await datanet(context)
+        let id = try context.numberParameter("id")
+        guard let job = try await services.jobs.job(id), job.datanet == datanet.slug else {
+            throw DataError.notFound("\(datanet.slug) has no training job \(id).")
+        }
+        guard job.state == .queued || job.state == .running else {
+            throw DataError.conflict(code: "job_finished", message: "The job has already \(job.state.rawValue).")
+        }
+        return JSON.response(TrainingJobBody(try await services.jobs.requestCancel(id)!))
+    }
+}
+
+extension TrainingJobBody {
+    /// The API shape of a stored job.
+    init(_ job: TrainingJob, withSpec: Bool = true) {
+        self.init(id: job.id, owner: job.owner, datanet: job.datanet, version: job.version, base: job.base, state: job.state.rawValue,
+                  progress: job.progress.flatMap { JSONValue(parsing: $0) }, error: job.error, adapterSHA256: job.adapterSHA256,
+                  ledgerSeq: job.ledgerSeq, cancelRequested: job.cancelRequested, createdAt: ISO8601.string(milliseconds: job.createdAt),
+                  startedAt: job.startedAt.map(ISO8601.string(milliseconds:)), finishedAt: job.finishedAt.map(ISO8601.string(milliseconds:)),
+                  spec: withSpec ? JSONValue(parsing: job.spec) : nil)
+    }
+}
