@@ -90,6 +90,33 @@ struct TrainingJobTests {
                 (curator, ["lora_r": 0], .badRequest, "bad_field"),
                 (curator, ["learning_rate": "fast"], .badRequest, "wrong_type"),
                 (curator, ["epochs": 1, "surprise": true], .badRequest, "unknown_field"),
+                // Every number and string the route reads is bounded: Int64 max, -1, a string for a number, 4,000 characters.
+                (curator, ["lora_r": Int64.max], .badRequest, "bad_field"),
+                (curator, ["epochs": Int64.max], .badRequest, "bad_field"),
+                (curator, ["micro_batch_size": Int64.max], .badRequest, "bad_field"),
+                (curator, ["max_length": Int64.max], .badRequest, "bad_field"),
+                (curator, ["gradient_accumulation": Int64.max], .badRequest, "bad_field"),
+                (curator, ["max_steps": Int64.max], .badRequest, "bad_field"),
+                (curator, ["warmup_steps": Int64.max], .badRequest, "bad_field"),
+                (curator, ["checkpoint_every": Int64.max], .badRequest, "bad_field"),
+                (curator, ["lora_r": -1], .badRequest, "bad_field"),
+                (curator, ["max_steps": -1], .badRequest, "bad_field"),
+                (curator, ["warmup_steps": -1], .badRequest, "bad_field"),
+                (curator, ["learning_rate": -1], .badRequest, "bad_field"),
+                (curator, ["lora_dropout": -1], .badRequest, "bad_field"),
+                (curator, ["seed": -1], .badRequest, "bad_field"),
+                (curator, ["learning_rate": 1e300], .badRequest, "bad_field"),
+                (curator, ["lora_alpha": 1e300], .badRequest, "bad_field"),
+                (curator, ["weight_decay": 1e300], .badRequest, "bad_field"),
+                (curator, ["max_grad_norm": 1e300], .badRequest, "bad_field"),
+                (curator, ["learning_rate": "NaN"], .badRequest, "wrong_type"),
+                (curator, ["base": String(repeating: "a", count: 4000)], .badRequest, "unknown_base"),
+                (curator, ["base": "llama\u{0}"], .badRequest, "unknown_base"),
+                (curator, ["lr_scheduler": String(repeating: "c", count: 4000)], .badRequest, "bad_field"),
+                (curator, ["qlora": String(repeating: "n", count: 4000)], .badRequest, "bad_field"),
+                (curator, ["target_modules": [String(repeating: "q", count: 4000)]], .badRequest, "bad_field"),
+                (curator, ["target_modules": (0..<300).map { "m\($0)" }], .badRequest, "bad_field"),
+                (curator, ["target_modules": [String]()], .badRequest, "bad_field"),
                 (stranger, ["base": "llama"], .forbidden, nil),
                 (nil, ["base": "llama"], .unauthorized, nil),
             ]
@@ -99,6 +126,20 @@ struct TrainingJobTests {
                 if let code { #expect((response.object["error"] as? [String: Any])?["code"] as? String == code, "\(body)") }
             }
             #expect(try await node.json(.post, "/api/datanets/recipes/versions/9/train", token: curator, [:]).status == .notFound)
+            // Numbers JSON cannot hold as a Double, and non-numbers where numbers belong.
+            for raw in [#"{"learning_rate": 1e400}"#, #"{"lora_r": 1e30}"#, #"{"lora_r": 2.5}"#, #"{"epochs": NaN}"#] {
+                let response = try await node.send(.post, "/api/datanets/recipes/versions/1/train", token: curator, contentType: "application/json",
+                                                   body: Array(raw.utf8))
+                #expect(response.status == .badRequest, "\(raw): \(response.object)")
+            }
+            let long = String(repeating: "7", count: 4000)
+            for id in ["9223372036854775807", "-1", long, "NaN"] {
+                #expect(try await node.send(.get, "/api/training-jobs/\(id)").status == .notFound, "\(id)")
+                #expect(try await node.send(.post, "/api/datanets/recipes/training-jobs/\(id)/cancel", token: curator).status == .notFound, "\(id)")
+            }
+            for number in ["9223372036854775807", "-1", long] {
+                #expect(try await node.json(.post, "/api/datanets/recipes/versions/\(number)/train", token: curator, [:]).status == .notFound)
+            }
             #expect(try await node.send(.get, "/api/training-jobs").items.isEmpty)
             #expect(try await node.send(.get, "/api/training-jobs/12345").status == .notFound)
         }

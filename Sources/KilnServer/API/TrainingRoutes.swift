@@ -15,7 +15,7 @@ struct TrainingJobRequest: Decodable, Sendable {
     var learningRate = 2e-4, epochs = 3, maxSteps: Int?
     var microBatchSize = 4, gradientAccumulation = 1, maxLength = 512
     var lrScheduler = "linear", warmupSteps = 0, weightDecay = 0.0, maxGradNorm = 1.0
-    var seed: UInt64 = 42, shuffle = false, qlora: String?, checkpointEvery = 50
+    var seed = 42, shuffle = false, qlora: String?, checkpointEvery = 50
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case base, epochs, seed, shuffle, qlora
@@ -65,11 +65,13 @@ extension APIController {
         let number = try context.numberParameter("number")
         let version = try await services.versions.header(datanet, number: number)
         guard let base = training.catalog.path(body.base) else {
-            throw DataError.badRequest(code: "unknown_base", message: "This node has no base model named \"\(body.base)\".")
+            throw DataError.badRequest(code: "unknown_base", message: "This node has no base model named \"\(body.base.prefix(128))\".")
         }
         guard let scheduler = LRSchedule(rawValue: body.lrScheduler) else {
-            throw DataError.badRequest(code: "bad_field", message: "lr_scheduler must be one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw DataError.badRequest(code: "bad_field",
+                                       message: "Field \"lr_scheduler\" must be one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
+        guard body.seed >= 0 else { throw DataError.badRequest(code: "bad_field", message: "Field \"seed\" must be a non-negative integer.") }
         let baseHash = try FileHash.baseModel(base)
         let runs = services.dataDirectory.appendingPathComponent("runs")
         let spec = TrainingSpec(
@@ -79,9 +81,11 @@ extension APIController {
             loraDropout: body.loraDropout, targetModules: body.targetModules, learningRate: body.learningRate, epochs: body.epochs,
             maxSteps: body.maxSteps, microBatchSize: body.microBatchSize, gradientAccumulation: body.gradientAccumulation,
             maxLength: body.maxLength, scheduler: scheduler, warmupSteps: body.warmupSteps, weightDecay: body.weightDecay,
-            maxGradNorm: body.maxGradNorm, seed: body.seed, shuffle: body.shuffle, qlora: body.qlora, doubleQuantization: false,
+            maxGradNorm: body.maxGradNorm, seed: UInt64(body.seed), shuffle: body.shuffle, qlora: body.qlora, doubleQuantization: false,
             checkpointEvery: body.checkpointEvery, backend: "kiln")
-        if let problem = Self.problem(spec) { throw DataError.badRequest(code: "bad_field", message: problem) }
+        if let problem = Self.problem(spec) {
+            throw DataError.badRequest(code: "bad_field", message: "Field \"\(problem.field)\" \(problem.rule).")
+        }
         let job = try await services.jobs.create(owner: user, datanet: datanet, version: number, base: body.base) { id in
             let folder = runs.appendingPathComponent("job-\(id)").path
             return (String(decoding: try JSONEncoder().encode(spec), as: UTF8.self), folder)
@@ -90,13 +94,13 @@ extension APIController {
         return JSON.response(TrainingJobBody(job), status: .accepted)
     }
 
-    /// What is wrong with a spec's values, in a sentence naming the field, or nil.
-    static func problem(_ spec: TrainingSpec) -> String? {
+    /// What is wrong with a spec's values, or nil.
+    static func problem(_ spec: TrainingSpec) -> TrainingSpecError? {
         do {
             try spec.validate()
             return nil
         } catch {
-            return error.errorDescription
+            return error
         }
     }
 

@@ -19,10 +19,12 @@ public struct ModelCatalog: Sendable {
     /// A catalog over `directory`.
     public init(directory: URL?) { self.directory = directory }
 
-    /// The path of base `name`, or nil when this node has none by that name.
+    /// The path of base `name`, or nil when this node has none by that name. A name is 1 to 128 letters, digits, `.`,
+    /// `_` or `-` not starting with `.`, so it can only ever name an entry of the directory itself.
     public func path(_ name: String) -> URL? {
         if name == "default" { return DefaultModel.locate() }
-        guard let directory, !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else { return nil }
+        let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+        guard let directory, (1...128).contains(name.utf8.count), allowed, !name.hasPrefix(".") else { return nil }
         let url = directory.appendingPathComponent(name)
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }

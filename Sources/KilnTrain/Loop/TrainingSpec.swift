@@ -132,20 +132,23 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         func require(_ condition: Bool, _ flag: String, _ rule: String) throws(TrainingSpecError) {
             if !condition { throw .invalid(flag: flag, rule: rule) }
         }
-        try require(loraR > 0, "--lora-r", "must be a positive integer")
-        try require(loraAlpha > 0 && loraAlpha.isFinite, "--lora-alpha", "must be a positive number")
+        // Upper bounds keep every value a node accepts (a job request is this spec) within what allocates and finishes:
+        // far above any real run, far below what overflows a size or exhausts memory.
+        try require((1...1024).contains(loraR), "--lora-r", "must be an integer from 1 to 1024")
+        try require(loraAlpha > 0 && loraAlpha <= 1e6, "--lora-alpha", "must be a number above 0, at most 1e6")
         try require(loraDropout >= 0 && loraDropout < 1, "--lora-dropout", "must be in [0, 1)")
-        try require(!targetModules.isEmpty && targetModules.allSatisfy { !$0.isEmpty }, "--target-modules", "must name at least one module")
-        try require(learningRate >= 0 && learningRate.isFinite, "--learning-rate", "must be a non-negative number")
-        try require(epochs > 0, "--epochs", "must be a positive integer")
-        try require(maxSteps.map { $0 > 0 } ?? true, "--max-steps", "must be a positive integer")
-        try require(microBatchSize > 0, "--micro-batch-size", "must be a positive integer")
-        try require(gradientAccumulation > 0, "--gradient-accumulation", "must be a positive integer")
-        try require(maxLength >= 2, "--max-length", "must be at least 2")
-        try require(warmupSteps >= 0, "--warmup-steps", "must not be negative")
-        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay", "must be a non-negative number")
-        try require(maxGradNorm > 0 && maxGradNorm.isFinite, "--max-grad-norm", "must be a positive number")
-        try require(checkpointEvery >= 0, "--checkpoint-every", "must not be negative")
+        try require((1...256).contains(targetModules.count) && targetModules.allSatisfy { (1...128).contains($0.utf8.count) },
+                    "--target-modules", "must name 1 to 256 modules of 1 to 128 bytes")
+        try require(learningRate >= 0 && learningRate <= 10, "--learning-rate", "must be a number from 0 to 10")
+        try require((1...10_000).contains(epochs), "--epochs", "must be an integer from 1 to 10000")
+        try require(maxSteps.map { (1...10_000_000).contains($0) } ?? true, "--max-steps", "must be an integer from 1 to 10000000")
+        try require((1...1024).contains(microBatchSize), "--micro-batch-size", "must be an integer from 1 to 1024")
+        try require((1...65_536).contains(gradientAccumulation), "--gradient-accumulation", "must be an integer from 1 to 65536")
+        try require((2...131_072).contains(maxLength), "--max-length", "must be an integer from 2 to 131072")
+        try require((0...10_000_000).contains(warmupSteps), "--warmup-steps", "must be an integer from 0 to 10000000")
+        try require(weightDecay >= 0 && weightDecay <= 10, "--weight-decay", "must be a number from 0 to 10")
+        try require(maxGradNorm > 0 && maxGradNorm <= 1e6, "--max-grad-norm", "must be a number above 0, at most 1e6")
+        try require((0...10_000_000).contains(checkpointEvery), "--checkpoint-every", "must be an integer from 0 to 10000000")
         try require(qlora == nil || qlora == "nf4", "--qlora", "must be nf4")
         try require(["kiln", "torch"].contains(backend), "--backend", "must be kiln or torch")
     }
@@ -155,6 +158,20 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
 public enum TrainingSpecError: Error, Equatable, Sendable {
     /// A setting is out of range.
     case invalid(flag: String, rule: String)
+
+    /// The setting's name in a job request and run_spec.json (`--lora-r` → `lora_r`).
+    public var field: String {
+        switch self {
+        case .invalid(let flag, _): String(flag.drop { $0 == "-" }).replacingOccurrences(of: "-", with: "_")
+        }
+    }
+
+    /// The rule the value broke.
+    public var rule: String {
+        switch self {
+        case .invalid(_, let rule): rule
+        }
+    }
 }
 
 extension TrainingSpecError: LocalizedError {
