@@ -4,6 +4,7 @@
 // recorded on the ledger as `run.finished` with the base's hash, the version's Merkle root, every hyper-parameter,
 // the adapter's hash and the hashes of the items it trained on.
 import Foundation
+import KilnAPI
 import KilnData
 import KilnLedger
 import KilnModels
@@ -208,8 +209,7 @@ final class ProgressRecorder: @unchecked Sendable {
             return true
         }
         guard due else { return }
-        let text = "{\"step\":\(m.step),\"total_steps\":\(m.totalSteps),\"epoch\":\(m.epoch),\"loss\":\(m.loss),\"learning_rate\":\(m.learningRate),"
-            + "\"grad_norm\":\(m.gradNorm),\"tokens_per_second\":\(m.tokensPerSecond),\"eta_seconds\":\(m.etaSeconds),\"rss_bytes\":\(m.rssBytes)}"
+        let text = JSONValue.object(event.fields).compactText
         let (jobs, id) = (self.jobs, self.id)
         Task { try? await jobs.recordProgress(id, progress: text) }
     }

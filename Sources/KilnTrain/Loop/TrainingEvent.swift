@@ -36,18 +36,54 @@ public enum TrainingEvent: Sendable, Equatable {
     /// The run finished all its steps.
     case finished(TrainingSummary)
 
-    /// The metrics.jsonl line of a step or evaluation (nil for other events): Trainer's keys.
+    /// The metrics.jsonl line of a step or evaluation (nil for other events): Trainer's keys only.
     public var metricsLine: String? {
         switch self {
-        case .step(let m):
-            return JSONValue.object(["step": .number(Double(m.step)), "epoch": .number(Double(m.epoch)), "loss": .number(m.loss),
-                                     "learning_rate": .number(m.learningRate), "grad_norm": .number(m.gradNorm)]).compactText
-        case .evaluation(let step, let epoch, let loss):
-            let perplexity = Foundation.exp(min(loss, 700))
-            return JSONValue.object(["step": .number(Double(step)), "epoch": .number(Double(epoch)), "eval_loss": .number(loss),
-                                     "eval_perplexity": .number(perplexity)]).compactText
+        case .step, .evaluation:
+            let trainerKeys: Set = ["step", "epoch", "loss", "learning_rate", "grad_norm", "eval_loss", "eval_perplexity"]
+            return JSONValue.object(fields.filter { trainerKeys.contains($0.key) }).compactText
         default:
             return nil
+        }
+    }
+
+    /// The event as one JSON object, `event` naming its kind: what `kiln train --json` prints and a job's progress stores.
+    public var json: JSONValue {
+        var object = fields
+        object["event"] = .string(kind)
+        return .object(object)
+    }
+
+    /// The event's kind: started, step, evaluation, checkpoint or finished.
+    public var kind: String {
+        switch self {
+        case .started: "started"
+        case .step: "step"
+        case .evaluation: "evaluation"
+        case .checkpoint: "checkpoint"
+        case .finished: "finished"
+        }
+    }
+
+    /// Every figure of the event, by its snake_case name.
+    public var fields: [String: JSONValue] {
+        func number(_ value: Int) -> JSONValue { .number(Double(value)) }
+        switch self {
+        case .started(let total, let items, let validation, let parameters, let from):
+            return ["total_steps": number(total), "train_items": number(items), "validation_items": number(validation),
+                    "trainable_parameters": number(parameters), "from_step": number(from)]
+        case .step(let m):
+            return ["step": number(m.step), "epoch": number(m.epoch), "loss": .number(m.loss), "learning_rate": .number(m.learningRate),
+                    "grad_norm": .number(m.gradNorm), "tokens_per_second": .number(m.tokensPerSecond), "eta_seconds": .number(m.etaSeconds),
+                    "rss_bytes": number(m.rssBytes), "total_steps": number(m.totalSteps)]
+        case .evaluation(let step, let epoch, let loss):
+            return ["step": number(step), "epoch": number(epoch), "eval_loss": .number(loss), "eval_perplexity": .number(Foundation.exp(min(loss, 700)))]
+        case .checkpoint(let step, let path):
+            return ["step": number(step), "path": .string(path)]
+        case .finished(let s):
+            return ["steps": number(s.steps), "final_loss": .number(s.finalLoss), "final_eval_loss": s.finalEvalLoss.map { .number($0) } ?? .null,
+                    "seconds": .number(s.seconds), "tokens_per_second": .number(s.tokensPerSecond), "peak_rss_bytes": number(s.peakRSSBytes),
+                    "adapter_sha256": .string(s.adapterSHA256), "out": .string(s.adapterPath)]
         }
     }
 }

@@ -21,12 +21,9 @@ struct TrainingReporter {
             return
         }
         if json {
-            print(JSONValue.object([
-                "event": "summary", "steps": .number(Double(summary.steps)), "final_loss": .number(summary.finalLoss),
-                "final_eval_loss": summary.finalEvalLoss.map { .number($0) } ?? .null, "seconds": .number(summary.seconds),
-                "tokens_per_second": .number(summary.tokensPerSecond), "peak_rss_bytes": .number(Double(summary.peakRSSBytes)),
-                "adapter_sha256": .string(summary.adapterSHA256), "out": .string(summary.adapterPath),
-            ]).compactText)
+            var object = TrainingEvent.finished(summary).fields
+            object["event"] = "summary"
+            print(JSONValue.object(object).compactText)
             return
         }
         print("Trained \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s "
@@ -39,7 +36,10 @@ struct TrainingReporter {
     func report(_ event: TrainingEvent) {
         if json {
             // Flushed per line: a watcher reading a pipe sees each event when it happens.
-            if let line = jsonLine(event) { print(line); fflush(nil) }
+            // The summary is printed once the run returns, so the finished event is not.
+            if case .finished = event { return }
+            print(event.json.compactText)
+            fflush(nil)
             return
         }
         switch event {
@@ -65,28 +65,6 @@ struct TrainingReporter {
             printError("checkpoint at step \(step): \(path)")
         case .finished:
             break
-        }
-    }
-
-    /// The event as a JSON line (`event` names its kind).
-    func jsonLine(_ event: TrainingEvent) -> String? {
-        switch event {
-        case .started(let total, let items, let validation, let parameters, let from):
-            return JSONValue.object(["event": "started", "total_steps": .number(Double(total)), "train_items": .number(Double(items)),
-                                     "validation_items": .number(Double(validation)), "trainable_parameters": .number(Double(parameters)),
-                                     "from_step": .number(Double(from))]).compactText
-        case .step(let m):
-            return JSONValue.object(["event": "step", "step": .number(Double(m.step)), "epoch": .number(Double(m.epoch)),
-                                     "loss": .number(m.loss), "learning_rate": .number(m.learningRate), "grad_norm": .number(m.gradNorm),
-                                     "tokens_per_second": .number(m.tokensPerSecond), "eta_seconds": .number(m.etaSeconds),
-                                     "rss_bytes": .number(Double(m.rssBytes)), "total_steps": .number(Double(m.totalSteps))]).compactText
-        case .evaluation(let step, let epoch, let loss):
-            return JSONValue.object(["event": "evaluation", "step": .number(Double(step)), "epoch": .number(Double(epoch)),
-                                     "eval_loss": .number(loss)]).compactText
-        case .checkpoint(let step, let path):
-            return JSONValue.object(["event": "checkpoint", "step": .number(Double(step)), "path": .string(path)]).compactText
-        case .finished:
-            return nil
         }
     }
 }
