@@ -97,8 +97,7 @@ public actor JobRunner {
             let version = try await services.versions.header(datanet, number: job.version)
             (spec.train, spec.validation) = try await writeData(datanet, version: version, into: output.appendingPathComponent("data"))
             let run: TrainingRun
-            if FileManager.default.fileExists(atPath: TrainingRun.specURL(output).path),
-               let saved = try? JSONDecoder().decode(TrainingSpec.self, from: Data(contentsOf: TrainingRun.specURL(output))), saved == spec {
+            if let saved = try? TrainingSpec.saved(in: output), saved == spec {
                 run = try TrainingRun.resume(output)
             } else {
                 run = try TrainingRun(spec: spec, output: output)

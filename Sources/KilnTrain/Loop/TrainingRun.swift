@@ -47,16 +47,11 @@ public final class TrainingRun {
     /// Optimiser steps completed.
     public private(set) var completedSteps = 0
 
-    private let graph: any TrainingGraph
     private let formatter: TrainingFormatter
     private let trainRows: [TrainingRow]
     private let validationRows: [TrainingRow]
-    private var states: [AdamWState]
+    private var stepper: OptimizerStep
     private var dropout: DropoutSource?
-    private let optimizer: AdamW
-
-    /// The spec file in an output folder.
-    public static func specURL(_ output: URL) -> URL { output.appendingPathComponent("run_spec.json") }
 
     /// Loads the base, formats the data and attaches the adapter (PEFT's init from `spec.seed`, or `spec.initAdapter`).
     /// - Throws: `TrainingSpecError`, `TrainingRunError`, `TrainingDataError`, `LoRAError`, `TrainingGraphError`, or the
@@ -78,19 +73,17 @@ public final class TrainingRun {
         graph.gradientCheckpointing = spec.gradientCheckpointing ?? (spec.qlora != nil || checkpoint.isGGUF)
         let initial = try spec.initAdapter.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0)) }
         adapter = try AdapterParameters.attach(to: &graph, config: spec.loraConfig, initial: initial, seed: spec.seed)
-        self.graph = graph
         plan = StepPlan(items: trainRows.count, microBatch: spec.microBatchSize, accumulation: spec.gradientAccumulation, epochs: spec.epochs)
         totalSteps = spec.maxSteps ?? plan.totalSteps
-        states = adapter.parameters.map { AdamWState(count: $0.value.count) }
+        stepper = OptimizerStep(graph: graph, adapter: adapter, weightDecay: spec.weightDecay, maxGradNorm: spec.maxGradNorm)
         dropout = spec.loraDropout > 0 ? DropoutSource(seed: spec.seed &+ 0x5EED) : nil
-        optimizer = AdamW(weightDecay: spec.weightDecay)
     }
 
     /// Reopens the run in `output` at its newest checkpoint (or from the start when it has none).
     /// - Throws: `TrainingRunError.notARun` or `.badCheckpoint`, or what `init(spec:output:)` throws.
     public static func resume(_ output: URL) throws -> TrainingRun {
-        guard let data = try? Data(contentsOf: specURL(output)) else { throw TrainingRunError.notARun(path: output.path) }
-        let run = try TrainingRun(spec: try JSONDecoder().decode(TrainingSpec.self, from: data), output: output)
+        guard let spec = try TrainingSpec.saved(in: output) else { throw TrainingRunError.notARun(path: output.path) }
+        let run = try TrainingRun(spec: spec, output: output)
         if let checkpoint = try RunCheckpoint.latest(output: output) { try run.restore(checkpoint) }
         return run
     }
@@ -118,9 +111,7 @@ public final class TrainingRun {
     @discardableResult
     public func run(observer: (TrainingEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingSummary? {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try encoder.encode(spec).write(to: Self.specURL(output), options: .atomic)
+        try spec.write(to: output)
         var metrics = try MetricsFile(output.appendingPathComponent("metrics.jsonl"), keepingThrough: completedSteps)
         func emit(_ event: TrainingEvent) throws {
             if let line = event.metricsLine { try metrics.append(line) }

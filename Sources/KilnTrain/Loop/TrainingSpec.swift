@@ -121,6 +121,24 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         case checkpointEvery = "checkpoint_every"
     }
 
+    /// The spec file of a run folder.
+    public static func url(in output: URL) -> URL { output.appendingPathComponent("run_spec.json") }
+
+    /// Writes the spec as `run_spec.json` in `output` (sorted keys, atomically).
+    /// - Throws: file-system errors.
+    public func write(to output: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: Self.url(in: output), options: .atomic)
+    }
+
+    /// The spec saved in a run folder, or nil when it has none.
+    /// - Throws: `DecodingError` for a spec file that is not a TrainingSpec.
+    public static func saved(in output: URL) throws -> TrainingSpec? {
+        guard let data = try? Data(contentsOf: url(in: output)) else { return nil }
+        return try JSONDecoder().decode(TrainingSpec.self, from: data)
+    }
+
     /// The LoRA configuration the run trains and saves.
     public var loraConfig: LoRAConfig {
         LoRAConfig(r: loraR, alpha: loraAlpha, useRSLoRA: useRSLoRA, targetModules: targetModules, dropout: loraDropout)

@@ -155,9 +155,7 @@ enum TorchBackend: Error, LocalizedError {
 
     /// Writes OUT/run_spec.json and runs the worker in the foreground, its events and errors passed through.
     static func run(_ spec: TrainingSpec, output: URL, json: Bool) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try encoder.encode(spec).write(to: TrainingRun.specURL(output), options: .atomic)
+        try spec.write(to: output)
         let environment = ProcessInfo.processInfo.environment
         let root = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
