@@ -32,19 +32,14 @@ extension APIController {
         var headers = HTTPFields()
         headers[.contentType] = "application/x-ndjson; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(datanet.slug)-v\(version.number).jsonl\""
-        // A page of lines is read with one query and written before the next is read, so no version sits whole in memory.
         let body = ResponseBody { writer in
-            var position = 0
-            while true {
-                let page = try await versions.exportItems(datanet, number: version.number, from: position, limit: 500)
-                if page.isEmpty { break }
+            try await VersionExportLine.pages(versions, datanet, number: version.number) { page in
                 var buffer = ByteBuffer()
-                for item in page {
-                    buffer.writeBytes(try JSON.encoder.encode(VersionExportLine(item)))
+                for line in page {
+                    buffer.writeBytes(try JSON.encoder.encode(line))
                     buffer.writeInteger(UInt8(ascii: "\n"))
                 }
                 try await writer.write(buffer)
-                position = page[page.count - 1].item.position + 1
             }
             try await writer.finish(nil)
         }
@@ -62,6 +57,19 @@ struct VersionExportLine: Encodable {
     var fields: [String: JSONValue]
     var file_name: String?
     var content_url: String?
+
+    /// Every line of `datanet`'s version `number`, in manifest order, handed to `body` a page of 500 at a time: each page
+    /// is one query, used before the next is read, so no version sits whole in memory.
+    static func pages(_ versions: VersionStore, _ datanet: Datanet, number: Int,
+                      _ body: ([VersionExportLine]) async throws -> Void) async throws {
+        var position = 0
+        while true {
+            let page = try await versions.exportItems(datanet, number: number, from: position, limit: 500)
+            guard let last = page.last else { return }
+            try await body(page.map(VersionExportLine.init))
+            position = last.item.position + 1
+        }
+    }
 
     init(_ export: ExportItem) {
         let item = export.item

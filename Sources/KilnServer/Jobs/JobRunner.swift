@@ -132,14 +132,8 @@ public actor JobRunner {
     func writeData(_ datanet: Datanet, version: DatasetVersion, into folder: URL) async throws -> (DataSource, DataSource?) {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var splits: [String: Data] = [:]
-        var position = 0
-        while true {
-            let page = try await services.versions.exportItems(datanet, number: version.number, from: position, limit: 500)
-            guard let last = page.last else { break }
-            for item in page {
-                splits[item.item.split.rawValue, default: Data()].append(try JSON.encoder.encode(VersionExportLine(item)) + [UInt8(ascii: "\n")])
-            }
-            position = last.item.position + 1
+        try await VersionExportLine.pages(services.versions, datanet, number: version.number) { page in
+            for line in page { splits[line.split, default: Data()].append(try JSON.encoder.encode(line) + [UInt8(ascii: "\n")]) }
         }
         func source(_ split: String) throws -> DataSource? {
             guard let data = splits[split], !data.isEmpty else { return nil }
