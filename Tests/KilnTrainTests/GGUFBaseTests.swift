@@ -42,7 +42,7 @@ struct GGUFBaseTests {
         // PEFT starts B at zero; give it values so the merge changes every adapted matrix.
         var random = DropoutSource(seed: 11)
         for parameter in parameters.parameters where parameter.name.contains("lora_B") {
-            parameter.value.storage = parameter.value.storage.map { _ in (Float(random.next() >> 40) / Float(1 << 24) - 0.5) * 0.04 }
+            parameter.value.storage = parameter.value.storage.map { _ in (random.nextUnit() - 0.5) * 0.04 }
         }
         let ids = try SafeTensorsReader(url: Self.reference).int64s("prompt0.input_ids").map { Int($0) }
         let batch = TokenBatch(inputIds: [ids], attentionMask: [Array(repeating: 1, count: ids.count)],

@@ -59,10 +59,13 @@ public struct DropoutSource: Sendable, Equatable {
     /// The next 64 random bits.
     public mutating func next() -> UInt64 { generator.next() }
 
+    /// A uniform draw in [0, 1) from the next 24 high bits.
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
     /// `count` multipliers: 0 with probability `p`, else 1 / (1 − p) (torch's `nn.Dropout` in training mode).
     public mutating func mask(count: Int, p: Float) -> [Float] {
         let keep = 1 / (1 - p)
-        return (0..<count).map { _ in Float(next() >> 40) / Float(1 << 24) < p ? 0 : keep }
+        return (0..<count).map { _ in nextUnit() < p ? 0 : keep }
     }
 }
 

@@ -118,7 +118,7 @@ public struct AdapterParameters {
             } else {
                 let bound = 1 / Float(target.inputs).squareRoot()
                 a = Tensor(shape: [rows, target.inputs], storage: (0..<(rows * target.inputs)).map { _ in
-                    (Float(random.next() >> 40) / Float(1 << 24) * 2 - 1) * bound
+                    (random.nextUnit() * 2 - 1) * bound
                 })
                 b = Tensor(zeros: [target.outputs, columns])
             }
