@@ -114,23 +114,9 @@ struct TrainBench: AsyncParsableCommand {
             }
         }
         let tokenBatch = TokenBatch(inputIds: ids, attentionMask: ids.map { $0.map { _ in 1 } }, labels: ids)
-        let optimizer = AdamW()
-        var states = adapter.parameters.map { AdamWState(count: $0.value.count) }
-        func step() throws {
-            adapter.beginStep()
-            let tape = Tape()
-            var dropout: DropoutSource? = nil
-            let logits = try graph.logits(tokenBatch, tape: tape, dropout: &dropout)
-            let loss = tape.causalLMLoss(logits: logits, labels: tokenBatch.labels, divisor: Float(tokenBatch.labelTokens))
-            tape.backward(from: loss.loss, seed: Tensor(shape: [], storage: [1]))
-            adapter.endStep()
-            var gradients = adapter.parameters.map(\.gradient.storage)
-            GradientClipping.clip(&gradients, maxNorm: 1)
-            for (index, parameter) in adapter.parameters.enumerated() {
-                optimizer.step(&parameter.value.storage, gradient: gradients[index], state: &states[index], lr: 1e-4)
-            }
-            adapter.syncViews()
-        }
+        var stepper = OptimizerStep(graph: graph, adapter: adapter, weightDecay: 0, maxGradNorm: 1)
+        var dropout: DropoutSource? = nil
+        func step() throws { _ = try stepper.take([tokenBatch], rate: 1e-4, dropout: &dropout) }
         try step()
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { try step() }

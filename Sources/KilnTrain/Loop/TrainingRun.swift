@@ -98,7 +98,7 @@ public final class TrainingRun {
                 throw TrainingRunError.badCheckpoint(path: path, reason: "\(parameter.name) is missing or has the wrong size")
             }
             parameter.value.storage = values
-            states[index] = AdamWState(expAvg: m, expAvgSq: v, step: checkpoint.adamStep)
+            stepper.states[index] = AdamWState(expAvg: m, expAvgSq: v, step: checkpoint.adamStep)
         }
         adapter.syncViews()
         if dropout != nil { dropout = DropoutSource(seed: checkpoint.dropoutState) }
@@ -136,30 +136,15 @@ public final class TrainingRun {
             let stepStart = Date()
             let step = completedSteps + 1
             let (epoch, micro) = plan.step(step)
-            let batches = micro.map { microBatch(epoch: epoch, index: $0) }
-            let divisor = max(1, batches.reduce(0) { $0 + $1.labelTokens })
-            adapter.beginStep()
-            var loss: Float = 0
-            for batch in batches {
-                let tape = Tape()
-                let logits = try graph.logits(batch, tape: tape, dropout: &dropout)
-                let result = tape.causalLMLoss(logits: logits, labels: batch.labels, divisor: Float(divisor))
-                tape.backward(from: result.loss, seed: Tensor(shape: [], storage: [1]))
-                loss += result.loss.value.storage[0]
-                tokens += batch.realTokens
-            }
-            adapter.endStep()
-            var gradients = adapter.parameters.map(\.gradient.storage)
-            let norm = GradientClipping.clip(&gradients, maxNorm: spec.maxGradNorm)
+            let order = itemOrder(epoch: epoch)
+            let batches = micro.map { microBatch(order: order, index: $0) }
             let rate = spec.scheduler.rate(step: step, totalSteps: totalSteps, warmupSteps: spec.warmupSteps, base: spec.learningRate)
-            for (index, parameter) in adapter.parameters.enumerated() {
-                optimizer.step(&parameter.value.storage, gradient: gradients[index], state: &states[index], lr: rate)
-            }
-            adapter.syncViews()
+            let (loss, norm) = try stepper.take(batches, rate: rate, dropout: &dropout)
             completedSteps = step
             lastLoss = Double(loss)
             let elapsed = Date().timeIntervalSince(stepStart)
             let stepTokens = batches.reduce(0) { $0 + $1.realTokens }
+            tokens += stepTokens
             try emit(.step(StepMetrics(step: step, epoch: epoch, loss: Double(loss), learningRate: rate, gradNorm: Double(norm),
                                        tokensPerSecond: Double(stepTokens) / max(elapsed, 1e-9),
                                        etaSeconds: Date().timeIntervalSince(started) / Double(step - firstStep) * Double(totalSteps - step),
@@ -183,14 +168,18 @@ public final class TrainingRun {
 
     private func checkpoint(emit: (TrainingEvent) throws -> Void) throws {
         let epoch = completedSteps == 0 ? 0 : plan.step(completedSteps).epoch
-        let folder = try RunCheckpoint.write(step: completedSteps, epoch: epoch, adapter: adapter, states: states, dropout: dropout,
+        let folder = try RunCheckpoint.write(step: completedSteps, epoch: epoch, adapter: adapter, states: stepper.states, dropout: dropout,
                                              baseModel: spec.base, output: output)
         try emit(.checkpoint(step: completedSteps, path: folder.path))
     }
 
     /// Micro-batch `index` of `epoch` (1-based): `microBatchSize` consecutive items of the epoch's order, right-padded.
     func microBatch(epoch: Int, index: Int) -> TokenBatch {
-        let order = itemOrder(epoch: epoch)
+        microBatch(order: itemOrder(epoch: epoch), index: index)
+    }
+
+    /// Micro-batch `index` of an epoch whose item order is `order`.
+    func microBatch(order: [Int], index: Int) -> TokenBatch {
         let start = index * spec.microBatchSize
         let rows = order[start..<min(order.count, start + spec.microBatchSize)].map { trainRows[$0] }
         let padded = formatter.batch(rows)
@@ -216,7 +205,7 @@ public final class TrainingRun {
             let padded = formatter.batch(slice)
             let batch = TokenBatch(inputIds: padded.inputIds, attentionMask: padded.attentionMask, labels: padded.labels)
             let tape = Tape(recording: false)
-            let logits = try graph.logits(batch, tape: tape, dropout: &noDropout)
+            let logits = try stepper.graph.logits(batch, tape: tape, dropout: &noDropout)
             let result = tape.causalLMLoss(logits: logits, labels: batch.labels, divisor: Float(max(1, batch.labelTokens)))
             total += Double(result.loss.value.storage[0]) * Double(slice.count)
             rows += slice.count
