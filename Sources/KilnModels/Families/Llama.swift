@@ -259,13 +259,9 @@ public struct LlamaModel: CausalLM {
         try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters))
     }
 
-    /// Builds the model from HF-named tensors, dense (already `sanitize`d) or quantised (a GGUF file's, renamed).
+    /// Builds the model from HF-named tensors, dense or quantised, with a tied head already pointed at the embedding
+    /// (`sanitize` and the `checkpoint` readers do that).
     init(configuration c: LlamaConfiguration, tensors: CheckpointTensors) throws(ModelError) {
-        var tensors = tensors
-        if c.tieWordEmbeddings {
-            // As `sanitize` does for dense weights: a tied head is the embedding, whatever the file stores.
-            tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"]
-        }
         configuration = c
         embedTokens = try tensors.takeLinear("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
@@ -304,6 +300,7 @@ public struct LlamaModel: CausalLM {
         let configuration = try configure(config)
         var tensors = try CheckpointTensors.readKeepingHalfMatrices(WeightMap(folder: folder))
         tensors.tensors = sanitize(weights: tensors.tensors, configuration: configuration)
+        // As `sanitize` does for dense weights: a tied head is the embedding, whatever the file stores.
         if configuration.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
         return (configuration, tensors)
     }

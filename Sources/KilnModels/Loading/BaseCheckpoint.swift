@@ -37,7 +37,6 @@ public struct BaseCheckpoint: Sendable {
     public static func load(_ path: URL) throws -> BaseCheckpoint {
         if ModelRegistry.isGGUF(path) {
             var (configuration, tensors) = try GGUFModel.checkpoint(reader: GGUFReader(url: path))
-            if configuration.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
             if configuration.ropeLayout == .interleaved {
                 // Back to HF's row order, so q_proj/k_proj LoRA pairs have PEFT's layout and merge into HF checkpoints.
                 for index in 0..<configuration.layerCount {

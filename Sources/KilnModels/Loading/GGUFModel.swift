@@ -105,6 +105,8 @@ public enum GGUFModel {
                 throw GGUFModelError.unexpectedTensor(info.name)
             }
         }
+        // A tied head is the embedding, whatever the file stores.
+        if c.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
         return (c, tensors)
     }
 
