@@ -2,8 +2,8 @@
 // differs from a left-to-right loop (16 partial sums), which is why each kernel keeps a naive reference.
 import Foundation
 
-/// Vectorised reductions and elementwise loops over raw Float buffers (internal building blocks).
-enum Vector {
+/// Vectorised reductions and elementwise loops over raw Float buffers (the row kernels' building blocks; training's fused loss uses a few).
+public enum Vector {
     typealias Lanes = SIMD16<Float>
     static let width = Lanes.scalarCount
 
@@ -62,10 +62,15 @@ enum Vector {
     }
 
     /// max x[i] (−∞ for n = 0).
-    static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Lanes(repeating: -.infinity)
         var i = 0
-        while i + width <= n { acc = pointwiseMax(acc, load(x, i)); i += width }
+        while i + width <= n {
+            // A compare-and-blend; `pointwiseMax` keeps IEEE maximum's NaN rules and compiles to a per-lane loop.
+            let v = load(x, i)
+            acc = acc.replacing(with: v, where: acc .< v)
+            i += width
+        }
         var best = acc.max()
         while i < n { best = Swift.max(best, x[i]); i += 1 }
         return best
@@ -74,7 +79,9 @@ enum Vector {
     /// eˣ per lane for x ≤ 88 (Cephes `expf`: x = n·ln2 + r, a degree-6 polynomial in r, then ·2ⁿ through the
     /// exponent bits), within ~2 ulp of libm; x below −87.3 (incl. −∞, a masked score) gives exactly 0.
     @inline(__always) static func exp(_ x: Lanes) -> Lanes {
-        let clamped = x.clamped(lowerBound: Lanes(repeating: -87.33654), upperBound: Lanes(repeating: 88.37626))
+        // Clamped by compare-and-blend: `clamped(lowerBound:upperBound:)` compiles to a per-lane loop.
+        let low = x.replacing(with: -87.33654, where: x .< -87.33654)
+        let clamped = low.replacing(with: 88.37626, where: low .> 88.37626)
         let n = (clamped * 1.44269504088896341 + 0.5).rounded(.down)
         // ln 2 split in two so n·ln2 is exact in the high part (Cody–Waite reduction).
         var r = clamped.addingProduct(n, Lanes(repeating: -0.693359375))
@@ -94,7 +101,7 @@ enum Vector {
     }
 
     /// y[i] = e^(x[i] − shift) for n elements (y may alias x); returns Σ y[i]. The SIMD lanes use `exp` above, the tail libm.
-    static func shiftedExp(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    public static func shiftedExp(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var acc = Lanes(repeating: 0)
         var i = 0
         while i + width <= n {
@@ -114,7 +121,7 @@ enum Vector {
     }
 
     /// out[i] = x[i] · a, n elements (out may alias x).
-    static func scale(_ x: UnsafePointer<Float>, by a: Float, into out: UnsafeMutablePointer<Float>, _ n: Int) {
+    public static func scale(_ x: UnsafePointer<Float>, by a: Float, into out: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i + width <= n { store(load(x, i) * a, out, i); i += width }
         while i < n { out[i] = x[i] * a; i += 1 }

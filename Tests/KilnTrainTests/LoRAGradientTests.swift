@@ -39,10 +39,10 @@ struct LoRAGradientTests {
         defer { parameters.endStep() }
         let tape = Tape()
         var dropout: DropoutSource? = nil
-        let logits = try graph.logits(batch, tape: tape, dropout: &dropout)
-        let loss = tape.causalLMLoss(logits: logits, labels: batch.labels, divisor: Float(batch.labelTokens))
+        let hidden = try graph.hiddenStates(batch, tape: tape, dropout: &dropout)
+        let loss = tape.causalLMLoss(hidden: hidden, head: graph.head, labels: batch.labels, divisor: Float(batch.labelTokens))
         tape.backward(from: loss.loss, seed: Tensor(shape: [], storage: [1]))
-        return (loss.loss.value.storage[0], logits.value)
+        return (loss.loss.value.storage[0], graph.head.forward(hidden.value, bias: nil))
     }
 
     @Test("Loss, logits and every LoRA gradient within 1e-4 of PEFT's, with and without gradient checkpointing",

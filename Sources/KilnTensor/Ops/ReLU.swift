@@ -12,7 +12,8 @@ public enum ReLU {
                     var i = range.lowerBound
                     let zero = Vector.Lanes(repeating: 0)
                     while i + Vector.width <= range.upperBound {
-                        Vector.store(pointwiseMax(Vector.load(xp, i), zero), yp, i)
+                        let v = Vector.load(xp, i)
+                        Vector.store(v.replacing(with: zero, where: v .< zero), yp, i)
                         i += Vector.width
                     }
                     while i < range.upperBound { yp[i] = max(xp[i], 0); i += 1 }

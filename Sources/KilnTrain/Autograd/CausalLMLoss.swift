@@ -1,6 +1,13 @@
-// transformers' causal-LM loss (`ForCausalLMLoss`): labels shifted left by one (the last position predicts nothing),
-// -100 ignored, float32 cross-entropy summed over the remaining tokens and divided by a count: the tokens of the
-// batch ("mean"), or the tokens of the whole optimiser step when Trainer passes `num_items_in_batch`.
+// transformers' causal-LM loss (`ForCausalLMLoss`) fused with the LM head: labels shifted left by one (the last
+// position predicts nothing), -100 ignored, float32 cross-entropy summed over the remaining tokens and divided by a
+// count: the tokens of the batch ("mean"), or the tokens of the whole optimiser step when Trainer passes
+// `num_items_in_batch`.
+//
+// The (B, T, V) logits are never held whole: rows that carry a label go through the head a chunk at a time, and each
+// chunk's softmax gradient is multiplied back through the head at once, so only (B, T, C) survives to backward. With
+// V in the tens of thousands the logits, their gradient and the probabilities were the largest tensors of a step
+// (3 × 200 MB for SmolLM2 at 1024 tokens) and their fresh pages alone cost a fifth of the step. Rows without a label
+// (prompts, padding, each row's last position) cost nothing.
 import Foundation
 import KilnTensor
 
@@ -8,64 +15,85 @@ import KilnTensor
 public let ignoredLabel = -100
 
 extension Tape {
-    /// Σ cross-entropy of `logits` (B, T, V) against `labels` (B, T) shifted by one, divided by `divisor`; a scalar.
-    /// Also returns the undivided sum and the number of tokens it covers.
-    public func causalLMLoss(logits: Variable, labels: [[Int]], divisor: Float) -> (loss: Variable, sum: Double, tokens: Int) {
-        let (batch, steps, vocabulary) = (logits.value.shape[0], logits.value.shape[1], logits.value.shape[2])
-        precondition(labels.count == batch && labels.allSatisfy { $0.count == steps }, "labels do not match logits \(logits.value.shape)")
+    /// Σ cross-entropy of `hidden · headᵀ` (hidden: B, T, C) against `labels` (B, T) shifted by one, divided by
+    /// `divisor`; a scalar. Also returns the undivided sum and the number of tokens it covers.
+    public func causalLMLoss(hidden: Variable, head: FrozenMatrix, labels: [[Int]], divisor: Float) -> (loss: Variable, sum: Double, tokens: Int) {
+        let (batch, steps, width) = (hidden.value.shape[0], hidden.value.shape[1], hidden.value.shape[2])
+        let vocabulary = head.shape[0]
+        precondition(head.shape[1] == width, "head \(head.shape) for hidden states \(hidden.value.shape)")
+        precondition(labels.count == batch && labels.allSatisfy { $0.count == steps }, "labels do not match hidden states \(hidden.value.shape)")
         // Row r = b·T + t predicts labels[b][t + 1].
-        var targets = [Int](repeating: ignoredLabel, count: batch * steps)
+        var active: [(row: Int, target: Int)] = []
         for b in 0..<batch {
-            for t in 0..<(steps - 1) { targets[b * steps + t] = labels[b][t + 1] }
+            for t in 0..<(steps - 1) where labels[b][t + 1] != ignoredLabel {
+                let target = labels[b][t + 1]
+                precondition(target >= 0 && target < vocabulary, "label \(target) outside the vocabulary")
+                active.append((b * steps + t, target))
+            }
         }
-        var logSumExp = [Float](repeating: 0, count: targets.count)
-        var losses = [Float](repeating: 0, count: targets.count)
-        logits.value.withPointer { lp in
-            logSumExp.withUnsafeMutableBufferPointer { lse in
-                losses.withUnsafeMutableBufferPointer { out in
-                    let (lse, out) = (lse.baseAddress!, out.baseAddress!)
-                    nonisolated(unsafe) let (l, o) = (lse, out)
-                    Parallel.rows(targets.count, minimumPerTask: max(1, 16_384 / vocabulary)) { range in
-                        for row in range where targets[row] != ignoredLabel {
-                            let values = lp + row * vocabulary
-                            var largest = -Float.infinity
-                            for j in 0..<vocabulary { largest = max(largest, values[j]) }
-                            var total: Float = 0
-                            for j in 0..<vocabulary { total += Foundation.exp(values[j] - largest) }
-                            l[row] = Foundation.log(total) + largest
-                            o[row] = l[row] - values[targets[row]]
+        let wantsGradient = isRecording && hidden.needsGradient
+        var losses = [Float](repeating: 0, count: active.count)
+        var dHidden = wantsGradient ? Tensor(zeros: hidden.value.shape) : nil
+        let chunk = Self.lossChunkRows(vocabulary: vocabulary, head: head)
+        for start in stride(from: 0, to: active.count, by: chunk) {
+            let part = active[start..<min(active.count, start + chunk)]
+            var x = Tensor(zeros: [part.count, width])
+            hidden.value.withPointer { hp in
+                x.withMutablePointer { xp in
+                    for (index, item) in part.enumerated() { (xp + index * width).update(from: hp + item.row * width, count: width) }
+                }
+            }
+            var logits = head.forward(x, bias: nil)
+            let targets = part.map(\.target)
+            let scale = 1 / divisor
+            losses.withUnsafeMutableBufferPointer { out in
+                logits.withMutablePointer { lp in
+                    nonisolated(unsafe) let (o, l) = (out.baseAddress! + start, lp)
+                    Parallel.rows(targets.count, minimumPerTask: Parallel.minimumRows(width: vocabulary)) { range in
+                        for index in range {
+                            let values = l + index * vocabulary, target = targets[index]
+                            let chosen = values[target]
+                            let largest = Vector.max(values, vocabulary)
+                            // Softmax in place: e^(v − max), then divided by the row's sum.
+                            let total = Vector.shiftedExp(values, shift: largest, into: values, vocabulary)
+                            o[index] = Foundation.log(total) + largest - chosen
+                            guard wantsGradient else { continue }
+                            Vector.scale(values, by: scale / total, into: values, vocabulary)
+                            values[target] -= scale
                         }
                     }
                 }
             }
+            guard wantsGradient else { continue }
+            // This chunk's share of dHidden = (softmax − onehot) / divisor · head, for a seed of 1.
+            let dx = head.backwardInput(logits)
+            dx.withPointer { dp in
+                dHidden!.withMutablePointer { gp in
+                    for (index, item) in part.enumerated() { (gp + item.row * width).update(from: dp + index * width, count: width) }
+                }
+            }
         }
-        var sum: Float = 0, sumDouble: Double = 0, tokens = 0
-        for row in targets.indices where targets[row] != ignoredLabel {
-            precondition(targets[row] >= 0 && targets[row] < vocabulary, "label \(targets[row]) outside the vocabulary")
-            sum += losses[row]
-            sumDouble += Double(losses[row])
-            tokens += 1
+        var sum: Float = 0, sumDouble: Double = 0
+        for loss in losses {
+            sum += loss
+            sumDouble += Double(loss)
         }
         let value = Tensor(shape: [], storage: [sum / divisor])
-        let shape = logits.value.shape
-        let loss = record(value, inputs: [logits]) { dy in
-            let factor = dy.storage[0] / divisor
-            var dLogits = Tensor(zeros: shape)
-            logits.value.withPointer { lp in
-                dLogits.withMutablePointer { dp in
-                    nonisolated(unsafe) let d = dp
-                    Parallel.rows(targets.count, minimumPerTask: max(1, 16_384 / vocabulary)) { range in
-                        for row in range where targets[row] != ignoredLabel {
-                            let values = lp + row * vocabulary, out = d + row * vocabulary
-                            let shift = logSumExp[row]
-                            for j in 0..<vocabulary { out[j] = Foundation.exp(values[j] - shift) * factor }
-                            out[targets[row]] -= factor
-                        }
-                    }
-                }
-            }
-            return [dLogits]
+        let loss = record(value, inputs: [hidden]) { dy in
+            let seed = dy.storage[0]
+            guard var gradient = dHidden else { return [nil] }
+            let count = gradient.count
+            if seed != 1 { gradient.withMutablePointer { Vector.scale($0, by: seed, into: $0, count) } }
+            return [gradient]
         }
-        return (loss, sumDouble, tokens)
+        return (loss, sumDouble, active.count)
+    }
+
+    /// Labelled rows per pass through the head: about 16 MB of logits, or 64 MB when the head is stored quantised or
+    /// 16-bit, since each pass widens all of it again.
+    static func lossChunkRows(vocabulary: Int, head: FrozenMatrix) -> Int {
+        let elements: Int
+        if case .dense = head { elements = 1 << 22 } else { elements = 1 << 24 }
+        return max(1, elements / max(1, vocabulary))
     }
 }

@@ -42,7 +42,7 @@ struct BloomGraph: TrainingGraph {
         slopes = ALiBi.slopes(heads: c.heads)
     }
 
-    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
+    func hiddenStates(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         try validate(batch)
         let c = configuration, width = c.hiddenSize, headDim = c.hiddenSize / c.heads
         let keyMask = batch.keyMask
@@ -71,7 +71,6 @@ struct BloomGraph: TrainingGraph {
             }
             x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
-        x = tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
-        return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)
+        return tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
     }
 }

@@ -105,7 +105,7 @@ struct DecoderGraph: TrainingGraph {
         head = FrozenMatrix(try tensors.takeLinear("\(names.head).weight", [s.vocabulary, s.hidden]))
     }
 
-    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
+    func hiddenStates(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         try validate(batch)
         let s = shape
         let rope = RoPE.table(positions: batch.positions, inverseFrequencies: s.inverseFrequencies, attentionScaling: s.ropeScaling)
@@ -118,8 +118,7 @@ struct DecoderGraph: TrainingGraph {
             }
             x = gradientCheckpointing ? tape.checkpoint(x, dropout: &dropout, block) : block(tape, x, &dropout)
         }
-        x = tape.rmsNorm(x, weight: finalNorm, eps: s.eps)
-        return tape.linear(x, TrainableLinear(module: s.layout.head, weight: head, bias: nil), dropout: &dropout)
+        return tape.rmsNorm(x, weight: finalNorm, eps: s.eps)
     }
 
     /// Decoder layer `index`: x (B, T, C) → (B, T, C).

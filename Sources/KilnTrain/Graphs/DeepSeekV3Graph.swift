@@ -89,7 +89,7 @@ struct DeepSeekV3Graph: TrainingGraph {
         head = .dense(try tensors.take("lm_head.weight", [c.vocabSize, c.hiddenSize]))
     }
 
-    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
+    func hiddenStates(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         try validate(batch)
         let c = configuration
         let rope = RoPE.table(positions: batch.positions, inverseFrequencies: c.inverseFrequencies, attentionScaling: c.ropeAttentionScaling)
@@ -134,8 +134,7 @@ struct DeepSeekV3Graph: TrainingGraph {
             }
             x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
-        x = tape.rmsNorm(x, weight: finalNorm, eps: c.normEps)
-        return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)
+        return tape.rmsNorm(x, weight: finalNorm, eps: c.normEps)
     }
 
     /// Multi-head latent attention of x (B, T, C) → (B, T, C).

@@ -40,7 +40,7 @@ struct GPT2Graph: TrainingGraph {
         head = .dense(c.tieWordEmbeddings ? wte : try tensors.take("lm_head.weight", [c.vocabSize, width]))
     }
 
-    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
+    func hiddenStates(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         try validate(batch)
         let c = configuration
         let positions = batch.positions
@@ -69,7 +69,6 @@ struct GPT2Graph: TrainingGraph {
             }
             x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
-        x = tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
-        return tape.linear(x, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)
+        return tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
     }
 }

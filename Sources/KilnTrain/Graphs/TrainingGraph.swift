@@ -58,8 +58,26 @@ public protocol TrainingGraph {
     var parameterAliases: [String: String] { get }
     /// Recompute each block in backward instead of keeping its activations.
     var gradientCheckpointing: Bool { get set }
-    /// Logits (B, T, V) of `batch` on `tape`; `dropout` draws adapter dropout masks while recording.
-    func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
+    /// The frozen output layer (V, C): the LM head, tied to the embedding where the checkpoint ties it.
+    var head: FrozenMatrix { get }
+    /// The final hidden states (B, T, C) of `batch` on `tape`, after the last norm; `dropout` draws adapter dropout
+    /// masks while recording.
+    func hiddenStates(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable
+}
+
+extension TrainingGraph {
+    /// Logits (B, T, V) of `batch`, for inspection and tests; training takes its loss through `loss`, which never
+    /// holds them whole.
+    public func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
+        let hidden = try hiddenStates(batch, tape: tape, dropout: &dropout)
+        return tape.record(head.forward(hidden.value, bias: nil), inputs: [hidden]) { [head] dy in [head.backwardInput(dy)] }
+    }
+
+    /// The causal-LM loss of `batch` divided by `divisor` (see `Tape.causalLMLoss`), with its undivided sum and token count.
+    public func loss(_ batch: TokenBatch, tape: Tape, divisor: Float, dropout: inout DropoutSource?) throws -> (loss: Variable, sum: Double, tokens: Int) {
+        let hidden = try hiddenStates(batch, tape: tape, dropout: &dropout)
+        return tape.causalLMLoss(hidden: hidden, head: head, labels: batch.labels, divisor: divisor)
+    }
 }
 
 /// E experts' (out, in) matrices that transformers 5 stores as one (E, out, in) parameter, `<container>.<parameter>`.

@@ -32,8 +32,7 @@ public struct OptimizerStep {
         var loss: Float = 0
         for batch in batches {
             let tape = Tape()
-            let logits = try graph.logits(batch, tape: tape, dropout: &dropout)
-            let result = tape.causalLMLoss(logits: logits, labels: batch.labels, divisor: Float(divisor))
+            let result = try graph.loss(batch, tape: tape, divisor: Float(divisor), dropout: &dropout)
             tape.backward(from: result.loss, seed: Tensor(shape: [], storage: [1]))
             loss += result.loss.value.storage[0]
         }

@@ -205,8 +205,7 @@ public final class TrainingRun {
             let padded = formatter.batch(slice)
             let batch = TokenBatch(inputIds: padded.inputIds, attentionMask: padded.attentionMask, labels: padded.labels)
             let tape = Tape(recording: false)
-            let logits = try stepper.graph.logits(batch, tape: tape, dropout: &noDropout)
-            let result = tape.causalLMLoss(logits: logits, labels: batch.labels, divisor: Float(max(1, batch.labelTokens)))
+            let result = try stepper.graph.loss(batch, tape: tape, divisor: Float(max(1, batch.labelTokens)), dropout: &noDropout)
             total += Double(result.loss.value.storage[0]) * Double(slice.count)
             rows += slice.count
         }
