@@ -15,6 +15,14 @@ public struct Tensor: Sendable, Equatable {
         storage = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// A tensor whose elements the caller writes, every one, before reading any (sgemm outputs with beta 0, kernels
+    /// that fill their whole result): it skips the zeroing pass over memory that is about to be overwritten.
+    public init(unfilled shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        storage = [Float](unsafeUninitializedCapacity: shape.reduce(1, *)) { _, initialized in initialized = shape.reduce(1, *) }
+    }
+
     /// A tensor over existing elements; `storage.count` must equal the product of `shape`.
     public init(shape: [Int], storage: [Float]) {
         precondition(shape.reduce(1, *) == storage.count, "shape \(shape) does not hold \(storage.count) elements")

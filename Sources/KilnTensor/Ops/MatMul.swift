@@ -8,14 +8,17 @@ public enum MatMul {
         let (rows, inner) = dims(x)
         let (outer, weightInner) = dims(weight)
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
-        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
+        // sgemm with beta 0 writes every element; the decoding path and a bias accumulate into what is there.
+        var y = bias == nil && !decoding && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
+            : Tensor(zeros: Array(x.shape.dropLast()) + [outer])
         if let bias {
             precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
             for row in 0..<rows {
                 for column in 0..<outer { y.storage[row * outer + column] = bias.storage[column] }
             }
         }
-        if rows <= decodeRowLimit && outer * inner >= 65_536 {
+        if decoding {
             decodeForward(x, weight: weight, rows: rows, inner: inner, outer: outer, into: &y)
             return y
         }
@@ -55,7 +58,7 @@ public enum MatMul {
     public static func backward(_ dy: Tensor, x: Tensor, weight: Tensor, weightGradient: inout Tensor, biasGradient: inout Tensor?) -> Tensor {
         let (rows, inner) = dims(x)
         let (outer, _) = dims(weight)
-        var dx = Tensor(zeros: x.shape)
+        var dx = outer > 0 ? Tensor(unfilled: x.shape) : Tensor(zeros: x.shape)
         dy.storage.withUnsafeBufferPointer { dyp in
             weight.storage.withUnsafeBufferPointer { wp in
                 dx.storage.withUnsafeMutableBufferPointer { dxp in

@@ -58,12 +58,43 @@ public enum SwiGLU {
     /// Backward: returns (dgate, dup). In the forward pass this was: y = silu(gate) ⊙ up.
     public static func backward(_ dy: Tensor, gate: Tensor, up: Tensor) -> (gate: Tensor, up: Tensor) {
         precondition(dy.shape == gate.shape && gate.shape == up.shape, "dy \(dy.shape), gate \(gate.shape), up \(up.shape)")
-        var dgate = Tensor(zeros: gate.shape), dup = Tensor(zeros: up.shape)
-        for i in 0..<gate.count {
-            dgate.storage[i] = dy.storage[i] * up.storage[i] * SiLU.derivative(gate.storage[i])
-            dup.storage[i] = dy.storage[i] * SiLU.silu(gate.storage[i])
+        var dgate = Tensor(unfilled: gate.shape), dup = Tensor(unfilled: up.shape)
+        dy.withPointer { dyp in
+            gate.withPointer { gp in
+                up.withPointer { upp in
+                    dgate.withMutablePointer { dgp in
+                        dup.withMutablePointer { dup in
+                            nonisolated(unsafe) let (dg, du) = (dgp, dup)
+                            Parallel.rows(gate.count, minimumPerTask: 16_384) { range in
+                                let start = range.lowerBound
+                                backwardKernel(dyp + start, gp + start, upp + start, dg + start, du + start, range.count)
+                            }
+                        }
+                    }
+                }
+            }
         }
         return (dgate, dup)
+    }
+
+    /// dg = dy·u·silu′(g) and du = dy·silu(g) over n elements, with one sigmoid per element.
+    static func backwardKernel(_ dy: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
+                               _ dg: UnsafeMutablePointer<Float>, _ du: UnsafeMutablePointer<Float>, _ n: Int) {
+        let one = Vector.Lanes(repeating: 1)
+        var i = 0
+        while i + Vector.width <= n {
+            let x = Vector.load(g, i), d = Vector.load(dy, i)
+            let sigma = one / (one + Vector.exp(-x))
+            Vector.store(d * Vector.load(u, i) * sigma * (one + x * (one - sigma)), dg, i)
+            Vector.store(d * x * sigma, du, i)
+            i += Vector.width
+        }
+        while i < n {
+            let sigma = 1 / (1 + Foundation.exp(-g[i]))
+            dg[i] = dy[i] * u[i] * sigma * (1 + g[i] * (1 - sigma))
+            du[i] = dy[i] * g[i] * sigma
+            i += 1
+        }
     }
 
     /// Fused layout: gateUp is (…, 2I) with gate in the first I columns and up in the last I; returns (…, I).
@@ -91,13 +122,18 @@ public enum SwiGLU {
         let (rows, doubled) = MatMul.dims(gateUp)
         let width = doubled / 2
         precondition(dy.count == rows * width, "dy \(dy.shape) for fused input \(gateUp.shape)")
-        var dx = Tensor(zeros: gateUp.shape)
-        for row in 0..<rows {
-            for index in 0..<width {
-                let g = gateUp.storage[row * doubled + index], u = gateUp.storage[row * doubled + width + index]
-                let d = dy.storage[row * width + index]
-                dx.storage[row * doubled + index] = d * u * SiLU.derivative(g)
-                dx.storage[row * doubled + width + index] = d * SiLU.silu(g)
+        var dx = Tensor(unfilled: gateUp.shape)
+        dy.withPointer { dyp in
+            gateUp.withPointer { xp in
+                dx.withMutablePointer { dxp in
+                    nonisolated(unsafe) let d = dxp
+                    Parallel.rows(rows, minimumPerTask: Parallel.minimumRows(width: width)) { range in
+                        for row in range {
+                            let x = xp + row * doubled, out = d + row * doubled
+                            backwardKernel(dyp + row * width, x, x + width, out, out + width, width)
+                        }
+                    }
+                }
             }
         }
         return dx

@@ -54,7 +54,8 @@ public enum FrozenMatrix: Sendable {
         if case .dense(let weight) = self { return MatMul.forward(x, weight: weight, bias: bias) }
         let (outer, inner) = (shape[0], shape[1])
         let rows = x.count / inner
-        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        // sgemm with beta 0 writes every element of every band; a bias is accumulated onto.
+        var y = bias == nil && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer]) : Tensor(zeros: Array(x.shape.dropLast()) + [outer])
         if let bias {
             for row in 0..<rows { y.storage.replaceSubrange((row * outer)..<((row + 1) * outer), with: bias.storage) }
         }
@@ -74,7 +75,8 @@ public enum FrozenMatrix: Sendable {
     public func backwardInput(_ dy: Tensor) -> Tensor {
         let (outer, inner) = (shape[0], shape[1])
         let rows = dy.count / outer
-        var dx = Tensor(zeros: Array(dy.shape.dropLast()) + [inner])
+        // The first product (or band) has beta 0 and writes every element.
+        var dx = outer > 0 ? Tensor(unfilled: Array(dy.shape.dropLast()) + [inner]) : Tensor(zeros: Array(dy.shape.dropLast()) + [inner])
         dy.withPointer { dyp in
             dx.withMutablePointer { dxp in
                 switch self {
