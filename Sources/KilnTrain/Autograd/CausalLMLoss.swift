@@ -34,42 +34,46 @@ extension Tape {
         let wantsGradient = isRecording && hidden.needsGradient
         var losses = [Float](repeating: 0, count: active.count)
         var dHidden = wantsGradient ? Tensor(zeros: hidden.value.shape) : nil
-        let chunk = Self.lossChunkRows(vocabulary: vocabulary, head: head)
-        for start in stride(from: 0, to: active.count, by: chunk) {
-            let part = active[start..<min(active.count, start + chunk)]
-            var x = Tensor(zeros: [part.count, width])
-            hidden.value.withPointer { hp in
-                x.withMutablePointer { xp in
-                    for (index, item) in part.enumerated() { (xp + index * width).update(from: hp + item.row * width, count: width) }
-                }
-            }
-            var logits = head.forward(x, bias: nil)
-            let targets = part.map(\.target)
-            let scale = 1 / divisor
-            losses.withUnsafeMutableBufferPointer { out in
-                logits.withMutablePointer { lp in
-                    nonisolated(unsafe) let (o, l) = (out.baseAddress! + start, lp)
-                    Parallel.rows(targets.count, minimumPerTask: Parallel.minimumRows(width: vocabulary)) { range in
-                        for index in range {
-                            let values = l + index * vocabulary, target = targets[index]
-                            let chosen = values[target]
-                            let largest = Vector.max(values, vocabulary)
-                            // Softmax in place: e^(v − max), then divided by the row's sum.
-                            let total = Vector.shiftedExp(values, shift: largest, into: values, vocabulary)
-                            o[index] = Foundation.log(total) + largest - chosen
-                            guard wantsGradient else { continue }
-                            Vector.scale(values, by: scale / total, into: values, vocabulary)
-                            values[target] -= scale
+        let chunk = max(1, min(active.count, Self.lossChunkRows(head: head)))
+        // One chunk's rows of hidden states, logits and input gradient, reused by every chunk.
+        var x = [Float](repeating: 0, count: chunk * width)
+        var logits = [Float](repeating: 0, count: chunk * vocabulary)
+        var dx = [Float](repeating: 0, count: wantsGradient ? chunk * width : 0)
+        let scale = 1 / divisor
+        hidden.value.withPointer { hp in
+            x.withUnsafeMutableBufferPointer { xb in
+                logits.withUnsafeMutableBufferPointer { lb in
+                    dx.withUnsafeMutableBufferPointer { db in
+                        losses.withUnsafeMutableBufferPointer { ob in
+                            let (xp, lp, dp, op) = (xb.baseAddress!, lb.baseAddress!, db.baseAddress, ob.baseAddress!)
+                            for start in stride(from: 0, to: active.count, by: chunk) {
+                                let part = active[start..<min(active.count, start + chunk)]
+                                for (index, item) in part.enumerated() { (xp + index * width).update(from: hp + item.row * width, count: width) }
+                                head.forward(xp, rows: part.count, into: lp)
+                                let targets = part.map(\.target)
+                                nonisolated(unsafe) let (o, l) = (op + start, lp)
+                                Parallel.rows(targets.count, minimumPerTask: Parallel.minimumRows(width: vocabulary)) { range in
+                                    for index in range {
+                                        let values = l + index * vocabulary, target = targets[index]
+                                        let chosen = values[target]
+                                        let largest = Vector.max(values, vocabulary)
+                                        // Softmax in place: e^(v − max), then divided by the row's sum.
+                                        let total = Vector.shiftedExp(values, shift: largest, into: values, vocabulary)
+                                        o[index] = Foundation.log(total) + largest - chosen
+                                        guard wantsGradient else { continue }
+                                        Vector.scale(values, by: scale / total, into: values, vocabulary)
+                                        values[target] -= scale
+                                    }
+                                }
+                                guard wantsGradient, let dp else { continue }
+                                // This chunk's share of dHidden = (softmax − onehot) / divisor · head, for a seed of 1.
+                                head.backwardInput(lp, rows: part.count, into: dp)
+                                dHidden!.withMutablePointer { gp in
+                                    for (index, item) in part.enumerated() { (gp + item.row * width).update(from: dp + index * width, count: width) }
+                                }
+                            }
                         }
                     }
-                }
-            }
-            guard wantsGradient else { continue }
-            // This chunk's share of dHidden = (softmax − onehot) / divisor · head, for a seed of 1.
-            let dx = head.backwardInput(logits)
-            dx.withPointer { dp in
-                dHidden!.withMutablePointer { gp in
-                    for (index, item) in part.enumerated() { (gp + item.row * width).update(from: dp + index * width, count: width) }
                 }
             }
         }
@@ -89,11 +93,10 @@ extension Tape {
         return (loss, sumDouble, active.count)
     }
 
-    /// Labelled rows per pass through the head: about 16 MB of logits, or 64 MB when the head is stored quantised or
-    /// 16-bit, since each pass widens all of it again.
-    static func lossChunkRows(vocabulary: Int, head: FrozenMatrix) -> Int {
-        let elements: Int
-        if case .dense = head { elements = 1 << 22 } else { elements = 1 << 24 }
-        return max(1, elements / max(1, vocabulary))
+    /// Labelled rows per pass through the head: 256 keeps sgemm near its large-matrix speed (85 rows ran at half of
+    /// it); a stored or NF4 head takes 512, since each pass widens all of it again.
+    static func lossChunkRows(head: FrozenMatrix) -> Int {
+        if case .dense = head { return 256 }
+        return 512
     }
 }

@@ -59,16 +59,18 @@ public enum FrozenMatrix: Sendable {
         if let bias {
             for row in 0..<rows { y.storage.replaceSubrange((row * outer)..<((row + 1) * outer), with: bias.storage) }
         }
-        let beta: Float = bias == nil ? 0 : 1
-        x.withPointer { xp in
-            y.withMutablePointer { yp in
-                forEachBand { band, weights in
-                    BLAS.sgemm(transposeB: true, m: rows, n: band.count, k: inner, a: xp, b: weights, beta: beta,
-                               c: yp + band.lowerBound, ldc: outer)
-                }
-            }
-        }
+        x.withPointer { xp in y.withMutablePointer { forward(xp, rows: rows, into: $0, accumulate: bias != nil) } }
         return y
+    }
+
+    /// `y (+)= x Wᵀ` for `rows` rows of x (C wide) into y (OC wide), on buffers the caller owns (the fused loss reuses one
+    /// across chunks). Without `accumulate` every element of y is written.
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let (outer, inner) = (shape[0], shape[1])
+        forEachBand { band, weights in
+            BLAS.sgemm(transposeB: true, m: rows, n: band.count, k: inner, a: x, b: weights, beta: accumulate ? 1 : 0,
+                       c: y + band.lowerBound, ldc: outer)
+        }
     }
 
     /// `dx = dy W`: dy (…, OC) → (…, C), the gradient reaching the layer's input.
@@ -77,20 +79,21 @@ public enum FrozenMatrix: Sendable {
         let rows = dy.count / outer
         // The first product (or band) has beta 0 and writes every element.
         var dx = outer > 0 ? Tensor(unfilled: Array(dy.shape.dropLast()) + [inner]) : Tensor(zeros: Array(dy.shape.dropLast()) + [inner])
-        dy.withPointer { dyp in
-            dx.withMutablePointer { dxp in
-                switch self {
-                case .dense(let weight):
-                    weight.withPointer { wp in BLAS.sgemm(m: rows, n: inner, k: outer, a: dyp, b: wp, c: dxp) }
-                default:
-                    forEachBand { band, weights in
-                        BLAS.sgemm(m: rows, n: inner, k: band.count, a: dyp + band.lowerBound, b: weights,
-                                   beta: band.lowerBound == 0 ? 0 : 1, c: dxp, lda: outer)
-                    }
-                }
-            }
-        }
+        dy.withPointer { dyp in dx.withMutablePointer { backwardInput(dyp, rows: rows, into: $0) } }
         return dx
+    }
+
+    /// `dx = dy W` for `rows` rows of dy (OC wide) into dx (C wide), every element written (OC > 0).
+    public func backwardInput(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>) {
+        let (outer, inner) = (shape[0], shape[1])
+        if case .dense(let weight) = self {
+            weight.withPointer { BLAS.sgemm(m: rows, n: inner, k: outer, a: dy, b: $0, c: dx) }
+            return
+        }
+        forEachBand { band, weights in
+            BLAS.sgemm(m: rows, n: inner, k: band.count, a: dy + band.lowerBound, b: weights,
+                       beta: band.lowerBound == 0 ? 0 : 1, c: dx, lda: outer)
+        }
     }
 
     /// Rows widened per band (4 MiB of Float32): enough that sgemm amortises packing the activations, a small share of a
