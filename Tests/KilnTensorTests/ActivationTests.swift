@@ -1,5 +1,5 @@
 // GELU (erf and tanh), SiLU, SwiGLU (split and fused) and ReLU against numpy/scipy, fast paths against
-// their naive loops, backward passes against finite differences.
+// their naive loops (the vectorised tanh forms within a few ulps), backward passes against finite differences.
 import Foundation
 import KilnTensor
 import Testing
@@ -62,8 +62,9 @@ struct ActivationTests {
     func fastMatchesNaive(count: Int) {
         let x = Tensor(shape: [count], storage: KernelTests.random([count], seed: 51).storage.map { $0 * 6 })
         #expect(GELU.forward(x, approximation: .exact) == GELU.naiveForward(x, approximation: .exact))
-        #expect(GELU.forward(x, approximation: .tanh) == GELU.naiveForward(x, approximation: .tanh))
-        #expect(GELU.forward(x, approximation: .bloom) == GELU.naiveForward(x, approximation: .bloom))
+        // The tanh forms' lanes use e^{2u} instead of libm's tanhf: a few ulps of values up to 18.
+        #expect(GELU.forward(x, approximation: .tanh).maxAbsDifference(GELU.naiveForward(x, approximation: .tanh)) < 8e-6)
+        #expect(GELU.forward(x, approximation: .bloom).maxAbsDifference(GELU.naiveForward(x, approximation: .bloom)) < 8e-6)
         #expect(SiLU.forward(x).maxAbsDifference(SiLU.naiveForward(x)) < 1e-6)
         #expect(ReLU.forward(x) == ReLU.naiveForward(x))
     }
