@@ -88,41 +88,59 @@ extension Tape {
             for index in drawn.indices { adapterInput.storage[index] *= drawn[index] }
             mask = drawn
         }
-        let down = MatMul.forward(adapterInput, weight: lora.a.value)  // (N, r)
-        let up = MatMul.forward(down, weight: lora.b.value)  // (N, OC)
+        // The r-wide products go through LowRank (OpenBLAS is slow at that width); Bᵀ (r, OC) is the basis both ways.
         let s = lora.scaling
-        y.withMutablePointer { yp in up.withPointer { upp in for index in 0..<up.count { yp[index] += s * upp[index] } } }
+        var down = Tensor(unfilled: [rows, rank])  // dropout(x) Aᵀ, (N, r)
+        let bT = lora.b.value.withPointer { LowRank.transposed($0, rows: outer, columns: rank) }
+        adapterInput.withPointer { xp in
+            lora.a.value.withPointer { ap in
+                down.withMutablePointer { LowRank.project(xp, rows: rows, width: inner, basis: ap, rank: rank, into: $0) }
+            }
+        }
+        down.withPointer { dp in
+            bT.withUnsafeBufferPointer { bp in
+                y.withMutablePointer { LowRank.combine(dp, rows: rows, rank: rank, basis: bp.baseAddress!, width: outer, scale: s, into: $0, accumulate: true) }
+            }
+        }
         return record(y, inputs: [x], tracked: true) { dy in
-            var dDown = Tensor(zeros: [rows, rank])
+            var dDown = Tensor(unfilled: [rows, rank])  // s · dy B, (N, r)
+            var dBT = [Float](repeating: 0, count: rank * outer)
             dy.withPointer { dyp in
                 down.withPointer { dp in
-                    // dB += s · dyᵀ down
-                    lora.b.gradient.withMutablePointer {
-                        BLAS.sgemm(transposeA: true, m: outer, n: rank, k: rows, alpha: s, a: dyp, b: dp, beta: 1, c: $0)
-                    }
+                    // dB += s · dyᵀ down, summed as its transpose (r, OC).
+                    dBT.withUnsafeMutableBufferPointer { LowRank.accumulateOuter(dp, rows: rows, rank: rank, x: dyp, width: outer, scale: s, into: $0.baseAddress!) }
                 }
-                lora.b.value.withPointer { bp in
-                    dDown.withMutablePointer { BLAS.sgemm(m: rows, n: rank, k: outer, alpha: s, a: dyp, b: bp, c: $0) }
+                bT.withUnsafeBufferPointer { bp in
+                    dDown.withMutablePointer { LowRank.project(dyp, rows: rows, width: outer, basis: bp.baseAddress!, rank: rank, scale: s, into: $0) }
+                }
+            }
+            lora.b.gradient.withMutablePointer { gp in
+                for o in 0..<outer {
+                    for k in 0..<rank { gp[o * rank + k] += dBT[k * outer + o] }
                 }
             }
             dDown.withPointer { ddp in
                 adapterInput.withPointer { xp in
                     // dA += dDownᵀ dropout(x)
-                    lora.a.gradient.withMutablePointer {
-                        BLAS.sgemm(transposeA: true, m: rank, n: inner, k: rows, a: ddp, b: xp, beta: 1, c: $0)
-                    }
+                    lora.a.gradient.withMutablePointer { LowRank.accumulateOuter(ddp, rows: rows, rank: rank, x: xp, width: inner, into: $0) }
                 }
             }
             guard needsInput else { return [nil] }
             var dx = weight.backwardInput(dy)
-            var viaAdapter = Tensor(zeros: dx.shape)
             dDown.withPointer { ddp in
                 lora.a.value.withPointer { ap in
-                    viaAdapter.withMutablePointer { BLAS.sgemm(m: rows, n: inner, k: rank, a: ddp, b: ap, c: $0) }
+                    if let mask {
+                        // The adapter saw dropout(x): its share of dx is masked the same way.
+                        var viaAdapter = [Float](repeating: 0, count: dx.count)
+                        viaAdapter.withUnsafeMutableBufferPointer {
+                            LowRank.combine(ddp, rows: rows, rank: rank, basis: ap, width: inner, into: $0.baseAddress!, accumulate: false)
+                        }
+                        dx.withMutablePointer { dxp in for index in mask.indices { dxp[index] += viaAdapter[index] * mask[index] } }
+                    } else {
+                        dx.withMutablePointer { LowRank.combine(ddp, rows: rows, rank: rank, basis: ap, width: inner, into: $0, accumulate: true) }
+                    }
                 }
             }
-            if let mask { for index in mask.indices { viaAdapter.storage[index] *= mask[index] } }
-            TensorMath.accumulate(viaAdapter, into: &dx)
             return [dx]
         }
     }
