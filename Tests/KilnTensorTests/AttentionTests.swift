@@ -61,7 +61,7 @@ struct AttentionTests {
         Case(batch: 1, heads: 2, kvHeads: 1, queries: 300, keys: 300, headDim: 16, leftPadding: [7], bias: true),
     ]
 
-    @Test("BLAS attention equals the naive loops", arguments: cases)
+    @Test("Blocked attention (SmallGemm, causal skipping, row blocks across cores) equals the naive loops", arguments: cases)
     func fastMatchesNaive(configuration: Case) {
         let (q, k, v, options) = configuration.tensors(seed: 71)
         let (fast, cache) = Attention.forward(query: q, key: k, value: v, options: options)

@@ -1,6 +1,7 @@
-// Scaled dot-product attention, forward and backward, on (B, H, T, D) tensors: QKᵀ and PV through
-// BLAS.sgemm per (batch, head), masks and bias applied to the score rows in between, and a naive
-// reference beside it. Grouped-query: query head h reads key/value head h / (H / KVH), as HF `repeat_kv`.
+// Scaled dot-product attention, forward and backward, on (B, H, T, D) tensors: QKᵀ and PV through SmallGemm, one
+// (batch, KV head) group of heads per task across the cores, masks and bias applied to the score rows in between,
+// and a naive reference beside it. Grouped-query: query head h reads key/value head h / (H / KVH), as HF `repeat_kv`.
+// Under a causal mask the products skip what the mask zeroes (see SmallGemm.Limit).
 import Foundation
 
 /// What may be masked or added before the softmax. Masked scores become −∞; a query row with every key
@@ -42,6 +43,8 @@ public struct AttentionCache: Sendable {
     public var probabilities: Tensor
     /// The scale used.
     public var scale: Float
+    /// Tk − Tq when every probability past a query's causal position is zero (what backward may skip); nil otherwise.
+    public var causalOffset: Int?
 }
 
 /// softmax(QKᵀ·scale + bias + mask) V.
@@ -51,40 +54,51 @@ public enum Attention {
                                options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
-        var probabilities = Tensor(zeros: [d.batch, d.heads, d.queries, d.keys])
-        var output = Tensor(zeros: q.shape)
+        // Softmax writes every probability and PV every output element.
+        var probabilities = Tensor(unfilled: [d.batch, d.heads, d.queries, d.keys])
+        var output = Tensor(unfilled: q.shape)
+        let group = d.heads / d.kvHeads, offset = d.keys - d.queries
+        // A fully masked row made uniform reaches past its causal position, so PV then reads every key.
+        let uniformRows = options.fullyMaskedUniform && options.keyMask != nil
+        let scoreLimit: SmallGemm.Limit = options.causal ? .through(offset) : .none
+        let valueLimit: SmallGemm.Limit = options.causal && !uniformRows ? .through(offset) : .none
         q.withPointer { qp in
             k.withPointer { kp in
                 v.withPointer { vp in
                     probabilities.withMutablePointer { pp in
                         output.withMutablePointer { op in
-                            for b in 0..<d.batch {
-                                for h in 0..<d.heads {
-                                    let kvOffset = d.kvOffset(b, h), qOffset = d.qOffset(b, h)
-                                    let scores = pp + (b * d.heads + h) * d.queries * d.keys
-                                    BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, alpha: scale,
-                                               a: qp + qOffset, b: kp + kvOffset, c: scores)
-                                    // Rows are independent: split across cores for long prompts (prefill), inline for decode.
-                                    Parallel.rows(d.queries, minimumPerTask: Parallel.minimumRows(width: d.keys)) { range in
-                                        for i in range {
-                                            let row = scores + i * d.keys
-                                            if let bias = options.bias {
-                                                let offset = d.biasOffset(b, h, i, bias.count)
-                                                for j in 0..<d.keys { row[j] += bias.storage[offset + j] }
-                                            }
-                                            var visible = 0
-                                            for j in 0..<d.keys {
-                                                if d.allowed(b, i, j, options) { visible += 1 } else { row[j] = -.infinity }
-                                            }
-                                            if visible == 0 && options.fullyMaskedUniform {
-                                                for j in 0..<d.keys { row[j] = 1 / Float(d.keys) }
-                                            } else {
-                                                Softmax.rowForward(UnsafePointer(row), row, d.keys)
-                                            }
+                            nonisolated(unsafe) let (pp, op) = (pp, op)
+                            // A task is a block of query rows of one (batch, KV head) group; a long prompt with few KV heads
+                            // is split by rows too, so both cores work.
+                            let groups = d.batch * d.kvHeads
+                            let blocks = max(1, min((2 * Parallel.cores + groups - 1) / groups, d.queries / 32))
+                            let rowsPerBlock = (d.queries + blocks - 1) / blocks
+                            let work = group * rowsPerBlock * d.keys * d.headDim
+                            Parallel.rows(groups * blocks, minimumPerTask: max(1, 262_144 / max(1, work))) { tasks in
+                                var keysT = [Float](repeating: 0, count: d.headDim * d.keys)
+                                keysT.withUnsafeMutableBufferPointer { kt in
+                                    let kt = kt.baseAddress!
+                                    var transposedFor = -1
+                                    for task in tasks {
+                                        let (groupIndex, block) = (task / blocks, task % blocks)
+                                        let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                                        let rows = (block * rowsPerBlock)..<min(d.queries, (block + 1) * rowsPerBlock)
+                                        guard !rows.isEmpty else { continue }
+                                        let kvOffset = d.kvOffset(b, first)
+                                        if transposedFor != groupIndex {
+                                            SmallGemm.transpose(kp + kvOffset, rows: d.keys, columns: d.headDim, ld: d.headDim, into: kt)
+                                            transposedFor = groupIndex
+                                        }
+                                        for h in first..<(first + group) {
+                                            let qOffset = d.qOffset(b, h) + rows.lowerBound * d.headDim
+                                            let scores = pp + ((b * d.heads + h) * d.queries + rows.lowerBound) * d.keys
+                                            SmallGemm.multiply(qp + qOffset, lda: d.headDim, kt, ldb: d.keys, scores, ldc: d.keys, m: rows.count,
+                                                               n: d.keys, k: d.headDim, alpha: scale, columns: scoreLimit.shifted(by: rows.lowerBound))
+                                            for i in rows { normalise(scores + (i - rows.lowerBound) * d.keys, b: b, h: h, i: i, d, options) }
+                                            SmallGemm.multiply(scores, lda: d.keys, vp + kvOffset, ldb: d.headDim, op + qOffset, ldc: d.headDim,
+                                                               m: rows.count, n: d.headDim, k: d.keys, depth: valueLimit.shifted(by: rows.lowerBound))
                                         }
                                     }
-                                    BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, a: UnsafePointer(scores), b: vp + kvOffset,
-                                               c: op + qOffset)
                                 }
                             }
                         }
@@ -92,7 +106,27 @@ public enum Attention {
                 }
             }
         }
-        return (output, AttentionCache(query: q, key: k, value: v, probabilities: probabilities, scale: scale))
+        let cache = AttentionCache(query: q, key: k, value: v, probabilities: probabilities, scale: scale,
+                                   causalOffset: valueLimit == .none ? nil : offset)
+        return (output, cache)
+    }
+
+    /// Score row i of head h: bias added, masked keys −∞ (every score past the causal position among them, which
+    /// the product may have left unwritten), then softmax in place.
+    @inline(__always) static func normalise(_ row: UnsafeMutablePointer<Float>, b: Int, h: Int, i: Int, _ d: Dims, _ options: AttentionOptions) {
+        if let bias = options.bias {
+            let offset = d.biasOffset(b, h, i, bias.count)
+            bias.withPointer { bp in for j in 0..<d.keys { row[j] += bp[offset + j] } }
+        }
+        var visible = 0
+        for j in 0..<d.keys {
+            if d.allowed(b, i, j, options) { visible += 1 } else { row[j] = -.infinity }
+        }
+        if visible == 0 && options.fullyMaskedUniform {
+            for j in 0..<d.keys { row[j] = 1 / Float(d.keys) }
+        } else {
+            Softmax.rowForward(UnsafePointer(row), row, d.keys)
+        }
     }
 
     /// Backward: returns (dq, dk, dv); dk and dv sum over the query heads sharing each KV head.
@@ -101,8 +135,10 @@ public enum Attention {
         let (q, k, v) = (cache.query, cache.key, cache.value)
         precondition(dout.shape == q.shape, "dout \(dout.shape) for q \(q.shape)")
         let d = Dims(q, k, v, AttentionOptions(causal: false))
-        var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
-        var dscores = [Float](repeating: 0, count: d.queries * d.keys)
+        var dq = Tensor(unfilled: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
+        let group = d.heads / d.kvHeads
+        let (through, from): (SmallGemm.Limit, SmallGemm.Limit) = cache.causalOffset.map { (.through($0), .from($0)) } ?? (.none, .none)
+        let scale = cache.scale
         q.withPointer { qp in
             k.withPointer { kp in
                 v.withPointer { vp in
@@ -111,30 +147,42 @@ public enum Attention {
                             dq.withMutablePointer { dqp in
                                 dk.withMutablePointer { dkp in
                                     dv.withMutablePointer { dvp in
-                                        dscores.withUnsafeMutableBufferPointer { dsp in
-                                            let ds = dsp.baseAddress!
-                                            for b in 0..<d.batch {
-                                                for h in 0..<d.heads {
-                                                    let kvOffset = d.kvOffset(b, h), qOffset = d.qOffset(b, h)
-                                                    let p = pp + (b * d.heads + h) * d.queries * d.keys
-                                                    // dV += Pᵀ dO
-                                                    BLAS.sgemm(transposeA: true, m: d.keys, n: d.headDim, k: d.queries, a: p, b: dop + qOffset,
-                                                               beta: 1, c: dvp + kvOffset)
-                                                    // dP = dO Vᵀ, then dS = P ⊙ (dP − Σ dP ⊙ P) per row (softmax backward).
-                                                    BLAS.sgemm(transposeB: true, m: d.queries, n: d.keys, k: d.headDim, a: dop + qOffset,
-                                                               b: vp + kvOffset, c: ds)
-                                                    Parallel.rows(d.queries, minimumPerTask: Parallel.minimumRows(width: d.keys)) { range in
-                                                        for i in range {
+                                        nonisolated(unsafe) let (dqp, dkp, dvp) = (dqp, dkp, dvp)
+                                        // A task owns one (batch, KV head): its heads' dk and dv sums are its own.
+                                        Parallel.rows(d.batch * d.kvHeads, minimumPerTask: max(1, 32_768 / max(1, group * d.queries * d.keys))) { tasks in
+                                            var scratch = [Float](repeating: 0, count: 2 * d.queries * d.keys + d.headDim * d.keys)
+                                            scratch.withUnsafeMutableBufferPointer { buffer in
+                                                let ds = buffer.baseAddress!, transposed = ds + d.queries * d.keys
+                                                let valuesT = transposed + d.queries * d.keys
+                                                for task in tasks {
+                                                    let (b, first) = (task / d.kvHeads, (task % d.kvHeads) * group)
+                                                    let kvOffset = d.kvOffset(b, first)
+                                                    SmallGemm.transpose(vp + kvOffset, rows: d.keys, columns: d.headDim, ld: d.headDim, into: valuesT)
+                                                    for h in first..<(first + group) {
+                                                        let qOffset = d.qOffset(b, h)
+                                                        let p = pp + (b * d.heads + h) * d.queries * d.keys
+                                                        // dV += Pᵀ dO
+                                                        SmallGemm.transpose(p, rows: d.queries, columns: d.keys, ld: d.keys, into: transposed)
+                                                        SmallGemm.multiply(transposed, lda: d.queries, dop + qOffset, ldb: d.headDim, dvp + kvOffset, ldc: d.headDim,
+                                                                           m: d.keys, n: d.headDim, k: d.queries, accumulate: true, depth: from)
+                                                        // dP = dO Vᵀ, then dS = P ⊙ (dP − Σ dP ⊙ P) per row (softmax backward); past a
+                                                        // row's causal position P is zero and dP was not computed.
+                                                        SmallGemm.multiply(dop + qOffset, lda: d.headDim, valuesT, ldb: d.keys, ds, ldc: d.keys,
+                                                                           m: d.queries, n: d.keys, k: d.headDim, columns: through)
+                                                        for i in 0..<d.queries {
                                                             let row = ds + i * d.keys, prow = p + i * d.keys
-                                                            let dot = Vector.dot(UnsafePointer(row), prow, d.keys)
-                                                            for j in 0..<d.keys { row[j] = prow[j] * (row[j] - dot) }
+                                                            let width = through.upper(i + 1, d.keys)
+                                                            let dot = Vector.dot(UnsafePointer(row), prow, width)
+                                                            for j in 0..<width { row[j] = prow[j] * (row[j] - dot) }
+                                                            if width < d.keys { (row + width).update(repeating: 0, count: d.keys - width) }
                                                         }
+                                                        // dQ = scale · dS K;  dK += scale · dSᵀ Q
+                                                        SmallGemm.multiply(ds, lda: d.keys, kp + kvOffset, ldb: d.headDim, dqp + qOffset, ldc: d.headDim,
+                                                                           m: d.queries, n: d.headDim, k: d.keys, alpha: scale, depth: through)
+                                                        SmallGemm.transpose(ds, rows: d.queries, columns: d.keys, ld: d.keys, into: transposed)
+                                                        SmallGemm.multiply(transposed, lda: d.queries, qp + qOffset, ldb: d.headDim, dkp + kvOffset, ldc: d.headDim,
+                                                                           m: d.keys, n: d.headDim, k: d.queries, alpha: scale, accumulate: true, depth: from)
                                                     }
-                                                    // dQ = scale · dS K;  dK += scale · dSᵀ Q
-                                                    BLAS.sgemm(m: d.queries, n: d.headDim, k: d.keys, alpha: cache.scale, a: ds,
-                                                               b: kp + kvOffset, c: dqp + qOffset)
-                                                    BLAS.sgemm(transposeA: true, m: d.keys, n: d.headDim, k: d.queries, alpha: cache.scale,
-                                                               a: ds, b: qp + qOffset, beta: 1, c: dkp + kvOffset)
                                                 }
                                             }
                                         }
