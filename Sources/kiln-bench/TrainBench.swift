@@ -16,6 +16,7 @@ struct TrainBench: AsyncParsableCommand {
     @Option(help: "Tokens per row.") var seq = 256
     @Option(help: "Rows per step.") var batch = 4
     @Option(help: "Timed optimiser steps (after one warm-up step).") var steps = 3
+    @Option(help: "Alternating Kiln/PyTorch rounds per case; the table reports medians.") var repeats = 3
     @Flag(help: "Skip the PyTorch peer.") var noTorch = false
     @Flag(help: "Keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE if this machine sets them.") var keepOpenBLASOverrides = false
     @Option(help: ArgumentHelp("Measure one case only, in this process (used for the per-case peak-memory runs).", visibility: .hidden))
@@ -32,32 +33,51 @@ struct TrainBench: AsyncParsableCommand {
             print("{\"tokens_per_s\": \(rate), \"peak_rss_bytes\": \(ProcessMemory.peakResidentBytes)}")
             return
         }
-        var rows: [(String, Double, Int, Double?)] = []
-        for name in Self.cases {
-            // Each case in its own process, so its peak memory is its own.
-            let (status, output) = try PeerProcess.run([CommandLine.arguments[0], "train", "--only", name, "--seq", "\(seq)", "--batch", "\(batch)",
-                                                        "--steps", "\(steps)", "--keep-open-blas-overrides"])
-            guard status == 0, let line = output.split(separator: "\n").last,
-                  let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let rate = json["tokens_per_s"] as? Double, let peak = json["peak_rss_bytes"] as? Int else {
-                throw ValidationError("the \(name) case failed: \(output.suffix(400))")
+        // This machine's speed drifts by tens of percent over minutes, for both sides; rounds alternate Kiln and PyTorch
+        // per case, and the table gives each side's median with its range.
+        var rows: [(name: String, kiln: [Double], peak: Int, torch: [Double])] = Self.cases.map { ($0, [], 0, []) }
+        for _ in 0..<repeats {
+            for index in rows.indices {
+                let name = rows[index].name
+                // Each case in its own process, so its peak memory is its own.
+                let (status, output) = try PeerProcess.run([CommandLine.arguments[0], "train", "--only", name, "--seq", "\(seq)", "--batch", "\(batch)",
+                                                            "--steps", "\(steps)", "--keep-open-blas-overrides"])
+                guard status == 0, let line = output.split(separator: "\n").last,
+                      let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let rate = json["tokens_per_s"] as? Double, let peak = json["peak_rss_bytes"] as? Int else {
+                    throw ValidationError("the \(name) case failed: \(output.suffix(400))")
+                }
+                rows[index].kiln.append(rate)
+                rows[index].peak = max(rows[index].peak, peak)
+                if !noTorch && !name.hasSuffix("Q4_1") {
+                    rows[index].torch.append(try torchRate(model: String(name.split(separator: " ")[0]), threads: threads))
+                }
             }
-            let model = String(name.split(separator: " ")[0])
-            let torch = noTorch || name.hasSuffix("Q4_1") ? nil : try torchRate(model: model, threads: threads)
-            rows.append((name, rate, peak, torch))
         }
-        print("LoRA r 8, alpha 16 on every projection (Q4_1: QLoRA in place with gradient checkpointing, kiln train's default there); batch \(batch) × seq \(seq) random ids learned whole; \(steps) optimiser steps after one warm-up; \(threads) threads on each side.")
+        print("LoRA r 8, alpha 16 on every projection (Q4_1: QLoRA in place with gradient checkpointing, kiln train's default there); batch \(batch) × seq \(seq) random ids learned whole; \(steps) optimiser steps after one warm-up; \(threads) threads on each side; \(repeats) alternating rounds, medians (range).")
         print("")
-        print("| model | base weights | Kiln tokens/s | PyTorch + PEFT tokens/s | ratio | Kiln peak RSS |")
+        print("| model | base weights | Kiln tokens/s | PyTorch + PEFT tokens/s | ratio of medians | Kiln peak RSS |")
         print("|---|---|---|---|---|---|")
-        for (name, rate, peak, torch) in rows {
-            let parts = name.split(separator: " ")
-            print("| \(parts[0]) | \(parts[1]) | \(fixed(rate)) | \(torch.map { fixed($0) } ?? "–") | \(torch.map { fixed(rate / $0, 2) + "×" } ?? "–") | \(formatMB(peak)) |")
+        for row in rows {
+            let parts = row.name.split(separator: " ")
+            let torch = row.torch.isEmpty ? nil : median(row.torch)
+            print("| \(parts[0]) | \(parts[1]) | \(spread(row.kiln)) | \(row.torch.isEmpty ? "–" : spread(row.torch)) | \(torch.map { fixed(median(row.kiln) / $0, 2) + "×" } ?? "–") | \(formatMB(row.peak)) |")
         }
-        if let f32 = rows.first(where: { $0.0 == "smollm2-135m f32" }), let q41 = rows.first(where: { $0.0 == "smollm2-135m Q4_1" }) {
+        if let f32 = rows.first(where: { $0.name == "smollm2-135m f32" }), let q41 = rows.first(where: { $0.name == "smollm2-135m Q4_1" }) {
             print("")
-            print("QLoRA over Q4_1 vs Kiln's f32 LoRA on the SmolLM2 shape: speed \(fixed(q41.1 / f32.1, 2))×, peak memory \(fixed(Double(q41.2) / Double(f32.2), 2))×")
+            print("QLoRA over Q4_1 vs Kiln's f32 LoRA on the SmolLM2 shape: speed \(fixed(median(q41.kiln) / median(f32.kiln), 2))× (medians), peak memory \(fixed(Double(q41.peak) / Double(f32.peak), 2))×")
         }
+    }
+
+    /// The middle value (the mean of the two middle ones for an even count).
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// "median (min–max)", or the one value.
+    func spread(_ values: [Double]) -> String {
+        values.count == 1 ? fixed(values[0]) : "\(fixed(median(values))) (\(fixed(values.min()!))–\(fixed(values.max()!)))"
     }
 
     func formatMB(_ bytes: Int) -> String { "\(bytes / 1_000_000) MB" }
