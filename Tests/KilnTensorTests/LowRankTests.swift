@@ -57,8 +57,10 @@ struct LowRankTests {
         #expect(Self.worst(gradient, expected) < 1e-4)
     }
 
-    @Test("transposed swaps rows and columns")
+    @Test("SmallGemm.transpose swaps rows and columns, reading a row stride wider than the matrix")
     func transposed() {
-        #expect(LowRank.transposed([1, 2, 3, 4, 5, 6], rows: 2, columns: 3) == [1, 4, 2, 5, 3, 6])
+        var out = [Float](repeating: 0, count: 6)
+        SmallGemm.transpose([1, 2, 3, 9, 4, 5, 6, 9], rows: 2, columns: 3, ld: 4, into: &out)
+        #expect(out == [1, 4, 2, 5, 3, 6])
     }
 }

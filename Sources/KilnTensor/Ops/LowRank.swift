@@ -83,13 +83,4 @@ public enum LowRank {
             }
         }
     }
-
-    /// The (columns, rows) transpose of a (rows, columns) matrix, for small matrices (a B to use as a basis).
-    public static func transposed(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * columns)
-        for r in 0..<rows {
-            for c in 0..<columns { out[c * rows + r] = matrix[r * columns + c] }
-        }
-        return out
-    }
 }

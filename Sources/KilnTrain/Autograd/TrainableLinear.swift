@@ -91,7 +91,8 @@ extension Tape {
         // The r-wide products go through LowRank (OpenBLAS is slow at that width); Bᵀ (r, OC) is the basis both ways.
         let s = lora.scaling
         var down = Tensor(unfilled: [rows, rank])  // dropout(x) Aᵀ, (N, r)
-        let bT = lora.b.value.withPointer { LowRank.transposed($0, rows: outer, columns: rank) }
+        var bT = [Float](repeating: 0, count: rank * outer)
+        lora.b.value.withPointer { bp in bT.withUnsafeMutableBufferPointer { SmallGemm.transpose(bp, rows: outer, columns: rank, ld: rank, into: $0.baseAddress!) } }
         adapterInput.withPointer { xp in
             lora.a.value.withPointer { ap in
                 down.withMutablePointer { LowRank.project(xp, rows: rows, width: inner, basis: ap, rank: rank, into: $0) }

@@ -70,7 +70,7 @@ extension TrainingGraph {
     /// holds them whole.
     public func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {
         let hidden = try hiddenStates(batch, tape: tape, dropout: &dropout)
-        return tape.record(head.forward(hidden.value, bias: nil), inputs: [hidden]) { [head] dy in [head.backwardInput(dy)] }
+        return tape.linear(hidden, TrainableLinear(module: "lm_head", weight: head, bias: nil), dropout: &dropout)
     }
 
     /// The causal-LM loss of `batch` divided by `divisor` (see `Tape.causalLMLoss`), with its undivided sum and token count.
