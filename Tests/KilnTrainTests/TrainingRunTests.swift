@@ -192,3 +192,24 @@ struct QLoRARunTests {
         #expect(worst <= 1e-4)
     }
 }
+
+@Suite("How many layers a run recomputes")
+struct RecomputePlanTests {
+    @Test("recompute_layers overrides gradient_checkpointing; unset, QLoRA and quantised bases recompute every layer")
+    func plan() throws {
+        var (spec, work) = try TrainingRunTests.prepare("llama")
+        defer { try? FileManager.default.removeItem(at: work) }
+        #expect(spec.recomputedLayers(quantised: false) == 0)
+        #expect(spec.recomputedLayers(quantised: true) == Int.max)
+        spec.qlora = "nf4"
+        #expect(spec.recomputedLayers(quantised: false) == Int.max)
+        spec.gradientCheckpointing = false
+        #expect(spec.recomputedLayers(quantised: true) == 0)
+        spec.recomputeLayers = 12
+        #expect(spec.recomputedLayers(quantised: true) == 12)
+        let decoded = try JSONDecoder().decode(TrainingSpec.self, from: JSONEncoder().encode(spec))
+        #expect(decoded.recomputeLayers == 12)
+        spec.recomputeLayers = -1
+        #expect(throws: TrainingSpecError.invalid(flag: "--recompute-layers", rule: "must be an integer from 0 to 100000")) { try spec.validate() }
+    }
+}

@@ -13,7 +13,7 @@ struct BloomGraph: TrainingGraph {
     let norms: [(input: (Tensor, Tensor), postAttention: (Tensor, Tensor))]
     let finalNorm: (Tensor, Tensor)
     let head: FrozenMatrix
-    var gradientCheckpointing = false
+    var recomputedLayers = 0
     let slopes: [Float]
 
     var outputModules: Set<String> { ["lm_head"] }
@@ -69,7 +69,7 @@ struct BloomGraph: TrainingGraph {
                 x = tape.add(c.residualPostLayerNorm ? normedAttention : attention, linear(hidden, "mlp.dense_4h_to_h"))
                 return x
             }
-            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
+            x = layer < recomputedLayers ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         return tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
     }

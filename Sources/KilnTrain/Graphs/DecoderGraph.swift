@@ -64,7 +64,7 @@ struct DecoderGraph: TrainingGraph {
     let norms: [(input: Tensor, postAttention: Tensor, q: Tensor?, k: Tensor?)]
     let finalNorm: Tensor
     let head: FrozenMatrix
-    var gradientCheckpointing = false
+    var recomputedLayers = 0
 
     var outputModules: Set<String> { [shape.layout.head] }
     var vocabularySize: Int { shape.vocabulary }
@@ -116,7 +116,7 @@ struct DecoderGraph: TrainingGraph {
             let block = { (tape: Tape, x: Variable, dropout: inout DropoutSource?) in
                 self.layer(index, x, tape: tape, rope: rope, options: options, dropout: &dropout)
             }
-            x = gradientCheckpointing ? tape.checkpoint(x, dropout: &dropout, block) : block(tape, x, &dropout)
+            x = index < recomputedLayers ? tape.checkpoint(x, dropout: &dropout, block) : block(tape, x, &dropout)
         }
         return tape.rmsNorm(x, weight: finalNorm, eps: s.eps)
     }

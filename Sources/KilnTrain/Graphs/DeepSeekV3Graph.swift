@@ -14,7 +14,7 @@ struct DeepSeekV3Graph: TrainingGraph {
     let routers: [Int: (weight: FrozenMatrix, bias: Tensor)]
     let finalNorm: Tensor
     let head: FrozenMatrix
-    var gradientCheckpointing = false
+    var recomputedLayers = 0
     /// HF's fixed eps of the q_a and kv_a latent norms.
     static let latentEps: Float = 1e-6
 
@@ -132,7 +132,7 @@ struct DeepSeekV3Graph: TrainingGraph {
                 x = tape.add(x, tape.reshape(y, x.value.shape))
                 return x
             }
-            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
+            x = index < recomputedLayers ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         return tape.rmsNorm(x, weight: finalNorm, eps: c.normEps)
     }

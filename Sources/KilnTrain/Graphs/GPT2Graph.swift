@@ -12,7 +12,7 @@ struct GPT2Graph: TrainingGraph {
     let norms: [(ln1: (Tensor, Tensor), ln2: (Tensor, Tensor))]
     let finalNorm: (Tensor, Tensor)
     let head: FrozenMatrix
-    var gradientCheckpointing = false
+    var recomputedLayers = 0
 
     var outputModules: Set<String> { ["lm_head"] }
     var vocabularySize: Int { configuration.vocabSize }
@@ -67,7 +67,7 @@ struct GPT2Graph: TrainingGraph {
                 x = tape.add(x, linear(tape.gelu(hidden, approximation: c.activation), "mlp.c_proj"))
                 return x
             }
-            x = gradientCheckpointing ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
+            x = layer < recomputedLayers ? try tape.checkpoint(x, dropout: &dropout, block) : try block(tape, x, &dropout)
         }
         return tape.layerNorm(x, weight: finalNorm.0, bias: finalNorm.1, eps: c.eps)
     }

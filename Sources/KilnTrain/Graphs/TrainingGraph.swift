@@ -56,8 +56,9 @@ public protocol TrainingGraph {
     var fusedExperts: [FusedExperts] { get }
     /// Module names PEFT turns into `target_parameters` for this model (transformers 5 fuses the routed experts).
     var parameterAliases: [String: String] { get }
-    /// Recompute each block in backward instead of keeping its activations.
-    var gradientCheckpointing: Bool { get set }
+    /// How many blocks, from the first, recompute their forward in backward instead of keeping their activations
+    /// (0: none; at least the block count: all).
+    var recomputedLayers: Int { get set }
     /// The frozen output layer (V, C): the LM head, tied to the embedding where the checkpoint ties it.
     var head: FrozenMatrix { get }
     /// The final hidden states (B, T, C) of `batch` on `tape`, after the last norm; `dropout` draws adapter dropout
@@ -66,6 +67,12 @@ public protocol TrainingGraph {
 }
 
 extension TrainingGraph {
+    /// Gradient checkpointing of every block (true) or of none (false).
+    public var gradientCheckpointing: Bool {
+        get { recomputedLayers > 0 }
+        set { recomputedLayers = newValue ? Int.max : 0 }
+    }
+
     /// Logits (B, T, V) of `batch`, for inspection and tests; training takes its loss through `loss`, which never
     /// holds them whole.
     public func logits(_ batch: TokenBatch, tape: Tape, dropout: inout DropoutSource?) throws -> Variable {

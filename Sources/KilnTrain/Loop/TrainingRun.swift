@@ -70,7 +70,7 @@ public final class TrainingRun {
         validationRows = try spec.validation.map { try Self.readItems($0.path).map(formatter.row) } ?? []
         let checkpoint = try BaseCheckpoint.load(base)
         var graph = try TrainingGraphs.make(checkpoint, nf4: spec.qlora == "nf4" ? NF4Options(doubleQuantization: spec.doubleQuantization) : nil)
-        graph.gradientCheckpointing = spec.gradientCheckpointing ?? (spec.qlora != nil || checkpoint.isGGUF)
+        graph.recomputedLayers = spec.recomputedLayers(quantised: checkpoint.isGGUF)
         let initial = try spec.initAdapter.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0)) }
         adapter = try AdapterParameters.attach(to: &graph, config: spec.loraConfig, initial: initial, seed: spec.seed)
         plan = StepPlan(items: trainRows.count, microBatch: spec.microBatchSize, accumulation: spec.gradientAccumulation, epochs: spec.epochs)

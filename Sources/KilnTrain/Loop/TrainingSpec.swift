@@ -64,6 +64,9 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     /// Recompute each block in backward instead of keeping its activations; nil: on for QLoRA and quantised (GGUF) bases,
     /// as PEFT's `prepare_model_for_kbit_training` turns it on, off otherwise.
     public var gradientCheckpointing: Bool? = nil
+    /// Recompute only the first N layers (the rest keep their activations): between no checkpointing and all of it,
+    /// trading memory for speed a layer at a time; overrides `gradientCheckpointing` when set.
+    public var recomputeLayers: Int? = nil
     /// Steps between checkpoints (0: only at the end).
     public var checkpointEvery: Int
     /// "kiln" (this engine) or "torch" (the Python worker).
@@ -118,7 +121,14 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         case maxGradNorm = "max_grad_norm"
         case doubleQuantization = "double_quantization"
         case gradientCheckpointing = "gradient_checkpointing"
+        case recomputeLayers = "recompute_layers"
         case checkpointEvery = "checkpoint_every"
+    }
+
+    /// Leading layers whose activations backward recomputes, for a base that is (`quantised`) or is not quantised.
+    public func recomputedLayers(quantised: Bool) -> Int {
+        if let recomputeLayers { return recomputeLayers }
+        return gradientCheckpointing ?? (qlora != nil || quantised) ? Int.max : 0
     }
 
     /// The spec file of a run folder.
@@ -167,6 +177,7 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         try require(weightDecay >= 0 && weightDecay <= 10, "--weight-decay", "must be a number from 0 to 10")
         try require(maxGradNorm > 0 && maxGradNorm <= 1e6, "--max-grad-norm", "must be a number above 0, at most 1e6")
         try require((0...10_000_000).contains(checkpointEvery), "--checkpoint-every", "must be an integer from 0 to 10000000")
+        try require(recomputeLayers.map { (0...100_000).contains($0) } ?? true, "--recompute-layers", "must be an integer from 0 to 100000")
         try require(qlora == nil || qlora == "nf4", "--qlora", "must be nf4")
         try require(["kiln", "torch"].contains(backend), "--backend", "must be kiln or torch")
     }

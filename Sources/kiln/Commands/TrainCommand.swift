@@ -64,6 +64,8 @@ struct TrainCommand: AsyncParsableCommand {
         @Flag(help: "With --qlora nf4, quantise the absmax values again (double quantisation).") var doubleQuant = false
         @Flag(inversion: .prefixedNo, help: "Recompute each layer in backward to save memory (default: on for QLoRA and GGUF bases).")
         var gradientCheckpointing: Bool?
+        @Option(help: ArgumentHelp("Recompute only the first N layers in backward; the rest keep their activations (memory for speed, a layer at a time).", valueName: "N"))
+        var recomputeLayers: Int?
         @Option(help: "Write a checkpoint every N optimiser steps (0: only at the end).") var checkpointEvery: Int = 0
         @Option(help: ArgumentHelp("kiln (this engine) or torch (the Python worker in tools/).", valueName: "name")) var backend: String = "kiln"
         @Flag(help: "Print every event as a JSON line on standard output.") var json = false
@@ -96,6 +98,7 @@ struct TrainCommand: AsyncParsableCommand {
                     maxGradNorm: maxGradNorm, seed: seed, shuffle: shuffle, qlora: qlora, doubleQuantization: doubleQuant,
                     checkpointEvery: checkpointEvery, backend: backend)
                 spec.gradientCheckpointing = gradientCheckpointing
+                spec.recomputeLayers = recomputeLayers
                 try spec.validate()
                 guard backend == "kiln" else {
                     try TorchBackend.run(spec, output: output, json: json)
