@@ -90,6 +90,9 @@ public struct LoadedModel: Sendable {
     public let chatTemplate: ChatTemplate?
     /// generation_config.json, when present.
     public let generationConfig: GenerationConfig?
+    /// The trained context length (`max_position_embeddings` or the family's spelling; a GGUF's `context_length`); nil
+    /// where the model has no fixed one (BLOOM's ALiBi).
+    public let contextLength: Int?
     /// A GGUF file's `tokenizer.ggml.eos_token_id` (a folder's lives in the two files above).
     let fileEOS: Int?
 
@@ -109,10 +112,12 @@ public struct LoadedModel: Sendable {
             }
             generationConfig = nil
             fileEOS = reader.specialTokenID("eos")
+            contextLength = try GGUFModel.configuration(reader: reader).maxPositionEmbeddings
             return
         }
         fileEOS = nil
         modelType = try ModelRegistry.modelType(folder: folder)
+        contextLength = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json")).maxPositionEmbeddings
         model = try ModelRegistry.loadModel(folder: folder, adapters: adapters)
         tokenizer = try Tokenizer(folder: folder)
         chatTemplate = try Self.chatTemplateSource(folder: folder).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }

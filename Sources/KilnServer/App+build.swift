@@ -63,6 +63,8 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     APIController(services: services, attempts: limiter, training: training).addRoutes(to: router)
     WebController(services: services, attempts: limiter).addRoutes(to: router)
+    OpenAIController(models: ServedModels(catalog: training?.catalog ?? ModelCatalog(directory: nil), jobs: services.jobs),
+                     worker: InferenceWorker()).addRoutes(to: router)
     return router
 }
 

@@ -20,6 +20,13 @@ struct GenerationSamplerTests {
         #expect(logits == [1, -2, 0.5, 3])
     }
 
+    @Test("OpenAI penalties subtract count × frequency + presence over generated ids only")
+    func openAIPenalties() {
+        var logits: [Float] = [1, 2, 3, 4]
+        Sampler.applyOpenAIPenalties(&logits, generated: [2, 2, 0], presence: 0.5, frequency: 1)
+        #expect(logits == [-0.5, 2, 0.5, 4])
+    }
+
     @Test("Temperature 0.5 on logits [0, ln 2] gives probabilities [0.2, 0.8]")
     func temperature() {
         let probs = Sampler.probabilities([0, log(2)], parameters: SamplingParameters(temperature: 0.5))

@@ -33,6 +33,8 @@ public enum FinishReason: String, Sendable, Equatable {
     case eos
     /// A stop string appeared in the text.
     case stop
+    /// The caller asked it to stop.
+    case cancelled
 }
 
 /// The outcome of one run.
@@ -45,6 +47,21 @@ public struct GenerationResult: Sendable, Equatable {
     public var text: String
     /// Why it ended.
     public var finishReason: FinishReason
+}
+
+/// A flag another thread sets to end a generation early (a client that went away); read before each step.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    /// An unset signal.
+    public init() {}
+
+    /// True once set.
+    public var isSet: Bool { lock.withLock { value } }
+
+    /// Asks the generation to stop.
+    public func set() { lock.withLock { value = true } }
 }
 
 /// Runs generation for one model and (optionally) its tokenizer, which stop strings and text need.
@@ -62,16 +79,17 @@ public struct Generator: Sendable {
 
     /// Generates after `promptIds`, calling `onToken(id, textDelta)` as each token decodes.
     /// - Throws: `ModelError.invalidInput` for an empty prompt or ids outside the vocabulary.
-    public func generate(promptIds: [Int], options: GenerationOptions,
+    public func generate(promptIds: [Int], options: GenerationOptions, stop: StopSignal? = nil,
                          onToken: ((Int, String) -> Void)? = nil) throws -> GenerationResult {
-        try generate(batch: [promptIds], options: options) { _, id, delta in onToken?(id, delta) }[0]
+        try generate(batch: [promptIds], options: options, stop: stop) { _, id, delta in onToken?(id, delta) }[0]
     }
 
     /// Generates after each prompt of a batch: the prompts are left-padded with `padTokenId` (masked out) into
     /// one prefill, then decoded together until every row has ended; `onToken(row, id, textDelta)` streams.
     /// Rows are independent: each gets the ids it would get alone (same seed → same sampler draws per step).
+    /// `stop`, read before each step, ends every row early with `.cancelled` (a client that went away).
     /// - Throws: `ModelError.invalidInput` for an empty batch or prompt, or ids outside the vocabulary.
-    public func generate(batch prompts: [[Int]], options: GenerationOptions, padTokenId: Int = 0,
+    public func generate(batch prompts: [[Int]], options: GenerationOptions, padTokenId: Int = 0, stop: StopSignal? = nil,
                          onToken: ((Int, Int, String) -> Void)? = nil) throws -> [GenerationResult] {
         guard !prompts.isEmpty else { throw ModelError.invalidInput(reason: "empty batch") }
         guard prompts.allSatisfy({ !$0.isEmpty }) else { throw ModelError.invalidInput(reason: "empty prompt") }
@@ -82,9 +100,14 @@ public struct Generator: Sendable {
         var rng = SplitMix64(seed: options.seed)
         var rows = prompts.map { RowState(promptIds: $0) }
         while rows.contains(where: { $0.reason == nil }) {
+            if stop?.isSet == true {
+                for index in rows.indices where rows[index].reason == nil { rows[index].reason = .cancelled }
+                break
+            }
             let logits = try step(feed, mask)
             for (index, row) in rows.enumerated() where row.reason == nil {
-                let token = Sampler.sample(logits[index], parameters: options.sampling, seen: row.promptIds + row.ids, using: &rng)
+                let token = Sampler.sample(logits[index], parameters: options.sampling, seen: row.promptIds + row.ids, generated: row.ids,
+                                           using: &rng)
                 let delta = rows[index].accept(token, tokenizer: tokenizer, options: options)
                 onToken?(index, token, delta)
             }

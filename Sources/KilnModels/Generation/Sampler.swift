@@ -15,6 +15,10 @@ public struct SamplingParameters: Sendable, Equatable {
     public var minP: Float
     /// HF repetition penalty over every id seen so far (prompt included); 1 is off.
     public var repetitionPenalty: Float
+    /// OpenAI's presence penalty: subtracted once from the logit of every id already generated (prompt excluded); 0 is off.
+    public var presencePenalty: Float = 0
+    /// OpenAI's frequency penalty: subtracted from an id's logit once per time it was generated; 0 is off.
+    public var frequencyPenalty: Float = 0
 
     /// Greedy decoding with no penalty.
     public static let greedy = SamplingParameters()
@@ -87,11 +91,23 @@ public enum Sampler {
         return probs
     }
 
-    /// Chooses the next id: penalty, then argmax when greedy, else a draw from `probabilities` with `rng`.
-    public static func sample(_ logits: [Float], parameters: SamplingParameters, seen: [Int],
+    /// OpenAI (and vLLM) semantics over the completion so far: logit −= count × frequency + (count > 0) × presence.
+    public static func applyOpenAIPenalties(_ logits: inout [Float], generated: [Int], presence: Float, frequency: Float) {
+        guard presence != 0 || frequency != 0 else { return }
+        var counts: [Int: Int] = [:]
+        for id in generated { counts[id, default: 0] += 1 }
+        for (id, count) in counts where logits.indices.contains(id) {
+            logits[id] -= Float(count) * frequency + presence
+        }
+    }
+
+    /// Chooses the next id: penalties, then argmax when greedy, else a draw from `probabilities` with `rng`. `seen` is
+    /// the prompt and the completion so far, `generated` the completion alone.
+    public static func sample(_ logits: [Float], parameters: SamplingParameters, seen: [Int], generated: [Int] = [],
                               using rng: inout some RandomNumberGenerator) -> Int {
         var adjusted = logits
         applyRepetitionPenalty(&adjusted, seen: seen, penalty: parameters.repetitionPenalty)
+        applyOpenAIPenalties(&adjusted, generated: generated, presence: parameters.presencePenalty, frequency: parameters.frequencyPenalty)
         if parameters.isGreedy { return FamilyOps.argmax(adjusted[...]) }
         return draw(probabilities(adjusted, parameters: parameters), using: &rng)
     }

@@ -20,6 +20,20 @@ public struct ModelCatalog: Sendable {
     /// A catalog over `directory`.
     public init(directory: URL?) { self.directory = directory }
 
+    /// Every base name: `default` when the default model is installed, then the models directory's entries (folders
+    /// with a config.json and .gguf files), sorted.
+    public func names() -> [String] {
+        var names = DefaultModel.locate() == nil ? [] : ["default"]
+        guard let directory, let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return names }
+        for entry in entries.sorted() where path(entry) != nil {
+            let url = directory.appendingPathComponent(entry)
+            if ModelRegistry.isGGUF(url) || FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) {
+                names.append(entry)
+            }
+        }
+        return names
+    }
+
     /// The path of base `name`, or nil when this node has none by that name. A name is 1 to 128 letters, digits, `.`,
     /// `_` or `-` not starting with `.`, so it can only ever name an entry of the directory itself.
     public func path(_ name: String) -> URL? {

@@ -12,6 +12,8 @@ struct ErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: KilnContext, next: (Request, KilnContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as OpenAIError {
+            return error.response
         } catch let error as DataError {
             return ErrorResponse.make(error, request: request, context: context)
         } catch let error as HTTPError {
@@ -50,7 +52,14 @@ enum ErrorResponse {
         if error.status == 401 {
             headers[.wwwAuthenticate] = "Bearer"
         }
-        if !request.uri.path.hasPrefix("/api") && !request.uri.path.hasPrefix("/v1") {
+        if OpenAIError.applies(to: request.uri.path) {
+            var converted = OpenAIError.from(error)
+            if status == .internalServerError { (converted.status, converted.type) = (status, "server_error") }
+            var response = converted.response
+            for field in headers { response.headers[field.name] = field.value }
+            return response
+        }
+        if !request.uri.path.hasPrefix("/api") {
             return WebErrorPage.response(error, status: status, context: context, headers: headers)
         }
         let body = Body(error: .init(code: error.code, message: error.message, resets_at: resets))

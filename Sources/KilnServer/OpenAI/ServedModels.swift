@@ -1,0 +1,64 @@
+// The model ids the OpenAI-compatible API serves: every base of the node's catalog, and `base:run-N` for the adapter
+// of each succeeded training job on it. An id never carries a path; it resolves to files only through the catalog
+// and the job table.
+import Foundation
+import KilnData
+import KilnModels
+
+/// One servable model.
+struct ServedModel: Sendable, Equatable {
+    /// The API id: a base name, or `base:run-N`.
+    var id: String
+    /// The base's file or folder.
+    var base: URL
+    /// The PEFT adapter folder applied unmerged, for a run's id.
+    var adapter: URL?
+    /// Who owns it: the job's owner, or the node for a base.
+    var ownedBy: String
+    /// Seconds since 1970 (the job's finish; 0 for a base).
+    var created: Int
+}
+
+/// Lists and resolves model ids.
+struct ServedModels: Sendable {
+    let catalog: ModelCatalog
+    let jobs: JobStore
+
+    /// The default base's API id (the catalog calls it `default`, which the API also accepts).
+    static let defaultID = "SmolLM2-135M-Instruct"
+
+    /// The API id of catalog base `name`.
+    static func baseID(_ name: String) -> String { name == "default" ? defaultID : name }
+
+    /// The catalog name of API base id `id`.
+    static func catalogName(_ id: String) -> String { id == defaultID ? "default" : id }
+
+    /// Every base and succeeded run's adapter, bases first.
+    func all() async throws -> [ServedModel] {
+        var models = catalog.names().compactMap { name in
+            catalog.path(name).map { ServedModel(id: Self.baseID(name), base: $0, adapter: nil, ownedBy: "kiln", created: 0) }
+        }
+        for job in try await jobs.list(limit: 500) where job.state == .succeeded {
+            guard let base = catalog.path(job.base) else { continue }
+            models.append(ServedModel(id: "\(Self.baseID(job.base)):run-\(job.id)", base: base,
+                                      adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true), ownedBy: job.owner,
+                                      created: (job.finishedAt ?? job.createdAt) / 1000))
+        }
+        return models
+    }
+
+    /// The model `id` names.
+    /// - Throws: `OpenAIError.modelNotFound` when there is none.
+    func resolve(_ id: String) async throws -> ServedModel {
+        let parts = id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let name = Self.catalogName(parts[0])
+        guard id.utf8.count <= 256, let base = catalog.path(name) else { throw OpenAIError.modelNotFound(String(id.prefix(256))) }
+        guard parts.count == 2 else { return ServedModel(id: Self.baseID(name), base: base, adapter: nil, ownedBy: "kiln", created: 0) }
+        guard parts[1].hasPrefix("run-"), let jobID = Int(parts[1].dropFirst(4)), jobID > 0,
+              let job = try await jobs.job(jobID), job.state == .succeeded, job.base == name else {
+            throw OpenAIError.modelNotFound(String(id.prefix(256)))
+        }
+        return ServedModel(id: "\(Self.baseID(name)):run-\(jobID)", base: base, adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true),
+                           ownedBy: job.owner, created: (job.finishedAt ?? job.createdAt) / 1000)
+    }
+}
