@@ -9,7 +9,7 @@ public struct TrainingJobBody: Codable, Sendable, Equatable {
     public var version: Int
     /// The base model's name on the node.
     public var base: String
-    /// queued, running, succeeded, failed or cancelled.
+    /// queued, running, succeeded, failed, cancelled or interrupted.
     public var state: String
     /// The newest progress: step, total_steps, epoch, loss, learning_rate, grad_norm, tokens_per_second, eta_seconds, rss_bytes.
     public var progress: JSONValue?
@@ -24,6 +24,10 @@ public struct TrainingJobBody: Codable, Sendable, Equatable {
     public var finishedAt: String?
     /// Every hyper-parameter of the run (the run spec).
     public var spec: JSONValue?
+    /// Seen by its owner (and admins) alone; absent from older nodes' answers.
+    public var isPrivate: Bool?
+    /// The OpenAI-compatible model id of its adapter (`base:run-N`), once it succeeded.
+    public var model: String?
 
     /// A job.
     public init(id: Int, owner: String, datanet: String, version: Int, base: String, state: String, progress: JSONValue?, error: String?,
@@ -35,7 +39,8 @@ public struct TrainingJobBody: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, owner, datanet, version, base, state, progress, error, spec
+        case id, owner, datanet, version, base, state, progress, error, spec, model
+        case isPrivate = "private"
         case adapterSHA256 = "adapter_sha256"
         case ledgerSeq = "ledger_seq"
         case cancelRequested = "cancel_requested"

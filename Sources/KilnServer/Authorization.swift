@@ -44,3 +44,35 @@ struct Authorization: Sendable {
         return try await services.datanets.get(submission.datanet)
     }
 }
+
+/// Who may see and act on a training run: a public run is readable by anyone; a private one exists only for its owner
+/// and admins (others get the same 404 as for a run that does not exist); acting on a run (cancel, resume) is for its
+/// owner and admins.
+enum RunAccess {
+    /// Whether the caller may see `job`.
+    static func canRead(_ job: TrainingJob, _ context: KilnContext) -> Bool {
+        !job.isPrivate || isOwnerOrAdmin(job, context)
+    }
+
+    /// Whether the caller owns `job` or is an admin.
+    static func isOwnerOrAdmin(_ job: TrainingJob, _ context: KilnContext) -> Bool {
+        guard let user = context.credential?.user else { return false }
+        return user.isAdmin || user.username == job.owner
+    }
+
+    /// The run `id` if the caller may see it.
+    /// - Throws: `DataError.notFound` when there is none or it is another user's private run.
+    static func readable(_ id: Int, _ jobs: JobStore, _ context: KilnContext) async throws -> TrainingJob {
+        guard let job = try await jobs.job(id), canRead(job, context) else { throw DataError.notFound("There is no run \(id).") }
+        return job
+    }
+
+    /// The run `id` if the signed-in caller may act on it.
+    /// - Throws: `DataError.unauthorized`, `.notFound` (as `readable`), or `.forbidden` for someone else's public run.
+    static func actionable(_ id: Int, _ jobs: JobStore, _ context: KilnContext) async throws -> TrainingJob {
+        _ = try context.requireUser()
+        let job = try await readable(id, jobs, context)
+        guard isOwnerOrAdmin(job, context) else { throw DataError.forbidden("Only \(job.owner), who started run \(id), or an admin can do this.") }
+        return job
+    }
+}

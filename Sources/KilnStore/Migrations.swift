@@ -325,6 +325,10 @@ public enum Migrator {
             """,
             "CREATE INDEX training_jobs_state ON training_jobs (state, id)",
         ]),
+        Migration(version: 7, name: "private runs", statements: [
+            // A private run is seen, followed, cancelled, resumed and downloaded by its owner (and admins) alone.
+            "ALTER TABLE training_jobs ADD COLUMN is_private {bool} NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -10,6 +10,8 @@ public struct TrainingJob: Sendable, Equatable {
     /// The job's states.
     public enum State: String, Sendable, CaseIterable {
         case queued, running, succeeded, failed, cancelled
+        /// Running when its node stopped (a crash, `kill -9`); `resume` queues it again from its last checkpoint.
+        case interrupted
     }
 
     public var id: Int
@@ -31,6 +33,8 @@ public struct TrainingJob: Sendable, Equatable {
     /// The run.finished ledger entry's sequence number, once it succeeded.
     public var ledgerSeq: Int?
     public var cancelRequested: Bool
+    /// Seen and acted on by its owner (and admins) alone.
+    public var isPrivate: Bool
     /// Milliseconds since 1970.
     public var createdAt: Int
     public var startedAt: Int?
@@ -54,19 +58,20 @@ public final class JobStore: Sendable {
 
     static let columns = """
         j.id, u.username AS owner, d.slug AS datanet, j.version_number, j.base, j.state, j.spec, j.output_dir, j.progress, j.error,
-        j.adapter_sha256, j.ledger_seq, j.cancel_requested, j.created_at, j.started_at, j.finished_at
+        j.adapter_sha256, j.ledger_seq, j.cancel_requested, j.is_private, j.created_at, j.started_at, j.finished_at
         FROM training_jobs j JOIN users u ON u.id = j.owner_id JOIN datanets d ON d.id = j.datanet_id
         """
 
     /// Queues a job; `spec` and `outputDirectory` are given by the caller once it knows the id (`makeSpec(id)`).
     /// - Returns: the stored job.
-    public func create(owner: User, datanet: Datanet, version: Int, base: String,
+    public func create(owner: User, datanet: Datanet, version: Int, base: String, isPrivate: Bool = false,
                        makeSpec: @escaping @Sendable (Int) throws -> (spec: String, outputDirectory: String)) async throws -> TrainingJob {
         let created = millis
         let id = try await database.write { sql in
             let row = try await sql.raw("""
-                INSERT INTO training_jobs (owner_id, datanet_id, version_number, base, state, spec, output_dir, created_at)
-                VALUES (\(bind: owner.id), \(bind: datanet.id), \(bind: version), \(bind: base), 'queued', '', '', \(bind: created))
+                INSERT INTO training_jobs (owner_id, datanet_id, version_number, base, state, spec, output_dir, created_at, is_private)
+                VALUES (\(bind: owner.id), \(bind: datanet.id), \(bind: version), \(bind: base), 'queued', '', '', \(bind: created),
+                        \(bind: isPrivate ? 1 : 0))
                 RETURNING id
                 """).first()
             let id = try row!.decode(column: "id", as: Int.self)
@@ -104,9 +109,24 @@ public final class JobStore: Sendable {
         return try await job(id)
     }
 
-    /// Jobs left running by a node that stopped go back to the queue (they resume from their checkpoints).
-    public func requeueInterrupted() async throws {
-        try await database.write { sql in try await sql.raw("UPDATE training_jobs SET state = 'queued' WHERE state = 'running'").run() }
+    /// Jobs left running by a node that stopped are marked interrupted; `resume` queues each again.
+    public func markInterrupted() async throws {
+        try await database.write { sql in try await sql.raw("UPDATE training_jobs SET state = 'interrupted' WHERE state = 'running'").run() }
+    }
+
+    /// Queues an interrupted, failed or cancelled job again; it continues from its last checkpoint.
+    /// - Returns: the job, or nil when there is none.
+    /// - Throws: `DataError.conflict` when it is queued, running or succeeded.
+    public func resume(_ id: Int) async throws -> TrainingJob? {
+        let changed = try await database.write { sql in
+            try await sql.raw("""
+                UPDATE training_jobs SET state = 'queued', cancel_requested = 0, error = NULL, finished_at = NULL
+                WHERE id = \(bind: id) AND state IN ('interrupted', 'failed', 'cancelled') RETURNING id
+                """).first() != nil
+        }
+        guard let job = try await job(id) else { return nil }
+        guard changed else { throw DataError.conflict(code: "not_resumable", message: "Run \(id) is \(job.state.rawValue); only interrupted, failed or cancelled runs resume.") }
+        return job
     }
 
     /// Records the latest progress event.
@@ -172,6 +192,7 @@ public final class JobStore: Sendable {
             spec: try row.decode(column: "spec", as: String.self), outputDirectory: try row.decode(column: "output_dir", as: String.self),
             progress: try optionalString("progress"), error: try optionalString("error"), adapterSHA256: try optionalString("adapter_sha256"),
             ledgerSeq: try optionalInt("ledger_seq"), cancelRequested: try row.decode(column: "cancel_requested", as: Int.self) != 0,
+            isPrivate: try row.decode(column: "is_private", as: Int.self) != 0,
             createdAt: try row.decode(column: "created_at", as: Int.self), startedAt: try optionalInt("started_at"),
             finishedAt: try optionalInt("finished_at"))
     }

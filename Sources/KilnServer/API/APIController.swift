@@ -75,6 +75,18 @@ struct APIController: Sendable {
             Endpoint(.post, "datanets/:slug/training-jobs/:id/cancel", "Stop a queued or running job on this Datanet", tag: "Training",
                      auth: .curator, use: cancelJob),
 
+            Endpoint(.post, "runs", "Start a fine-tuning run on a published text version (any signed-in user)", tag: "Runs", auth: .user,
+                     body: .json("RunRequest"), status: 202, use: createRun),
+            Endpoint(.get, "runs", "Runs the caller may see, newest first", tag: "Runs", use: listRuns),
+            Endpoint(.get, "runs/:id", "One run: state, progress, spec, adapter hash, ledger entry, model id", tag: "Runs", use: showRun),
+            Endpoint(.get, "runs/:id/events", "Live progress as Server-Sent Events (metrics lines, state changes, end)", tag: "Runs",
+                     produces: "text/event-stream", use: runEvents),
+            Endpoint(.post, "runs/:id/cancel", "Stop a queued or running run (its owner or an admin)", tag: "Runs", auth: .user, use: cancelRun),
+            Endpoint(.post, "runs/:id/resume", "Queue an interrupted, failed or cancelled run again from its last checkpoint", tag: "Runs",
+                     auth: .user, status: 202, use: resumeRun),
+            Endpoint(.get, "runs/:id/adapter", "The run's PEFT adapter folder as a tar archive", tag: "Runs", produces: "application/x-tar",
+                     use: runAdapter),
+
             Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
             Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),
             Endpoint(.get, "ledger/entries", "Entries from `from`, at most `limit`", tag: "Ledger", query: ["from", "limit"], use: ledgerEntries),

@@ -16,6 +16,9 @@ struct TrainingJobRequest: Decodable, Sendable {
     var microBatchSize = 4, gradientAccumulation = 1, maxLength = 512
     var lrScheduler = "linear", warmupSteps = 0, weightDecay = 0.0, maxGradNorm = 1.0
     var seed = 42, shuffle = false, qlora: String?, checkpointEvery = 50
+    /// `POST /api/runs` names the version in the body (the older route, in its path).
+    var datanet: String?, version: Int?
+    var isPrivate = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case base, epochs, seed, shuffle, qlora
@@ -24,6 +27,8 @@ struct TrainingJobRequest: Decodable, Sendable {
         case microBatchSize = "micro_batch_size", gradientAccumulation = "gradient_accumulation", maxLength = "max_length"
         case lrScheduler = "lr_scheduler", warmupSteps = "warmup_steps", weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
         case checkpointEvery = "checkpoint_every"
+        case datanet, version
+        case isPrivate = "private"
     }
 
     init(from decoder: any Decoder) throws {
@@ -50,19 +55,30 @@ struct TrainingJobRequest: Decodable, Sendable {
         try take(.shuffle, &shuffle)
         qlora = try c.decodeIfPresent(String.self, forKey: .qlora)
         try take(.checkpointEvery, &checkpointEvery)
+        datanet = try c.decodeIfPresent(String.self, forKey: .datanet)
+        version = try c.decodeIfPresent(Int.self, forKey: .version)
+        try take(.isPrivate, &isPrivate)
     }
 }
 
 extension APIController {
     @Sendable func queueTraining(_ request: Request, context: KilnContext) async throws -> Response {
         let user = try context.requireUser()
-        guard let training else { throw DataError.unprocessable(code: "training_disabled", message: "Training is not enabled on this node.") }
         let body = try await decodeBody(TrainingJobRequest.self, request)
-        let datanet = try await datanet(context)
+        guard body.datanet == nil && body.version == nil else {
+            throw DataError.badRequest(code: "bad_field", message: "This route takes the Datanet and version from its path; POST /api/runs takes them in the body.")
+        }
+        let job = try await startRun(user: user, datanet: try await datanet(context), number: try context.numberParameter("number"), body: body)
+        return JSON.response(TrainingJobBody(job), status: .accepted)
+    }
+
+    /// Checks a run request against the node (base, scheduler, every range, the base's real module names) and queues it;
+    /// nothing is stored when any check fails.
+    func startRun(user: User, datanet: Datanet, number: Int, body: TrainingJobRequest) async throws -> TrainingJob {
+        guard let training else { throw DataError.unprocessable(code: "training_disabled", message: "Training is not enabled on this node.") }
         guard datanet.kind == .text else {
             throw DataError.badRequest(code: "not_text", message: "Only text Datanets can be trained on; \(datanet.slug) holds \(datanet.kind.rawValue).")
         }
-        let number = try context.numberParameter("number")
         let version = try await services.versions.header(datanet, number: number)
         guard let base = training.catalog.path(body.base) else {
             throw DataError.badRequest(code: "unknown_base", message: "This node has no base model named \"\(body.base.prefix(128))\".")
@@ -86,12 +102,13 @@ extension APIController {
         if let problem = Self.problem(spec) {
             throw DataError.badRequest(code: "bad_field", message: "Field \"\(problem.field)\" \(problem.rule).")
         }
-        let job = try await services.jobs.create(owner: user, datanet: datanet, version: number, base: body.base) { id in
+        try await ModuleNames.shared.check(body.targetModules, base: base)
+        let job = try await services.jobs.create(owner: user, datanet: datanet, version: number, base: body.base, isPrivate: body.isPrivate) { id in
             let folder = runs.appendingPathComponent("job-\(id)").path
             return (String(decoding: try JSONEncoder().encode(spec), as: UTF8.self), folder)
         }
         await training.runner.start()
-        return JSON.response(TrainingJobBody(job), status: .accepted)
+        return job
     }
 
     /// What is wrong with a spec's values, or nil.
@@ -105,18 +122,21 @@ extension APIController {
     }
 
     @Sendable func listJobs(_ request: Request, context: KilnContext) async throws -> Response {
-        JSON.response(PageBody(items: try await services.jobs.list().map { TrainingJobBody($0, withSpec: false) }, next: nil))
+        let visible = try await services.jobs.list().filter { RunAccess.canRead($0, context) }
+        return JSON.response(PageBody(items: visible.map { TrainingJobBody($0, withSpec: false) }, next: nil))
     }
 
     @Sendable func showJob(_ request: Request, context: KilnContext) async throws -> Response {
-        guard let job = try await services.jobs.job(try context.numberParameter("id")) else { throw DataError.notFound("No such training job.") }
+        guard let job = try await services.jobs.job(try context.numberParameter("id")), RunAccess.canRead(job, context) else {
+            throw DataError.notFound("No such training job.")
+        }
         return JSON.response(TrainingJobBody(job))
     }
 
     @Sendable func cancelJob(_ request: Request, context: KilnContext) async throws -> Response {
         let datanet = try await datanet(context)
         let id = try context.numberParameter("id")
-        guard let job = try await services.jobs.job(id), job.datanet == datanet.slug else {
+        guard let job = try await services.jobs.job(id), job.datanet == datanet.slug, RunAccess.canRead(job, context) else {
             throw DataError.notFound("\(datanet.slug) has no training job \(id).")
         }
         guard job.state == .queued || job.state == .running else {
@@ -134,5 +154,7 @@ extension TrainingJobBody {
                   ledgerSeq: job.ledgerSeq, cancelRequested: job.cancelRequested, createdAt: ISO8601.string(milliseconds: job.createdAt),
                   startedAt: job.startedAt.map(ISO8601.string(milliseconds:)), finishedAt: job.finishedAt.map(ISO8601.string(milliseconds:)),
                   spec: withSpec ? JSONValue(parsing: job.spec) : nil)
+        isPrivate = job.isPrivate
+        model = job.state == .succeeded ? "\(ServedModels.baseID(job.base)):run-\(job.id)" : nil
     }
 }

@@ -88,7 +88,7 @@ public actor JobRunner {
     }
 
     private func loop() async {
-        try? await services.jobs.requeueInterrupted()
+        try? await services.jobs.markInterrupted()
         while !Task.isCancelled {
             do {
                 if let job = try await services.jobs.claimNext() {

@@ -38,12 +38,12 @@ struct OpenAIController: Sendable {
             var object = "list"
             var data: [ModelBody]
         }
-        return JSON.response(List(data: try await models.all().map { ModelBody(id: $0.id, created: $0.created, owned_by: $0.ownedBy) }))
+        return JSON.response(List(data: try await models.all(for: context).map { ModelBody(id: $0.id, created: $0.created, owned_by: $0.ownedBy) }))
     }
 
     @Sendable func showModel(_ request: Request, context: KilnContext) async throws -> Response {
         _ = try context.requireUser()
-        let model = try await models.resolve(context.parameters.get("id") ?? "")
+        let model = try await models.resolve(context.parameters.get("id") ?? "", for: context)
         return JSON.response(ModelBody(id: model.id, created: model.created, owned_by: model.ownedBy))
     }
 
@@ -67,7 +67,7 @@ struct OpenAIController: Sendable {
     @Sendable func chatCompletions(_ request: Request, context: KilnContext) async throws -> Response {
         _ = try context.requireUser()
         let body = try await fields(request).chatRequest()
-        let served = try await models.resolve(body.model)
+        let served = try await models.resolve(body.model, for: context)
         let loaded = try await load(served)
         guard let template = loaded.chatTemplate else {
             throw OpenAIError.invalid("The model `\(served.id)` has no chat template; use /v1/completions.", param: "model", code: "no_chat_template")
@@ -90,7 +90,7 @@ struct OpenAIController: Sendable {
     @Sendable func completions(_ request: Request, context: KilnContext) async throws -> Response {
         _ = try context.requireUser()
         let body = try await fields(request).completionRequest()
-        let served = try await models.resolve(body.model)
+        let served = try await models.resolve(body.model, for: context)
         let loaded = try await load(served)
         let promptIds: [Int]
         switch body.prompt {

@@ -33,12 +33,12 @@ struct ServedModels: Sendable {
     /// The catalog name of API base id `id`.
     static func catalogName(_ id: String) -> String { id == defaultID ? "default" : id }
 
-    /// Every base and succeeded run's adapter, bases first.
-    func all() async throws -> [ServedModel] {
+    /// Every base and the adapter of each succeeded run the caller may see (`RunAccess`), bases first.
+    func all(for context: KilnContext) async throws -> [ServedModel] {
         var models = catalog.names().compactMap { name in
             catalog.path(name).map { ServedModel(id: Self.baseID(name), base: $0, adapter: nil, ownedBy: "kiln", created: 0) }
         }
-        for job in try await jobs.list(limit: 500) where job.state == .succeeded {
+        for job in try await jobs.list(limit: 500) where job.state == .succeeded && RunAccess.canRead(job, context) {
             guard let base = catalog.path(job.base) else { continue }
             models.append(ServedModel(id: "\(Self.baseID(job.base)):run-\(job.id)", base: base,
                                       adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true), ownedBy: job.owner,
@@ -47,15 +47,15 @@ struct ServedModels: Sendable {
         return models
     }
 
-    /// The model `id` names.
-    /// - Throws: `OpenAIError.modelNotFound` when there is none.
-    func resolve(_ id: String) async throws -> ServedModel {
+    /// The model `id` names, if the caller may use it.
+    /// - Throws: `OpenAIError.modelNotFound` when there is none, or it is another user's private run.
+    func resolve(_ id: String, for context: KilnContext) async throws -> ServedModel {
         let parts = id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = Self.catalogName(parts[0])
         guard id.utf8.count <= 256, let base = catalog.path(name) else { throw OpenAIError.modelNotFound(String(id.prefix(256))) }
         guard parts.count == 2 else { return ServedModel(id: Self.baseID(name), base: base, adapter: nil, ownedBy: "kiln", created: 0) }
         guard parts[1].hasPrefix("run-"), let jobID = Int(parts[1].dropFirst(4)), jobID > 0,
-              let job = try await jobs.job(jobID), job.state == .succeeded, job.base == name else {
+              let job = try await jobs.job(jobID), job.state == .succeeded, job.base == name, RunAccess.canRead(job, context) else {
             throw OpenAIError.modelNotFound(String(id.prefix(256)))
         }
         return ServedModel(id: "\(Self.baseID(name)):run-\(jobID)", base: base, adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true),

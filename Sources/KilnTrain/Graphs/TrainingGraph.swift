@@ -144,7 +144,7 @@ extension TrainingGraph {
     }
 
     /// The short module names present (the last path component), for error messages.
-    var moduleKinds: [String] {
+    public var moduleKinds: [String] {
         Array(Set(linears.keys.map { String($0.split(separator: ".").last ?? "") })).sorted()
     }
 }

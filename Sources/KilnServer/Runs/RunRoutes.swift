@@ -1,0 +1,126 @@
+// Runs for scripts: start a fine-tuning run on any published version (`POST /api/runs`), list and read runs, follow
+// one live over Server-Sent Events, cancel and resume it, and download its PEFT adapter. Private runs exist only for
+// their owner and admins (`RunAccess`).
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KilnAPI
+import KilnData
+
+extension APIController {
+    @Sendable func createRun(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await decodeBody(TrainingJobRequest.self, request)
+        guard let slug = body.datanet, let number = body.version else {
+            throw DataError.badRequest(code: "bad_field", message: "Fields \"datanet\" (a slug) and \"version\" (a published version number) are required.")
+        }
+        let datanet = try await services.datanets.get(slug)
+        let job = try await startRun(user: user, datanet: datanet, number: number, body: body)
+        return JSON.response(TrainingJobBody(job), status: .accepted)
+    }
+
+    @Sendable func listRuns(_ request: Request, context: KilnContext) async throws -> Response {
+        let visible = try await services.jobs.list(limit: 200).filter { RunAccess.canRead($0, context) }
+        return JSON.response(PageBody(items: visible.map { TrainingJobBody($0, withSpec: false) }, next: nil))
+    }
+
+    @Sendable func showRun(_ request: Request, context: KilnContext) async throws -> Response {
+        JSON.response(TrainingJobBody(try await RunAccess.readable(try context.numberParameter("id"), services.jobs, context)))
+    }
+
+    @Sendable func cancelRun(_ request: Request, context: KilnContext) async throws -> Response {
+        let job = try await RunAccess.actionable(try context.numberParameter("id"), services.jobs, context)
+        guard job.state == .queued || job.state == .running else {
+            throw DataError.conflict(code: "job_finished", message: "Run \(job.id) is \(job.state.rawValue); only queued or running runs can be cancelled.")
+        }
+        return JSON.response(TrainingJobBody(try await services.jobs.requestCancel(job.id)!))
+    }
+
+    @Sendable func resumeRun(_ request: Request, context: KilnContext) async throws -> Response {
+        let job = try await RunAccess.actionable(try context.numberParameter("id"), services.jobs, context)
+        guard let resumed = try await services.jobs.resume(job.id) else { throw DataError.notFound("There is no run \(job.id).") }
+        await training?.runner.start()
+        return JSON.response(TrainingJobBody(resumed), status: .accepted)
+    }
+
+    @Sendable func runAdapter(_ request: Request, context: KilnContext) async throws -> Response {
+        let job = try await RunAccess.readable(try context.numberParameter("id"), services.jobs, context)
+        guard job.state == .succeeded else {
+            throw DataError.conflict(code: "no_adapter", message: "Run \(job.id) is \(job.state.rawValue); its adapter is ready once it succeeds.")
+        }
+        let folder = URL(fileURLWithPath: job.outputDirectory, isDirectory: true)
+        var archive = TarArchive()
+        for name in ["adapter_config.json", "adapter_model.safetensors"] {
+            guard let contents = try? Data(contentsOf: folder.appendingPathComponent(name)) else {
+                throw DataError.notFound("Run \(job.id)'s \(name) is missing from the node's data folder.")
+            }
+            archive.add(name: "run-\(job.id)-adapter/\(name)", contents: contents)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-tar"
+        headers[.contentDisposition] = "attachment; filename=\"run-\(job.id)-adapter.tar\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: archive.finished)))
+    }
+
+    @Sendable func runEvents(_ request: Request, context: KilnContext) async throws -> Response {
+        let job = try await RunAccess.readable(try context.numberParameter("id"), services.jobs, context)
+        // A reconnecting EventSource sends the last line it saw; the stream continues after it.
+        let resumeAfter = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int($0) }.map { max(0, $0) } ?? 0
+        let jobs = services.jobs
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        headers[.cacheControl] = "no-cache"
+        let body = ResponseBody { writer in
+            var follower = RunEventFollower(metrics: URL(fileURLWithPath: job.outputDirectory).appendingPathComponent("metrics.jsonl"),
+                                            sentLines: resumeAfter)
+            let deadline = Date().addingTimeInterval(6 * 3600)
+            while true {
+                let current = try await jobs.job(job.id) ?? job
+                let text = follower.poll(current)
+                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
+                if follower.ended || Date() > deadline { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
+
+/// Turns a run's metrics.jsonl and state into SSE text: `metrics` events (one per logged line, with its line number as
+/// the event id), `state` events when the state or progress changes, and `end` once the run stopped and every line went.
+struct RunEventFollower {
+    let metrics: URL
+    var sentLines: Int
+    private var lastState: String?
+    private(set) var ended = false
+
+    init(metrics: URL, sentLines: Int) {
+        self.metrics = metrics
+        self.sentLines = sentLines
+    }
+
+    /// The SSE text for what is new since the last poll.
+    mutating func poll(_ job: TrainingJob) -> String {
+        var out = ""
+        // Only complete lines: the trainer may be half-way through writing the last one.
+        if let data = try? Data(contentsOf: metrics) {
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+            for (index, line) in lines.enumerated() where index >= sentLines && !line.isEmpty {
+                out += "id: \(index + 1)\nevent: metrics\ndata: \(String(decoding: line, as: UTF8.self))\n\n"
+            }
+            sentLines = max(sentLines, lines.count)
+        }
+        let state = JSONValue.object(["state": .string(job.state.rawValue), "progress": job.progress.flatMap { JSONValue(parsing: $0) } ?? .null,
+                                      "error": job.error.map { .string($0) } ?? .null]).compactText
+        if state != lastState {
+            out += "event: state\ndata: \(state)\n\n"
+            lastState = state
+        }
+        if ![.queued, .running].contains(job.state) {
+            out += "event: end\ndata: \(JSONValue.object(["state": .string(job.state.rawValue)]).compactText)\n\n"
+            ended = true
+        }
+        return out
+    }
+}
