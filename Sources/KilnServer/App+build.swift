@@ -57,14 +57,28 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     let router = Router(context: KilnContext.self)
     // Middleware applies to routes added after it, so it is added first; the security headers go outermost so that
     // error responses carry them too.
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     APIController(services: services, attempts: limiter, training: training).addRoutes(to: router)
     WebController(services: services, attempts: limiter).addRoutes(to: router)
+    let worker = InferenceWorker()
     OpenAIController(models: ServedModels(catalog: training?.catalog ?? ModelCatalog(directory: nil), jobs: services.jobs),
-                     worker: InferenceWorker()).addRoutes(to: router)
+                     worker: worker).addRoutes(to: router)
+    let jobs = services.jobs
+    router.get("metrics") { _, _ in
+        let states = try await jobs.list(limit: 1000).map(\.state)
+        let text = NodeMetrics.shared.text(gauges: [
+            ("kiln_inference_queue_length", "Generation and load requests waiting for the inference thread.", Double(worker.queueLength)),
+            ("kiln_training_queue_length", "Training runs queued.", Double(states.filter { $0 == .queued }.count)),
+            ("kiln_training_running", "Training runs in progress.", Double(states.filter { $0 == .running }.count)),
+        ])
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
     return router
 }
 

@@ -152,4 +152,20 @@ def t_malformed_bodies():
     assert client.models.list().data
 
 
+def t_metrics_count_requests_and_tokens():
+    r = requests.get(srv.url + "/metrics", timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.status_code
+    values = {}
+    for line in r.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    chat_ok = 'kiln_http_requests_total{method="POST",route="/v1/chat/completions",status="2xx"}'
+    assert values.get(chat_ok, 0) >= 6, [k for k in values if "chat" in k]
+    assert values.get('kiln_http_requests_total{method="POST",route="/v1/chat/completions",status="4xx"}', 0) >= 7
+    assert values["kiln_generated_tokens_total"] >= 24 and values["kiln_generation_requests_total"] >= 8
+    assert 'kiln_http_request_duration_seconds_count{route="/v1/chat/completions"}' in values
+    assert values["kiln_inference_queue_length"] == 0 and values["kiln_training_running"] == 0
+
+
 R.run_all(globals(), srv.cleanup)

@@ -210,6 +210,7 @@ final class ProgressRecorder: @unchecked Sendable {
 
     func record(_ event: TrainingEvent) {
         guard case .step(let m) = event else { return }
+        NodeMetrics.shared.add("kiln_training_steps_total")
         let due: Bool = lock.withLock {
             guard Date().timeIntervalSince(last) >= 1 || m.step == m.totalSteps else { return false }
             last = Date()

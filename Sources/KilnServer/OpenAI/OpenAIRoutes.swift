@@ -116,10 +116,15 @@ struct OpenAIController: Sendable {
     func respond(_ run: GenerationRun) async throws -> Response {
         let cancel = StopSignal()
         let events = worker.generate(run.loaded, promptIds: run.promptIds, options: run.options, cancel: cancel)
+        NodeMetrics.shared.add("kiln_generation_requests_total")
+        NodeMetrics.shared.add("kiln_prompt_tokens_total", Double(run.promptIds.count))
         guard run.sampling.stream else {
             var result: GenerationResult?
             do {
-                for try await event in events { if case .finished(let done) = event { result = done } }
+                for try await event in events {
+                    if case .token = event { NodeMetrics.shared.add("kiln_generated_tokens_total") }
+                    if case .finished(let done) = event { result = done }
+                }
             } catch {
                 throw run.engineError(error)
             }
@@ -143,6 +148,7 @@ struct OpenAIController: Sendable {
                 for try await event in events {
                     switch event {
                     case .token(_, let delta):
+                        NodeMetrics.shared.add("kiln_generated_tokens_total")
                         let safe = holdback.add(delta)
                         if !safe.isEmpty { try await send(run.chunk(delta: safe, first: false, finish: nil)) }
                     case .finished(let result):
