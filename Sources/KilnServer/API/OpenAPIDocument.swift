@@ -118,6 +118,22 @@ enum OpenAPIDocument {
         .object(["type": "string", "description": .string(description)])
     }
 
+    /// The settings of a training run, shared by the Datanet-version route and `POST /api/runs`.
+    private static let trainingSettings: [String: JSONValue] = [
+        "base": string("A base model on this node: default (SmolLM2-135M-Instruct) or a name in its models directory"),
+        "lora_r": .object(["type": "integer"]), "lora_alpha": .object(["type": "number"]), "lora_dropout": .object(["type": "number"]),
+        "use_rslora": .object(["type": "boolean"]),
+        "target_modules": .object(["type": "array", "items": .object(["type": "string"]), "description": "Module names or [\"all-linear\"]"]),
+        "learning_rate": .object(["type": "number"]), "epochs": .object(["type": "integer"]), "max_steps": .object(["type": "integer"]),
+        "micro_batch_size": .object(["type": "integer"]), "gradient_accumulation": .object(["type": "integer"]),
+        "max_length": .object(["type": "integer"]),
+        "lr_scheduler": .object(["enum": .array(["constant", "constant_with_warmup", "linear", "cosine"])]),
+        "warmup_steps": .object(["type": "integer"]), "weight_decay": .object(["type": "number"]),
+        "max_grad_norm": .object(["type": "number"]), "seed": .object(["type": "integer"]), "shuffle": .object(["type": "boolean"]),
+        "qlora": .object(["enum": .array(["nf4"])]), "checkpoint_every": .object(["type": "integer"]),
+        "private": .object(["type": "boolean", "description": "Seen by its owner and admins only"]),
+    ]
+
     private static let schemas: JSONValue = .object([
         "Error": .object(["type": "object", "properties": .object([
             "error": .object(["type": "object", "required": .array(["code", "message"]), "properties": .object([
@@ -131,34 +147,11 @@ enum OpenAPIDocument {
                                           "additionalProperties": .bool(false),
                                           "properties": .object(["current_password": string("The password now"),
                                                                  "new_password": string("8–72 bytes, no NUL")])]),
-        "TrainingJobRequest": .object(["type": "object", "additionalProperties": .bool(false), "properties": .object([
-            "base": string("A base model on this node: default (SmolLM2-135M-Instruct) or a name in its models directory"),
-            "lora_r": .object(["type": "integer"]), "lora_alpha": .object(["type": "number"]), "lora_dropout": .object(["type": "number"]),
-            "use_rslora": .object(["type": "boolean"]),
-            "target_modules": .object(["type": "array", "items": .object(["type": "string"]), "description": "Module names or [\"all-linear\"]"]),
-            "learning_rate": .object(["type": "number"]), "epochs": .object(["type": "integer"]), "max_steps": .object(["type": "integer"]),
-            "micro_batch_size": .object(["type": "integer"]), "gradient_accumulation": .object(["type": "integer"]),
-            "max_length": .object(["type": "integer"]),
-            "lr_scheduler": .object(["enum": .array(["constant", "constant_with_warmup", "linear", "cosine"])]),
-            "warmup_steps": .object(["type": "integer"]), "weight_decay": .object(["type": "number"]),
-            "max_grad_norm": .object(["type": "number"]), "seed": .object(["type": "integer"]), "shuffle": .object(["type": "boolean"]),
-            "qlora": .object(["enum": .array(["nf4"])]), "checkpoint_every": .object(["type": "integer"]),
-        ])]),
-        "RunRequest": .object(["type": "object", "required": .array(["datanet", "version"]), "additionalProperties": .bool(false), "properties": .object([
-            "datanet": string("The Datanet's slug"), "version": .object(["type": "integer", "description": "A published version number"]),
-            "private": .object(["type": "boolean", "description": "Seen by its owner and admins only"]),
-            "base": string("A base model on this node: default (SmolLM2-135M-Instruct) or a name in its models directory"),
-            "lora_r": .object(["type": "integer"]), "lora_alpha": .object(["type": "number"]), "lora_dropout": .object(["type": "number"]),
-            "use_rslora": .object(["type": "boolean"]),
-            "target_modules": .object(["type": "array", "items": .object(["type": "string"]), "description": "Module names or [\"all-linear\"]"]),
-            "learning_rate": .object(["type": "number"]), "epochs": .object(["type": "integer"]), "max_steps": .object(["type": "integer"]),
-            "micro_batch_size": .object(["type": "integer"]), "gradient_accumulation": .object(["type": "integer"]),
-            "max_length": .object(["type": "integer"]),
-            "lr_scheduler": .object(["enum": .array(["constant", "constant_with_warmup", "linear", "cosine"])]),
-            "warmup_steps": .object(["type": "integer"]), "weight_decay": .object(["type": "number"]),
-            "max_grad_norm": .object(["type": "number"]), "seed": .object(["type": "integer"]), "shuffle": .object(["type": "boolean"]),
-            "qlora": .object(["enum": .array(["nf4"])]), "checkpoint_every": .object(["type": "integer"]),
-        ])]),
+        "TrainingJobRequest": .object(["type": "object", "additionalProperties": .bool(false), "properties": .object(trainingSettings)]),
+        "RunRequest": .object(["type": "object", "required": .array(["datanet", "version"]), "additionalProperties": .bool(false),
+                               "properties": .object(trainingSettings.merging([
+                                   "datanet": string("The Datanet's slug"), "version": .object(["type": "integer", "description": "A published version number"]),
+                               ]) { $1 })]),
         "CuratorRequest": .object(["type": "object", "required": .array(["username"]), "additionalProperties": .bool(false),
                                    "properties": .object(["username": string("The user to add")])]),
         "ReviewRequest": .object(["type": "object", "required": .array(["decision"]), "additionalProperties": .bool(false),
