@@ -163,6 +163,11 @@ public struct LayerKVCache: Sendable {
     /// An empty cache.
     public init() {}
 
+    /// A cache over given buffers, `count` steps of which are in use (continuous batching builds these).
+    init(keys: Tensor, values: Tensor, count: Int) {
+        (self.keys, self.values, self.count) = (keys, values, count)
+    }
+
     /// Appends new keys and values (B, KVH, Tnew, D) and returns the buffers with the step count in use,
     /// for `AttentionOptions.keyCount`.
     public mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor, count: Int) {
