@@ -72,6 +72,7 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
         let states = try await jobs.list(limit: 1000).map(\.state)
         let text = NodeMetrics.shared.text(gauges: [
             ("kiln_inference_queue_length", "Generation and load requests waiting for the inference thread.", Double(worker.queueLength)),
+            ("kiln_inference_active_sequences", "Sequences decoding in the continuous batches.", Double(worker.activeSequences)),
             ("kiln_training_queue_length", "Training runs queued.", Double(states.filter { $0 == .queued }.count)),
             ("kiln_training_running", "Training runs in progress.", Double(states.filter { $0 == .running }.count)),
         ])

@@ -6,7 +6,7 @@ answers through the OpenAI-compatible API and downloads as a tar of the PEFT fol
 
 Run from the project root: python3 Tests/system/test_server_runs.py (KILN_BIN names the binary).
 """
-import io, json, os, sys, tarfile, time
+import concurrent.futures, io, json, os, sys, tarfile, time
 
 import requests
 
@@ -73,6 +73,7 @@ def t_uninterrupted_run():
     assert r.status_code == 202, r.text
     run = wait_for(r.json()["id"], {"succeeded", "failed"})
     assert run["state"] == "succeeded", run
+    ctx["first_model"] = run["model"]
     ctx["reference"] = losses(run["id"])
     assert sorted(ctx["reference"]) == list(range(1, 9)), ctx["reference"]
 
@@ -118,6 +119,26 @@ def t_the_tuned_model_answers_and_downloads():
         config = json.load(archive.extractfile(f"run-{run['id']}-adapter/adapter_config.json"))
     assert names == [f"run-{run['id']}-adapter/adapter_config.json", f"run-{run['id']}-adapter/adapter_model.safetensors"], names
     assert config["r"] == 8 and config["peft_type"] == "LORA", config
+
+
+def chat(model, question):
+    r = requests.post(srv.url + "/v1/chat/completions", headers=auth(), timeout=600, json={
+        "model": model, "messages": [{"role": "user", "content": question}], "temperature": 0, "max_tokens": 16})
+    assert r.status_code == 200, r.text
+    return r.json()["choices"][0]["message"]["content"]
+
+
+def t_concurrent_requests_over_three_models_equal_each_alone():
+    models = ["SmolLM2-135M-Instruct", ctx["first_model"], ctx["run"]["model"]]
+    jobs = [(models[i % 3], f"What is {100 + 7 * i} °C in Fahrenheit?" if i % 2 else f"Name a bread from country number {i}.")
+            for i in range(20)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        together = list(pool.map(lambda job: chat(*job), jobs))
+    alone = [chat(*job) for job in jobs]
+    for job, a, b in zip(jobs, together, alone):
+        assert a == b, (job, a, b)
+    metrics = requests.get(srv.url + "/metrics", timeout=30).text
+    assert "kiln_inference_active_sequences 0" in metrics, metrics[-400:]
 
 
 R.run_all(globals(), srv.cleanup)

@@ -1,6 +1,8 @@
-// The server's model runner: loading and generation are seconds of CPU, so they run on one thread of their own, in
-// arrival order, never on the async executors that answer other requests. Loaded models stay in a small
-// least-recently-used set keyed by base and adapter, so a chat after a chat costs no load.
+// The server's model runner: loading and generation are seconds of CPU, so they run on one thread of their own, never
+// on the async executors that answer other requests. Generation is continuously batched: the requests for one model
+// decode together, a new one joining at the next step, and the batches of different models (a base and its adapters)
+// take turns step by step, so every request makes progress. Loaded models stay in a small least-recently-used set
+// keyed by base and adapter, so a chat after a chat costs no load.
 import Foundation
 import KilnModels
 import KilnTrain
@@ -17,6 +19,9 @@ enum GenerationEvent: Sendable {
 final class InferenceWorker: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [() -> Void] = []
+    /// The running batches, one per model key; touched by the worker thread only.
+    private var batches: [(key: String, batch: any ContinuousBatching)] = []
+    private var decoding = 0
     private var loaded: [(key: String, model: LoadedModel)] = []
     /// Models kept loaded at once; a GGUF base is memory-mapped, so each costs little beyond its adapter.
     let capacity: Int
@@ -28,17 +33,37 @@ final class InferenceWorker: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    /// Requests waiting behind the one running.
+    /// Requests and loads waiting for the worker's next turn.
     var queueLength: Int { condition.withLock { pending.count } }
+
+    /// Sequences decoding in the running batches.
+    var activeSequences: Int { condition.withLock { decoding } }
+
+    /// The key of a (base, adapter) pair: one loaded model, one batch.
+    static func key(base: URL, adapter: URL?) -> String { base.path + "|" + (adapter?.path ?? "") }
 
     private func loop() {
         while true {
             condition.lock()
-            while pending.isEmpty { condition.wait() }
-            let work = pending.removeFirst()
+            while pending.isEmpty && decoding == 0 { condition.wait() }
+            let work = pending
+            pending.removeAll()
             condition.unlock()
-            work()
+            // New requests are admitted (prefilled) first, then every batch takes one step.
+            for item in work { item() }
+            for entry in batches where entry.batch.count > 0 { entry.batch.step() }
+            batches.removeAll { $0.batch.count == 0 }
+            let active = batches.reduce(0) { $0 + $1.batch.count }
+            condition.withLock { decoding = active }
         }
+    }
+
+    /// The batch of model `key`, made on first use; nil for a model that cannot batch.
+    private func batch(_ key: String, _ model: LoadedModel) -> (any ContinuousBatching)? {
+        if let entry = batches.first(where: { $0.key == key }) { return entry.batch }
+        guard let batch = ContinuousBatches.make(model: model.model, tokenizer: model.tokenizer) else { return nil }
+        batches.append((key, batch))
+        return batch
     }
 
     private func enqueue(_ work: @escaping () -> Void) {
@@ -59,7 +84,7 @@ final class InferenceWorker: @unchecked Sendable {
     /// The model at `base` with the PEFT adapter folder `adapter` applied unmerged, loaded once and then reused.
     /// - Throws: load errors (a bad file, an adapter for another base).
     func model(base: URL, adapter: URL?) async throws -> LoadedModel {
-        let key = base.path + "|" + (adapter?.path ?? "")
+        let key = Self.key(base: base, adapter: adapter)
         return try await withCheckedThrowingContinuation { continuation in
             enqueue { [self] in
                 if let index = loaded.firstIndex(where: { $0.key == key }) {
@@ -81,20 +106,35 @@ final class InferenceWorker: @unchecked Sendable {
         }
     }
 
-    /// Generates after `promptIds`, streaming each token; ends early once `cancel` is set.
-    func generate(_ model: LoadedModel, promptIds: [Int], options: GenerationOptions, cancel: StopSignal) -> AsyncThrowingStream<GenerationEvent, any Error> {
+    /// Generates after `promptIds` with model `key`, streaming each token; ends early once `cancel` is set.
+    func generate(_ model: LoadedModel, key: String, promptIds: [Int], options: GenerationOptions,
+                  cancel: StopSignal) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         continuation.onTermination = { _ in cancel.set() }
-        enqueue {
+        let sequence = BatchedSequence(promptIds: promptIds, options: options, stop: cancel,
+                                       onToken: { id, delta in continuation.yield(.token(id: id, delta: delta)) },
+                                       onFinish: { outcome in
+                                           switch outcome {
+                                           case .success(let result):
+                                               continuation.yield(.finished(result))
+                                               continuation.finish()
+                                           case .failure(let error):
+                                               continuation.finish(throwing: error)
+                                           }
+                                       })
+        enqueue { [self] in
             guard !cancel.isSet else {
                 continuation.finish()
                 return
             }
+            if let batch = batch(key, model) {
+                batch.admit(sequence)
+                return
+            }
+            // A model whose cache cannot move rows runs alone, start to end.
             do {
-                let generator = Generator(model: model.model, tokenizer: model.tokenizer)
-                let result = try generator.generate(promptIds: promptIds, options: options, stop: cancel) { id, delta in
-                    continuation.yield(.token(id: id, delta: delta))
-                }
+                let result = try Generator(model: model.model, tokenizer: model.tokenizer)
+                    .generate(promptIds: promptIds, options: options, stop: cancel) { id, delta in continuation.yield(.token(id: id, delta: delta)) }
                 continuation.yield(.finished(result))
                 continuation.finish()
             } catch {

@@ -115,7 +115,8 @@ struct OpenAIController: Sendable {
     /// Runs `run` and answers with one JSON body or an SSE stream.
     func respond(_ run: GenerationRun) async throws -> Response {
         let cancel = StopSignal()
-        let events = worker.generate(run.loaded, promptIds: run.promptIds, options: run.options, cancel: cancel)
+        let events = worker.generate(run.loaded, key: InferenceWorker.key(base: run.served.base, adapter: run.served.adapter), promptIds: run.promptIds,
+                                     options: run.options, cancel: cancel)
         NodeMetrics.shared.add("kiln_generation_requests_total")
         NodeMetrics.shared.add("kiln_prompt_tokens_total", Double(run.promptIds.count))
         guard run.sampling.stream else {
