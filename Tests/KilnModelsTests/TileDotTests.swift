@@ -1,0 +1,37 @@
+// The decode-batch product y = x · Wᵀ against Double sums: x rows that are and are not multiples of the 4-row block,
+// weight rows that are and are not multiples of 2, and widths with and without a tail past 16 lanes.
+import Foundation
+import Testing
+@testable import KilnModels
+
+@Suite("TileDot")
+struct TileDotTests {
+    @Test("Every element equals the Double dot product within 1e-5", arguments: [(5, 7, 40), (8, 64, 64), (13, 3, 576), (4, 1, 17)])
+    func matchesDoubleSums(_ shape: (Int, Int, Int)) {
+        let (rows, count, columns) = shape
+        var state: UInt64 = 99
+        func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int(state >> 40) % 2001 - 1000) / 1000
+        }
+        let x = (0..<(rows * columns)).map { _ in next() }
+        let w = (0..<(count * columns)).map { _ in next() }
+        let ldc = count + 3
+        var y = [Float](repeating: .nan, count: rows * ldc)
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    TileDot.multiply(xp.baseAddress!, rows: rows, wp.baseAddress!, count: count, columns: columns, into: yp.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+        for n in 0..<rows {
+            for o in 0..<count {
+                let expected = (0..<columns).reduce(0.0) { $0 + Double(x[n * columns + $1]) * Double(w[o * columns + $1]) }
+                #expect(abs(Double(y[n * ldc + o]) - expected) <= 1e-5, "y[\(n), \(o)]")
+            }
+            // Columns of y past `count` belong to other tiles and are left alone.
+            for o in count..<ldc { #expect(y[n * ldc + o].isNaN) }
+        }
+    }
+}
