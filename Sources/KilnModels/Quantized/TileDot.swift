@@ -1,5 +1,6 @@
 // y = x · Wᵀ for a small x (a decode batch) and a tile of widened weight rows, both row-major with the reduction along
-// their rows: four x rows against two weight rows at a time, sixteen lanes wide, so no operand is transposed.
+// their rows: four x rows against two weight rows at a time, eight lanes wide (eight accumulators stay in AVX2 registers;
+// sixteen-lane vectors or a third weight row spill and ran slower), so no operand is transposed.
 import Foundation
 
 /// The dot-product form of a small matrix product.
@@ -7,7 +8,7 @@ enum TileDot {
     /// y[n · ldc + o] = Σ_k x[n, k] · w[o, k] for n < rows, o < count; x and w have `columns` floats per row.
     static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: UnsafePointer<Float>, count: Int, columns: Int,
                          into y: UnsafeMutablePointer<Float>, ldc: Int) {
-        let vectorEnd = columns & ~15
+        let vectorEnd = columns & ~7
         var o = 0
         while o < count {
             let pair = o + 1 < count
@@ -24,15 +25,15 @@ enum TileDot {
         }
     }
 
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// Four x rows against two weight rows.
     @inline(__always) static func block4x2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ k: Int, _ vectorEnd: Int,
                                            _ y: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        var (a0, a1, a2, a3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        var (b0, b1, b2, b3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var (a0, a1, a2, a3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        var (b0, b1, b2, b3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         var p = 0
         while p < vectorEnd {
             let (w0, w1) = (load(w + p), load(w + k + p))
@@ -41,7 +42,7 @@ enum TileDot {
             a1.addProduct(x1, w0); b1.addProduct(x1, w1)
             a2.addProduct(x2, w0); b2.addProduct(x2, w1)
             a3.addProduct(x3, w0); b3.addProduct(x3, w1)
-            p += 16
+            p += 8
         }
         var (s0, s1, s2, s3) = (a0.sum(), a1.sum(), a2.sum(), a3.sum())
         var (t0, t1, t2, t3) = (b0.sum(), b1.sum(), b2.sum(), b3.sum())
@@ -59,11 +60,11 @@ enum TileDot {
 
     /// One x row against one weight row.
     @inline(__always) static func dot(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ k: Int, _ vectorEnd: Int) -> Float {
-        var acc = SIMD16<Float>()
+        var acc = SIMD8<Float>()
         var p = 0
         while p < vectorEnd {
             acc.addProduct(load(x + p), load(w + p))
-            p += 16
+            p += 8
         }
         var total = acc.sum()
         while p < k {
