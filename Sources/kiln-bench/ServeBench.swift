@@ -56,12 +56,13 @@ struct ServeBench: ParsableCommand {
         }
         let outcomes = prompts.map { _ in Outcome() }
         start = DispatchTime.now().uptimeNanoseconds
-        // As the server's inference thread does: arrivals are prefilled, then every sequence takes one step.
-        for (prompt, outcome) in zip(prompts, outcomes) {
-            batch.admit(BatchedSequence(promptIds: prompt, options: options, onToken: { _, _ in
+        // As the server's inference thread does: the requests that arrived together are prefilled together, then every
+        // sequence takes one step at a time.
+        batch.admit(zip(prompts, outcomes).map { prompt, outcome in
+            BatchedSequence(promptIds: prompt, options: options, onToken: { _, _ in
                 if outcome.first == nil { outcome.first = Self.seconds(since: start) }
-            }, onFinish: { result in outcome.ids = (try? result.get().ids) ?? [] }))
-        }
+            }, onFinish: { result in outcome.ids = (try? result.get().ids) ?? [] })
+        })
         while batch.count > 0 { batch.step() }
         let batchedSeconds = Self.seconds(since: start)
 

@@ -1,6 +1,6 @@
-// Continuous batching: sequences that join a running batch at different steps, with prompts of different lengths,
-// each get transformers' greedy ids from generate.json; a seeded sampled sequence gets the ids it gets alone; a
-// cancelled sequence leaves without disturbing the rest.
+// Continuous batching: sequences that join a running batch at different steps (two of them arriving together), with
+// prompts of different lengths, each get transformers' greedy ids from generate.json; a seeded sampled sequence gets
+// the ids it gets alone; a cancelled sequence leaves without disturbing the rest.
 import Foundation
 import KilnModels
 import Testing
@@ -20,7 +20,7 @@ struct ContinuousBatchTests {
         var ids: [Int]? { (try? result?.get())?.ids }
     }
 
-    @Test("Sequences joining at steps 0, 2 and 5 each get transformers' greedy ids",
+    @Test("Sequences joining at step 0 (two prefilled together) and step 2 each get transformers' greedy ids",
           arguments: ["gpt2", "bloom", "llama", "mistral", "qwen2", "qwen3", "glm", "deepseek_v3"])
     func joinsMidRun(family: String) throws {
         let loaded = try LoadedModel(folder: FamilyReference.folder(family))
@@ -32,13 +32,14 @@ struct ContinuousBatchTests {
         var joins: [(step: Int, prompt: [Int], expected: [Int])] = prompts.enumerated().map { index, p in
             (index == 0 ? 0 : index == 1 ? 2 : 5, p.input_ids, p.new_ids)
         }
-        joins.append((step: 1, prompt: short, expected: shortAlone))
+        // It arrives with the first prompt: the two are prefilled together, the short one left-padded.
+        joins.append((step: 0, prompt: short, expected: shortAlone))
         let sinks = joins.map { _ in Sink() }
         var step = 0
         while step < 64 {
-            for (index, join) in joins.enumerated() where join.step == step {
-                batch.admit(sinks[index].sequence(join.prompt, GenerationOptions(maxNewTokens: join.expected.count)))
-            }
+            batch.admit(joins.enumerated().filter { $0.element.step == step }.map { index, join in
+                sinks[index].sequence(join.prompt, GenerationOptions(maxNewTokens: join.expected.count))
+            })
             batch.step()
             step += 1
             if step > joins.map(\.step).max()! && batch.count == 0 { break }

@@ -1,8 +1,9 @@
 // Continuous batching (Orca's iteration-level scheduling): many sequences of one model decode together, one token each
-// per step, so each weight is read once per step for all of them. A sequence joins between steps: it is prefilled
-// alone (its logits are exactly those of a run on its own), samples its first token, and its cache row joins the
-// batch's. A finished or cancelled sequence leaves between steps. Each sequence keeps its own options and sampler
-// state, so its tokens are the ones it would get alone, up to the float rounding of a batched product.
+// per step, so each weight is read once per step for all of them. Sequences join between steps: those that arrive
+// together are prefilled together, left-padded (each row as it would be alone), sample their first tokens, and their
+// cache rows join the batch's. A finished or cancelled sequence leaves between steps. Each sequence keeps its own
+// options and sampler state, so its tokens are the ones it would get alone, up to the float rounding of a batched
+// product.
 import Foundation
 import KilnTensor
 
@@ -41,10 +42,16 @@ public final class BatchedSequence: @unchecked Sendable {
 public protocol ContinuousBatching: AnyObject {
     /// Sequences decoding now.
     var count: Int { get }
-    /// Prefills `sequence` alone and adds it to the batch (or finishes it at once: an error, EOS, one token wanted).
-    func admit(_ sequence: BatchedSequence)
+    /// Prefills `sequences` together (left-padded, each row as it would be alone) and adds them to the batch; a sequence
+    /// may finish at once (an error, EOS, one token wanted).
+    func admit(_ sequences: [BatchedSequence])
     /// One token for every sequence; ended sequences get their result and leave.
     func step()
+}
+
+extension ContinuousBatching {
+    /// Prefills one sequence and adds it to the batch.
+    public func admit(_ sequence: BatchedSequence) { admit([sequence]) }
 }
 
 /// Makes continuous batches for the models that support them.
@@ -75,27 +82,32 @@ final class ContinuousBatch<D: IncrementalDecoder>: ContinuousBatching {
 
     var count: Int { sequences.count }
 
-    func admit(_ sequence: BatchedSequence) {
-        var single = decoder.makeCache(batch: 1)
+    func admit(_ arriving: [BatchedSequence]) {
+        guard !arriving.isEmpty else { return }
+        let width = arriving.map(\.promptIds.count).max()!
+        let ids = arriving.map { Array(repeating: 0, count: width - $0.promptIds.count) + $0.promptIds }
+        let mask = arriving.map { Array(repeating: 0, count: width - $0.promptIds.count) + Array(repeating: 1, count: $0.promptIds.count) }
+        var fresh = decoder.makeCache(batch: arriving.count)
+        let logits: [[Float]]
         do {
-            let logits = try decoder.decodeLogits([sequence.promptIds], attentionMask: [sequence.promptIds.map { _ in 1 }], cache: &single,
-                                                  lastStepOnly: true)
-            if sequence.take(DecodeStep.rows(logits)[0], tokenizer: tokenizer) {
-                finish(sequence)
-                return
-            }
+            logits = DecodeStep.rows(try decoder.decodeLogits(ids, attentionMask: mask, cache: &fresh, lastStepOnly: true))
         } catch {
-            sequence.onFinish(.failure(error))
+            for sequence in arriving { sequence.onFinish(.failure(error)) }
             return
         }
+        var joining: [Int] = []
+        for (index, sequence) in arriving.enumerated() {
+            if sequence.take(logits[index], tokenizer: tokenizer) { finish(sequence) } else { joining.append(index) }
+        }
+        guard !joining.isEmpty else { return }
+        let added = fresh as! LlamaCache
+        var parts = joining.map { (cache: added, row: $0) }
         if let current = cache {
             cache = nil
-            let parts = (0..<sequences.count).map { (cache: current as! LlamaCache, row: $0) } + [(cache: single as! LlamaCache, row: 0)]
-            cache = (LlamaCache.combine(parts) as! D.DecodeCache)
-        } else {
-            cache = single
+            parts = (0..<sequences.count).map { (cache: current as! LlamaCache, row: $0) } + parts
         }
-        sequences.append(sequence)
+        cache = (LlamaCache.combine(parts) as! D.DecodeCache)
+        sequences += joining.map { arriving[$0] }
     }
 
     func step() {

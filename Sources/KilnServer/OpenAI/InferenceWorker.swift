@@ -22,6 +22,8 @@ final class InferenceWorker: @unchecked Sendable {
     /// The running batches, one per model key; touched by the worker thread only.
     private var batches: [(key: String, batch: any ContinuousBatching)] = []
     private var decoding = 0
+    /// Sequences that arrived this turn, admitted together per model; touched by the worker thread only.
+    private var arrivals: [(key: String, sequence: BatchedSequence)] = []
     private var loaded: [(key: String, model: LoadedModel)] = []
     /// Models kept loaded at once; a GGUF base is memory-mapped, so each costs little beyond its adapter.
     let capacity: Int
@@ -51,6 +53,11 @@ final class InferenceWorker: @unchecked Sendable {
             condition.unlock()
             // New requests are admitted (prefilled) first, then every batch takes one step.
             for item in work { item() }
+            for entry in batches {
+                let joining = arrivals.filter { $0.key == entry.key }.map(\.sequence)
+                if !joining.isEmpty { entry.batch.admit(joining) }
+            }
+            arrivals.removeAll()
             for entry in batches where entry.batch.count > 0 { entry.batch.step() }
             batches.removeAll { $0.batch.count == 0 }
             let active = batches.reduce(0) { $0 + $1.batch.count }
@@ -127,8 +134,9 @@ final class InferenceWorker: @unchecked Sendable {
                 continuation.finish()
                 return
             }
-            if let batch = batch(key, model) {
-                batch.admit(sequence)
+            if batch(key, model) != nil {
+                // Admitted after this turn's other arrivals are in, so those for one model prefill together.
+                arrivals.append((key, sequence))
                 return
             }
             // A model whose cache cannot move rows runs alone, start to end.
