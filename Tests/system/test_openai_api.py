@@ -152,6 +152,31 @@ def t_malformed_bodies():
     assert client.models.list().data
 
 
+def t_hostile_values_are_4xx():
+    headers = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    big, long = 2**63 - 1, "x" * 4000
+    cases = [("max_tokens", big), ("max_tokens", -1), ("temperature", float("nan")), ("temperature", -1), ("top_p", big),
+             ("n", big), ("seed", 1e30), ("presence_penalty", 1e300), ("stop", long), ("stop", [long]), ("model", long),
+             ("max_tokens", long), ("messages", long), ("stream", long)]
+    for field, value in cases:
+        body = {"model": MODEL, "messages": QUESTION, "max_tokens": 4, field: value}
+        text = json.dumps(body, allow_nan=True)
+        r = requests.post(srv.url + "/v1/chat/completions", data=text, headers=headers, timeout=60)
+        assert 400 <= r.status_code < 500, (field, str(value)[:20], r.status_code, r.text[:200])
+        error_body(r)
+    for path in ["/v1/models/" + long, "/api/runs/" + str(big), "/api/runs/-1", "/api/runs/NaN", "/api/runs/" + "9" * 4000,
+                 "/api/runs/" + str(big) + "/events", "/api/runs/-1/adapter"]:
+        r = requests.get(srv.url + path, headers=headers, timeout=60)
+        assert r.status_code == 404, (path[:40], r.status_code)
+    for path in ["/api/runs/" + str(big) + "/cancel", "/api/runs/-1/resume", "/api/runs/NaN/cancel"]:
+        assert requests.post(srv.url + path, headers=headers, timeout=60).status_code == 404, path
+    for run in [{"datanet": long, "version": 1}, {"datanet": "x", "version": big}, {"datanet": "x", "version": -1},
+                {"datanet": "x", "version": "NaN"}, {"datanet": "x", "version": 1, "private": long}]:
+        r = requests.post(srv.url + "/api/runs", json=run, headers=headers, timeout=60)
+        assert 400 <= r.status_code < 500, (str(run)[:60], r.status_code)
+    assert client.models.list().data
+
+
 def t_metrics_count_requests_and_tokens():
     r = requests.get(srv.url + "/metrics", timeout=30)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.status_code

@@ -139,10 +139,16 @@ extension APIController {
         guard let job = try await services.jobs.job(id), job.datanet == datanet.slug, RunAccess.canRead(job, context) else {
             throw DataError.notFound("\(datanet.slug) has no training job \(id).")
         }
+        return try await cancel(job)
+    }
+
+    /// Asks a queued or running job to stop (both cancel routes).
+    /// - Throws: `DataError.conflict` once it has ended.
+    func cancel(_ job: TrainingJob) async throws -> Response {
         guard job.state == .queued || job.state == .running else {
-            throw DataError.conflict(code: "job_finished", message: "The job has already \(job.state.rawValue).")
+            throw DataError.conflict(code: "job_finished", message: "Run \(job.id) is \(job.state.rawValue); only queued or running runs can be cancelled.")
         }
-        return JSON.response(TrainingJobBody(try await services.jobs.requestCancel(id)!))
+        return JSON.response(TrainingJobBody(try await services.jobs.requestCancel(job.id)!))
     }
 }
 

@@ -59,14 +59,6 @@ public final class TrainingNode: Sendable {
     }
 }
 
-/// A stop request shared between the polling task and the training thread.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
-
 /// Works through the job queue.
 public actor JobRunner {
     private let services: KilnServices
@@ -116,7 +108,7 @@ public actor JobRunner {
             } else {
                 run = try TrainingRun(spec: spec, output: output)
             }
-            let stop = StopFlag()
+            let stop = StopSignal()
             let jobs = services.jobs, id = job.id
             let watcher = Task {
                 while !Task.isCancelled {

@@ -54,15 +54,10 @@ struct GenerationRun: Sendable {
         result.finishReason == .length ? "length" : "stop"
     }
 
-    /// The token counts.
-    struct Usage: Encodable {
-        var prompt_tokens: Int
-        var completion_tokens: Int
-        var total_tokens: Int
-    }
-
-    func usage(_ result: GenerationResult) -> Usage {
-        Usage(prompt_tokens: promptIds.count, completion_tokens: result.ids.count, total_tokens: promptIds.count + result.ids.count)
+    /// OpenAI's `usage` object.
+    func usage(_ result: GenerationResult) -> JSONValue {
+        .object(["prompt_tokens": .int(promptIds.count), "completion_tokens": .int(result.ids.count),
+                 "total_tokens": .int(promptIds.count + result.ids.count)])
     }
 
     /// The whole answer of a non-streamed request.
@@ -72,12 +67,9 @@ struct GenerationRun: Sendable {
             ? ["index": .int(0), "message": .object(["role": .string("assistant"), "content": .string(text)]), "logprobs": .null,
                "finish_reason": .string(Self.finishReason(result))]
             : ["index": .int(0), "text": .string(text), "logprobs": .null, "finish_reason": .string(Self.finishReason(result))]
-        let usage = usage(result)
         return JSONValue.object([
             "id": .string(id), "object": .string(chat ? "chat.completion" : "text_completion"), "created": .int(created),
-            "model": .string(served.id), "system_fingerprint": .null, "choices": .array([.object(choice)]),
-            "usage": .object(["prompt_tokens": .int(usage.prompt_tokens), "completion_tokens": .int(usage.completion_tokens),
-                              "total_tokens": .int(usage.total_tokens)]),
+            "model": .string(served.id), "system_fingerprint": .null, "choices": .array([.object(choice)]), "usage": usage(result),
         ])
     }
 
@@ -100,12 +92,9 @@ struct GenerationRun: Sendable {
 
     /// The last chunk of `stream_options.include_usage`: no choices, the counts.
     func usageChunk(_ result: GenerationResult) -> Data {
-        let usage = usage(result)
-        return JSONValue.object([
+        JSONValue.object([
             "id": .string(id), "object": .string(chat ? "chat.completion.chunk" : "text_completion"), "created": .int(created),
-            "model": .string(served.id), "choices": .array([]),
-            "usage": .object(["prompt_tokens": .int(usage.prompt_tokens), "completion_tokens": .int(usage.completion_tokens),
-                              "total_tokens": .int(usage.total_tokens)]),
+            "model": .string(served.id), "choices": .array([]), "usage": usage(result),
         ]).data
     }
 

