@@ -16,6 +16,8 @@ public struct DatanetBody: Codable, Sendable {
     public var createdAt: String
     public var counts: Counts?
     public var curators: [String]?
+    /// Seen by its curators and admins alone; absent from older nodes' answers.
+    public var isPrivate: Bool?
 
     /// Items by status, contributors with an accepted item, and published versions.
     public struct Counts: Codable, Sendable, Equatable {
@@ -54,6 +56,7 @@ public struct DatanetBody: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, slug, title, description, kind, schema, license, rules, counts, curators
         case createdAt = "created_at"
+        case isPrivate = "private"
     }
 }
 

@@ -62,9 +62,9 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
-    APIController(services: services, attempts: limiter, training: training).addRoutes(to: router)
-    WebController(services: services, attempts: limiter).addRoutes(to: router)
     let worker = InferenceWorker()
+    APIController(services: services, attempts: limiter, training: training, worker: worker).addRoutes(to: router)
+    WebController(services: services, attempts: limiter, training: training).addRoutes(to: router)
     OpenAIController(models: ServedModels(catalog: training?.catalog ?? ModelCatalog(directory: nil), jobs: services.jobs),
                      worker: worker).addRoutes(to: router)
     let jobs = services.jobs
@@ -91,7 +91,9 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
     // Each connection holds a descriptor: make sure the process may open as many as it is allowed to serve.
     FileDescriptors.raiseLimit(toAtLeast: options.maxConnections + 256)
     // The training worker resumes what a stopped node left queued or running, then follows the queue.
-    let training = TrainingNode(services: services, catalog: ModelCatalog(directory: options.modelsDirectory))
+    // Without --models, imported bases go to DATA/models.
+    let models = options.modelsDirectory ?? services.dataDirectory.appendingPathComponent("models", isDirectory: true)
+    let training = TrainingNode(services: services, catalog: ModelCatalog(directory: models))
     Task { await training.runner.start() }
     return Application(
         router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard, training: training),

@@ -35,6 +35,20 @@ struct Authorization: Sendable {
         return try await services.datanets.canCurate(user, datanet)
     }
 
+    /// The Datanet `slug` if the caller may see it: a public one anyone; a private one its curators and admins. For
+    /// everyone else a private Datanet does not exist, so the answer is the same 404 as for a slug nobody took.
+    func readableDatanet(_ slug: String, _ context: KilnContext) async throws -> Datanet {
+        let datanet = try await services.datanets.get(slug)
+        guard try await canRead(datanet, context) else { throw DataError.notFound("There is no Datanet named \"\(slug)\".") }
+        return datanet
+    }
+
+    /// Whether the caller may see `datanet`.
+    func canRead(_ datanet: Datanet, _ context: KilnContext) async throws -> Bool {
+        if !datanet.isPrivate { return true }
+        return try await isCurator(context, of: datanet)
+    }
+
     /// The Datanet a curator route acts on: its `:slug`, or the Datanet of the submission `:id`.
     private func routeDatanet(_ context: KilnContext) async throws -> Datanet {
         if let slug = context.parameters.get("slug") {

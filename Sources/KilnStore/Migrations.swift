@@ -329,6 +329,10 @@ public enum Migrator {
             // A private run is seen, followed, cancelled, resumed and downloaded by its owner (and admins) alone.
             "ALTER TABLE training_jobs ADD COLUMN is_private {bool} NOT NULL DEFAULT 0",
         ]),
+        Migration(version: 8, name: "private datanets", statements: [
+            // A private Datanet, its items, versions and exports are seen by its curators (and admins) alone.
+            "ALTER TABLE datanets ADD COLUMN is_private {bool} NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -30,9 +30,9 @@ struct DataOptions: ParsableArguments {
     var url: URL { URL(fileURLWithPath: data, isDirectory: true) }
 }
 
-/// Writes to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+/// Writes to standard error, ending with `terminator` (a progress line passes "" and starts with a carriage return).
+func printError(_ message: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((message + terminator).utf8))
 }
 
 /// Flushes standard output, so a server's address and logins appear at once even when piped to a file.

@@ -71,6 +71,7 @@ struct AuthorizationMatrixTests {
         // Runs are open to every signed-in user; past the access policy, a body without a version is a 400 and a run that
         // does not exist a 404 (private runs of others answer the same 404: RunAccessTests).
         Row(method: .post, path: "/api/runs", body: ["base": "default"], expected: signedIn(400)),
+        Row(method: .post, path: "/api/runs/estimate", body: ["base": "default"], expected: signedIn(400)),
         Row(method: .post, path: "/api/runs/999999/cancel", expected: signedIn(404)),
         Row(method: .post, path: "/api/runs/999999/resume", expected: signedIn(404)),
         Row(method: .get, path: "/api/runs", expected: everyone(200)),

@@ -6,7 +6,7 @@ answers through the OpenAI-compatible API and downloads as a tar of the PEFT fol
 
 Run from the project root: python3 Tests/system/test_server_runs.py (KILN_BIN names the binary).
 """
-import concurrent.futures, io, json, os, sys, tarfile, time
+import concurrent.futures, io, json, math, os, subprocess, sys, tarfile, time, zipfile
 
 import requests
 
@@ -119,6 +119,90 @@ def t_the_tuned_model_answers_and_downloads():
         config = json.load(archive.extractfile(f"run-{run['id']}-adapter/adapter_config.json"))
     assert names == [f"run-{run['id']}-adapter/adapter_config.json", f"run-{run['id']}-adapter/adapter_model.safetensors"], names
     assert config["r"] == 8 and config["peft_type"] == "LORA", config
+    zipped = requests.get(f"{srv.url}/api/runs/{run['id']}/adapter?format=zip", headers=auth(), timeout=60)
+    assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip", zipped.status_code
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        assert archive.testzip() is None  # every entry's CRC-32 checks out
+        with tarfile.open(fileobj=io.BytesIO(tar.content)) as tarred:
+            for name in names:
+                assert archive.read(name) == tarred.extractfile(name).read(), name
+    assert requests.get(f"{srv.url}/api/runs/{run['id']}/adapter?format=rar", headers=auth(), timeout=60).status_code == 400
+
+
+def t_evaluation_compares_base_and_tuned():
+    run = ctx["run"]
+    r = requests.get(f"{srv.url}/api/runs/{run['id']}/evaluation", headers=auth(), timeout=600)
+    assert r.status_code == 200, r.text
+    e = r.json()
+    assert e["split"] == "validation" and 1 <= len(e["samples"]) <= 3, e
+    # The losses are the trainer's own step-0 and last evaluations, as its metrics.jsonl logged them.
+    evals = [json.loads(line) for line in open(os.path.join(srv.data, "runs", f"job-{run['id']}", "metrics.jsonl")) if "eval_loss" in line]
+    assert e["base_validation_loss"] == evals[0]["eval_loss"] and evals[0]["step"] == 0, (e, evals[0])
+    assert e["tuned_validation_loss"] == evals[-1]["eval_loss"], (e, evals[-1])
+    assert abs(e["tuned_perplexity"] - math.exp(e["tuned_validation_loss"])) < 1e-9
+    # Each tuned answer is the greedy answer the API gives for the same prompt.
+    sample = e["samples"][0]
+    r = requests.post(srv.url + "/v1/chat/completions", headers=auth(), timeout=300, json={
+        "model": run["model"], "messages": [{"role": "user", "content": sample["prompt"]}], "temperature": 0, "max_tokens": 48})
+    assert r.json()["choices"][0]["message"]["content"] == sample["tuned"], (r.json(), sample)
+
+
+def t_merged_model_downloads_as_gguf():
+    run = ctx["run"]
+    r = requests.get(f"{srv.url}/api/runs/{run['id']}/merged", headers=auth(), timeout=900)
+    assert r.status_code == 200 and r.content[:4] == b"GGUF", (r.status_code, r.content[:40])
+    path = os.path.join(srv.data, "merged-download.gguf")
+    with open(path, "wb") as f:
+        f.write(r.content)
+    facts = json.loads(subprocess.run([os.environ.get("KILN_BIN", ".build/debug/kiln"), "model", "inspect", "--json", path],
+                                      capture_output=True, text=True, check=True).stdout)
+    assert facts["family"] == "llama" and facts["supported"] is True and "Q8_0" in facts["dtypes"], facts
+
+
+def t_estimate_before_starting():
+    r = post("/api/runs/estimate", dict(SETTINGS, max_steps=10))
+    assert r.status_code == 200, r.text
+    e = r.json()
+    assert e["steps"] == 10 and e["tokens"] > 0 and e["seconds"] > 0 and e["memory_bytes"] > 100_000_000, e
+    # SmolLM2's all-linear rank-8 adapter: 30 layers × 8 × (4 attention + 3 MLP projections' in + out widths).
+    assert e["trainable_parameters"] == 30 * 8 * (2 * (576 + 576) + 2 * (576 + 192) + 2 * (576 + 1536) + (1536 + 576)), e
+    assert e["speed_source"] == "earlier_runs", e
+    r = post("/api/runs/estimate", dict(SETTINGS, lora_r=0))
+    assert r.status_code == 400 and "lora_r" in r.json()["error"]["message"], r.text
+
+
+def t_private_datanet_is_invisible_to_others():
+    requests.post(srv.url + "/api/auth/register", json={"username": "secretive", "password": PASSWORD}, timeout=30)
+    other = requests.post(srv.url + "/api/auth/login", json={"username": "secretive", "password": PASSWORD}, timeout=30).json()["token"]
+    mine = {"Authorization": "Bearer " + other}
+    r = requests.post(srv.url + "/api/datanets", headers=mine, timeout=30, json={
+        "slug": "hidden-bakes", "title": "Hidden", "kind": "text", "schema": "instruction", "private": True, "rules": {"min_chars": 1}})
+    assert r.status_code == 201 and r.json()["private"] is True, r.text
+    item = requests.post(srv.url + "/api/datanets/hidden-bakes/submissions", headers=mine, timeout=30,
+                         json={"instruction": "Secret?", "response": "Yes."}).json()
+    requests.post(f"{srv.url}/api/submissions/{item['id']}/review", headers=mine, json={"decision": "accept"}, timeout=30)
+    assert requests.post(srv.url + "/api/datanets/hidden-bakes/versions", headers=mine, timeout=30).status_code == 201
+    # For baker (and anonymous callers) it does not exist: not listed, not shown, no version, no item, no run.
+    for headers in (auth(), {}):
+        slugs = [d["slug"] for d in requests.get(srv.url + "/api/datanets", headers=headers, timeout=30).json()["items"]]
+        assert "hidden-bakes" not in slugs and "bakes" in slugs, slugs
+        for path in ["/api/datanets/hidden-bakes", "/api/datanets/hidden-bakes/versions/1", "/api/datanets/hidden-bakes/versions/1/export.jsonl",
+                     f"/api/submissions/{item['id']}", "/datanets/hidden-bakes"]:
+            assert requests.get(srv.url + path, headers=headers, timeout=30).status_code == 404, path
+    before = len(requests.get(srv.url + "/api/runs", headers=auth(), timeout=30).json()["items"])
+    r = post("/api/runs", dict(SETTINGS, datanet="hidden-bakes", version=1))
+    assert r.status_code == 404 and "hidden-bakes" in r.json()["error"]["message"], r.text
+    assert post("/api/runs/estimate", dict(SETTINGS, datanet="hidden-bakes", version=1)).status_code == 404
+    assert len(requests.get(srv.url + "/api/runs", headers=auth(), timeout=30).json()["items"]) == before
+    # Its curator sees it, and a run on it is private whatever the request says.
+    assert "hidden-bakes" in [d["slug"] for d in requests.get(srv.url + "/api/datanets", headers=mine, timeout=30).json()["items"]]
+    r = requests.post(srv.url + "/api/runs", headers=mine, timeout=30, json=dict(SETTINGS, datanet="hidden-bakes", version=1, private=False))
+    assert r.status_code == 202 and r.json()["private"] is True, r.text
+    hidden_run = r.json()["id"]
+    assert requests.get(f"{srv.url}/api/runs/{hidden_run}", headers=auth(), timeout=30).status_code == 404
+    assert requests.post(f"{srv.url}/api/runs/{hidden_run}/cancel", headers=auth(), timeout=30).status_code == 404
+    assert requests.get(f"{srv.url}/api/runs/{hidden_run}/adapter", headers=auth(), timeout=30).status_code == 404
+    requests.post(f"{srv.url}/api/runs/{hidden_run}/cancel", headers=mine, timeout=30)
 
 
 def chat(model, question):

@@ -38,6 +38,8 @@ public struct Datanet: Sendable, Equatable {
     public var createdBy: Int
     /// When it was made, Unix milliseconds.
     public var createdAt: Int
+    /// Seen by its curators and admins alone; for everyone else it does not exist.
+    public var isPrivate = false
 }
 
 /// The rules every submission to a Datanet is checked against.

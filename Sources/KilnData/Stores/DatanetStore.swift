@@ -16,9 +16,12 @@ public struct CreateDatanetRequest: Decodable, Sendable {
     public var license: String
     /// The rules after merging the given fields over the defaults.
     public var rules: DatanetRules
+    /// Whether only its curators (and admins) may see it.
+    public var isPrivate = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case slug, title, description, kind, schema, rules, license
+        case isPrivate = "private"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -39,11 +42,13 @@ public struct CreateDatanetRequest: Decodable, Sendable {
         license = try c.decodeIfPresent(String.self, forKey: .license) ?? "CC-BY-4.0"
         let given = try c.decodeIfPresent(StrictRulesBody.self, forKey: .rules)?.body ?? RulesBody()
         rules = DatanetRules(given, over: DatanetRules.defaults(for: kind))
+        isPrivate = try c.decodeIfPresent(Bool.self, forKey: .isPrivate) ?? false
     }
 
     /// Creates a request in code (CLI, demo, tests).
     public init(slug: String, title: String, description: String, kind: DatanetKind, schema: TextSchema = .plain,
-                license: String = "CC-BY-4.0", rules: DatanetRules? = nil) {
+                license: String = "CC-BY-4.0", rules: DatanetRules? = nil, isPrivate: Bool = false) {
+        self.isPrivate = isPrivate
         self.slug = slug
         self.title = title
         self.description = description
@@ -137,9 +142,10 @@ public final class DatanetStore: Sendable {
                 throw DataError.conflict(code: "slug_taken", message: "A Datanet named \"\(request.slug)\" already exists.")
             }
             let row = try await sql.raw("""
-                INSERT INTO datanets (slug, title, description, kind, schema, rules, license, created_by, created_at)
+                INSERT INTO datanets (slug, title, description, kind, schema, rules, license, created_by, created_at, is_private)
                 VALUES (\(bind: request.slug), \(bind: request.title), \(bind: request.description), \(bind: request.kind.rawValue),
-                        \(bind: request.schema.rawValue), \(bind: rulesJSON), \(bind: request.license), \(bind: user.id), \(bind: created))
+                        \(bind: request.schema.rawValue), \(bind: rulesJSON), \(bind: request.license), \(bind: user.id), \(bind: created),
+                        \(bind: request.isPrivate ? 1 : 0))
                 RETURNING id
                 """).first()
             let id = try row!.decode(column: "id", as: Int.self)
@@ -150,7 +156,8 @@ public final class DatanetStore: Sendable {
                 "rules_sha256": .string(BlobStore.hash(Array(rulesJSON.utf8))),
             ], subject: .datanet(request.slug), sql: sql)
             return Datanet(id: id, slug: request.slug, title: request.title, description: request.description, kind: request.kind,
-                           schema: request.schema, rules: request.rules, license: request.license, createdBy: user.id, createdAt: created)
+                           schema: request.schema, rules: request.rules, license: request.license, createdBy: user.id, createdAt: created,
+                           isPrivate: request.isPrivate)
         }
     }
 
@@ -167,12 +174,18 @@ public final class DatanetStore: Sendable {
         return datanet
     }
 
-    /// A page of Datanets with their counts, newest first, after the id in `page.after`.
-    public func list(page: PageRequest) async throws -> Page<DatanetSummary> {
+    /// A page of the Datanets `viewer` may see (private ones only for their curators and admins), with their counts,
+    /// newest first, after the id in `page.after`.
+    public func list(page: PageRequest, viewer: User? = nil) async throws -> Page<DatanetSummary> {
         let before = page.after ?? RequestNumber.maxValue
+        let everything = viewer?.isAdmin == true ? 1 : 0
+        let viewerID = viewer?.id ?? -1
         let summaries = try await database.read { sql in
             let rows = try await sql.raw("""
-                \(unsafeRaw: Self.summarySelect) WHERE d.id < \(bind: before) ORDER BY d.id DESC LIMIT \(bind: page.limit + 1)
+                \(unsafeRaw: Self.summarySelect) WHERE d.id < \(bind: before)
+                AND (d.is_private = 0 OR \(bind: everything) = 1
+                     OR EXISTS (SELECT 1 FROM curators c WHERE c.datanet_id = d.id AND c.user_id = \(bind: viewerID)))
+                ORDER BY d.id DESC LIMIT \(bind: page.limit + 1)
                 """).all()
             var out: [DatanetSummary] = []
             for row in rows { out.append(try await Self.summary(row, sql: sql)) }
@@ -245,7 +258,8 @@ public final class DatanetStore: Sendable {
                        kind: DatanetKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .text,
                        schema: TextSchema(rawValue: try row.decode(column: "schema", as: String.self)) ?? .plain, rules: rules,
                        license: try row.decode(column: "license", as: String.self), createdBy: try row.decode(column: "created_by", as: Int.self),
-                       createdAt: try row.decode(column: "created_at", as: Int.self))
+                       createdAt: try row.decode(column: "created_at", as: Int.self),
+                       isPrivate: try row.decode(column: "is_private", as: Int.self) != 0)
     }
 }
 

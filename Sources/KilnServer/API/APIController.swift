@@ -10,6 +10,8 @@ struct APIController: Sendable {
     let attempts: AttemptLimiter
     /// The node's training worker and base models; nil where training is off.
     var training: TrainingNode? = nil
+    /// The inference thread, for evaluating finished runs; nil where nothing is served.
+    var worker: InferenceWorker? = nil
 
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -84,8 +86,14 @@ struct APIController: Sendable {
             Endpoint(.post, "runs/:id/cancel", "Stop a queued or running run (its owner or an admin)", tag: "Runs", auth: .user, use: cancelRun),
             Endpoint(.post, "runs/:id/resume", "Queue an interrupted, failed or cancelled run again from its last checkpoint", tag: "Runs",
                      auth: .user, status: 202, use: resumeRun),
-            Endpoint(.get, "runs/:id/adapter", "The run's PEFT adapter folder as a tar archive", tag: "Runs", produces: "application/x-tar",
-                     use: runAdapter),
+            Endpoint(.get, "runs/:id/adapter", "The run's PEFT adapter folder as a tar (default) or zip archive", tag: "Runs",
+                     query: ["format"], produces: "application/x-tar", use: runAdapter),
+            Endpoint(.get, "runs/:id/merged", "The adapter merged into its base: a GGUF file (GGUF bases) or a safetensors folder as tar",
+                     tag: "Runs", produces: "application/octet-stream", use: runMergedModel),
+            Endpoint(.get, "runs/:id/evaluation", "Validation loss and perplexity of base vs tuned, and both models' greedy answers to held-out prompts",
+                     tag: "Runs", use: runEvaluation),
+            Endpoint(.post, "runs/estimate", "Steps, tokens, time and memory a run would take on this node, without starting it", tag: "Runs",
+                     auth: .user, body: .json("RunRequest"), use: estimateRun),
 
             Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
             Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),
@@ -114,6 +122,11 @@ struct APIController: Sendable {
 
     /// The Datanet named by the `:slug` parameter.
     func datanet(_ context: KilnContext) async throws -> Datanet {
-        try await services.datanets.get(context.parameters.get("slug") ?? "")
+        try await readableDatanet(context.parameters.get("slug") ?? "", context)
+    }
+
+    /// The Datanet `slug` if the caller may see it (`Authorization.readableDatanet`).
+    func readableDatanet(_ slug: String, _ context: KilnContext) async throws -> Datanet {
+        try await Authorization(services: services).readableDatanet(slug, context)
     }
 }

@@ -6,7 +6,7 @@ import KilnData
 
 extension APIController {
     @Sendable func listDatanets(_ request: Request, context: KilnContext) async throws -> Response {
-        let page = try await services.datanets.list(page: try page(request))
+        let page = try await services.datanets.list(page: try page(request), viewer: context.credential?.user)
         return JSON.response(PageBody(items: page.items.map { DatanetBody($0.datanet, summary: $0) }, next: page.next))
     }
 

@@ -19,6 +19,7 @@ extension DatanetBody {
                   counts: summary.map { Counts(accepted: $0.accepted, pending: $0.pending, rejected: $0.rejected,
                                                contributors: $0.contributors, versions: $0.versions) },
                   curators: summary?.curators)
+        isPrivate = datanet.isPrivate
     }
 }
 

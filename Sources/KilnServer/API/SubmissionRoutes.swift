@@ -160,12 +160,17 @@ extension APIController {
     /// A submission the caller may see: accepted ones are public, others only to their contributor and curators.
     func visibleSubmission(_ context: KilnContext) async throws -> Submission {
         let submission = try await services.submissions.get(try context.numberParameter("id"))
+        let datanet = try await services.datanets.get(submission.datanet)
+        // An item of a private Datanet is as absent as the Datanet, even to its own contributor.
+        guard try await Authorization(services: services).canRead(datanet, context) else {
+            throw DataError.notFound("There is no submission \(submission.id).")
+        }
         if submission.status == .accepted { return submission }
         guard let user = context.credential?.user else {
             throw DataError.unauthorized("Sign in to see items that are not accepted.")
         }
         if user.id == submission.contributorId { return submission }
-        guard try await Authorization(services: services).isCurator(context, of: try await services.datanets.get(submission.datanet)) else {
+        guard try await Authorization(services: services).isCurator(context, of: datanet) else {
             throw DataError.forbidden("Only the contributor and the curators can see this item.")
         }
         return submission

@@ -31,6 +31,9 @@ struct TrainingJobRequest: Decodable, Sendable {
         case isPrivate = "private"
     }
 
+    /// The node's defaults for every setting.
+    init() {}
+
     init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(Set(CodingKeys.allCases.map(\.rawValue)))
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,41 +75,10 @@ extension APIController {
         return JSON.response(TrainingJobBody(job), status: .accepted)
     }
 
-    /// Checks a run request against the node (base, scheduler, every range, the base's real module names) and queues it;
-    /// nothing is stored when any check fails.
+    /// Queues a run (`RunQueue.create`) and wakes the training worker.
     func startRun(user: User, datanet: Datanet, number: Int, body: TrainingJobRequest) async throws -> TrainingJob {
         guard let training else { throw DataError.unprocessable(code: "training_disabled", message: "Training is not enabled on this node.") }
-        guard datanet.kind == .text else {
-            throw DataError.badRequest(code: "not_text", message: "Only text Datanets can be trained on; \(datanet.slug) holds \(datanet.kind.rawValue).")
-        }
-        let version = try await services.versions.header(datanet, number: number)
-        guard let base = training.catalog.path(body.base) else {
-            throw DataError.badRequest(code: "unknown_base", message: "This node has no base model named \"\(body.base.prefix(128))\".")
-        }
-        guard let scheduler = LRSchedule(rawValue: body.lrScheduler) else {
-            throw DataError.badRequest(code: "bad_field",
-                                       message: "Field \"lr_scheduler\" must be one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        guard body.seed >= 0 else { throw DataError.badRequest(code: "bad_field", message: "Field \"seed\" must be a non-negative integer.") }
-        let baseHash = try FileHash.baseModel(base)
-        let runs = services.dataDirectory.appendingPathComponent("runs")
-        let spec = TrainingSpec(
-            base: base.path, baseSHA256: baseHash, train: DataSource(path: "", sha256: "", datanet: datanet.slug, version: version.number,
-                                                                    merkleRoot: version.merkleRoot),
-            validation: nil, initAdapter: nil, loraR: body.loraR, loraAlpha: body.loraAlpha, useRSLoRA: body.useRSLoRA,
-            loraDropout: body.loraDropout, targetModules: body.targetModules, learningRate: body.learningRate, epochs: body.epochs,
-            maxSteps: body.maxSteps, microBatchSize: body.microBatchSize, gradientAccumulation: body.gradientAccumulation,
-            maxLength: body.maxLength, scheduler: scheduler, warmupSteps: body.warmupSteps, weightDecay: body.weightDecay,
-            maxGradNorm: body.maxGradNorm, seed: UInt64(body.seed), shuffle: body.shuffle, qlora: body.qlora, doubleQuantization: false,
-            checkpointEvery: body.checkpointEvery, backend: "kiln")
-        if let problem = Self.problem(spec) {
-            throw DataError.badRequest(code: "bad_field", message: "Field \"\(problem.field)\" \(problem.rule).")
-        }
-        try await ModuleNames.shared.check(body.targetModules, base: base)
-        let job = try await services.jobs.create(owner: user, datanet: datanet, version: number, base: body.base, isPrivate: body.isPrivate) { id in
-            let folder = runs.appendingPathComponent("job-\(id)").path
-            return (String(decoding: try JSONEncoder().encode(spec), as: UTF8.self), folder)
-        }
+        let job = try await RunQueue.create(services: services, catalog: training.catalog, user: user, datanet: datanet, number: number, body: body)
         await training.runner.start()
         return job
     }

@@ -51,11 +51,16 @@ public enum DemoData {
 
         let recipes = try await services.datanets.create(CreateDatanetRequest(
             slug: "recipe-instructions", title: "Recipe instructions", description: "Instruction/response pairs for a baking assistant.",
-            kind: .text, schema: .instruction, license: "CC-BY-SA-4.0"), by: curator)
-        let pair = TextItem.instruction(instruction: "How long should I knead a basic white dough by hand?", input: nil,
-                                        response: "About 10 minutes, until it is smooth and passes the windowpane test.")
-        let stored = try await services.submissions.submit([.text(pair, format: "jsonl", repairedUTF8: false)], to: recipes, by: alice)
-        _ = try await services.submissions.review(stored[0].id, decision: .accept, reason: nil, by: curator)
+            kind: .text, schema: .instruction, license: "CC-BY-SA-4.0",
+            rules: DatanetRules(formats: ["txt", "jsonl"], maxItemBytes: 100_000, dailyLimit: 100, minChars: 1, maxChars: 20_000,
+                                validationPercent: 20)), by: curator)
+        for (index, pair) in DemoInstructions.pairs.enumerated() {
+            let item = TextItem.instruction(instruction: pair.instruction, input: nil, response: pair.response)
+            let stored = try await services.submissions.submit([.text(item, format: "jsonl", repairedUTF8: false)], to: recipes,
+                                                               by: index % 2 == 0 ? alice : bob)
+            _ = try await services.submissions.review(stored[0].id, decision: .accept, reason: nil, by: curator)
+        }
+        _ = try await services.versions.publish(recipes, by: curator)
 
         let photos = try await services.datanets.create(CreateDatanetRequest(
             slug: "crumb-photos", title: "Crumb photos", description: "Cross-sections of loaves, to learn what good crumb looks like.",

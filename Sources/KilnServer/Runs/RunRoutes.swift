@@ -14,7 +14,7 @@ extension APIController {
         guard let slug = body.datanet, let number = body.version else {
             throw DataError.badRequest(code: "bad_field", message: "Fields \"datanet\" (a slug) and \"version\" (a published version number) are required.")
         }
-        let datanet = try await services.datanets.get(slug)
+        let datanet = try await readableDatanet(slug, context)
         let job = try await startRun(user: user, datanet: datanet, number: number, body: body)
         return JSON.response(TrainingJobBody(job), status: .accepted)
     }
@@ -40,22 +40,43 @@ extension APIController {
     }
 
     @Sendable func runAdapter(_ request: Request, context: KilnContext) async throws -> Response {
-        let job = try await RunAccess.readable(try context.numberParameter("id"), services.jobs, context)
-        guard job.state == .succeeded else {
-            throw DataError.conflict(code: "no_adapter", message: "Run \(job.id) is \(job.state.rawValue); its adapter is ready once it succeeds.")
+        let job = try await succeededRun(context)
+        let format = request.uri.queryParameters.get("format") ?? "tar"
+        guard format == "tar" || format == "zip" else {
+            throw DataError.badRequest(code: "bad_field", message: "Parameter \"format\" must be tar or zip.")
         }
         let folder = URL(fileURLWithPath: job.outputDirectory, isDirectory: true)
-        var archive = TarArchive()
+        var files: [(String, Data)] = []
         for name in ["adapter_config.json", "adapter_model.safetensors"] {
             guard let contents = try? Data(contentsOf: folder.appendingPathComponent(name)) else {
                 throw DataError.notFound("Run \(job.id)'s \(name) is missing from the node's data folder.")
             }
-            archive.add(name: "run-\(job.id)-adapter/\(name)", contents: contents)
+            files.append(("run-\(job.id)-adapter/\(name)", contents))
+        }
+        let archive: Data
+        if format == "zip" {
+            var zip = ZipArchive()
+            for (name, contents) in files { zip.add(name: name, contents: contents) }
+            archive = zip.finished
+        } else {
+            var tar = TarArchive()
+            for (name, contents) in files { tar.add(name: name, contents: contents) }
+            archive = tar.finished
         }
         var headers = HTTPFields()
-        headers[.contentType] = "application/x-tar"
-        headers[.contentDisposition] = "attachment; filename=\"run-\(job.id)-adapter.tar\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: archive.finished)))
+        headers[.contentType] = format == "zip" ? "application/zip" : "application/x-tar"
+        headers[.contentDisposition] = "attachment; filename=\"run-\(job.id)-adapter.\(format)\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: archive)))
+    }
+
+    /// The run `:id` when the caller may read it and it has succeeded.
+    /// - Throws: `DataError.notFound`, or `.conflict` while it has no adapter.
+    func succeededRun(_ context: KilnContext) async throws -> TrainingJob {
+        let job = try await RunAccess.readable(try context.numberParameter("id"), services.jobs, context)
+        guard job.state == .succeeded else {
+            throw DataError.conflict(code: "no_adapter", message: "Run \(job.id) is \(job.state.rawValue); its adapter is ready once it succeeds.")
+        }
+        return job
     }
 
     @Sendable func runEvents(_ request: Request, context: KilnContext) async throws -> Response {

@@ -6,7 +6,7 @@ import KilnData
 extension WebController {
     /// The Datanets list.
     @Sendable func home(_ request: Request, context: KilnContext) async throws -> Response {
-        let page = try await services.datanets.list(page: try pageRequest(request, limit: 48))
+        let page = try await services.datanets.list(page: try pageRequest(request, limit: 48), viewer: context.credential?.user)
         return Layout.render("Datanets", context, DatanetListViews.page(page.items, next: page.next, first: request.uri.queryParameters.get("cursor") == nil))
     }
 }

@@ -28,6 +28,11 @@ enum Format {
         return decimal(scaled) + " " + unit
     }
 
+    /// A parameter count as people say it: `135M`, `1.5B`.
+    static func parameters(_ value: Int) -> String {
+        value >= 1_000_000_000 ? decimal(Double(value) / 1e9) + "B" : value >= 1_000_000 ? decimal(Double(value) / 1e6) + "M" : count(value)
+    }
+
     /// A number with at most one decimal, dropping `.0`.
     static func decimal(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10

@@ -46,6 +46,8 @@ struct NewDatanetForm: Sendable {
     var minSeconds = ""
     var maxSeconds = ""
     var validationPercent = "10"
+    /// Whether only curators and admins may see it.
+    var isPrivate = false
 
     /// A blank form with the defaults.
     init() {}
@@ -68,6 +70,7 @@ struct NewDatanetForm: Sendable {
         minSeconds = form["min_seconds"]
         maxSeconds = form["max_seconds"]
         validationPercent = form["validation_percent"]
+        isPrivate = form["private"] == "on"
     }
 
     /// The create request these fields describe; blank rule fields keep the kind's defaults.
@@ -103,7 +106,7 @@ struct NewDatanetForm: Sendable {
             if bounds.0 != nil || bounds.1 != nil { (rules.minSeconds, rules.maxSeconds) = bounds }
         }
         return CreateDatanetRequest(slug: slug, title: title, description: description, kind: kind, schema: schema,
-                                    license: license.isEmpty ? "CC-BY-4.0" : license, rules: rules)
+                                    license: license.isEmpty ? "CC-BY-4.0" : license, rules: rules, isPrivate: isPrivate)
     }
 
     /// The store's messages name JSON keys (`rules.max_chars`); the form's reader knows the fields by their labels.
@@ -169,6 +172,8 @@ enum NewDatanetViews {
             <div data-kind-only="text"><label for="schema">Shape of a text item</label><select id="schema" name="schema">\(schemas)</select></div>
             <div><label for="license">Licence</label><input id="license" name="license" value="\(form.license)" maxlength="100">
             <p class="hint">An SPDX id such as CC-BY-4.0 or CC0-1.0.</p></div></div>
+            <label class="check-box"><input type="checkbox" name="private" id="private"\(form.isPrivate ? HTML(" checked") : "")> Private</label>
+            <p class="hint">Only its curators (and admins) can see it, its items and its versions; runs on it are private too.</p>
             <fieldset><legend>Rules</legend>
             \(formatBoxes(form))
             <div class="three">

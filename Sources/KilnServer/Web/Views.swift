@@ -113,7 +113,7 @@ enum Views {
         }
         return """
             <div class="datanet-head"><p class="eyebrow"><a href="/">Datanets</a> / \(slug)</p>
-            <h1>\(datanet.title) \(kindTag(datanet.kind))</h1><nav class="tabs">\(links)</nav></div>
+            <h1>\(datanet.title) \(kindTag(datanet.kind))\(datanet.isPrivate ? HTML(" <span class=\"tag\" id=\"private-tag\">private</span>") : "")</h1><nav class="tabs">\(links)</nav></div>
             """
     }
 }

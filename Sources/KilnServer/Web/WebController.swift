@@ -12,6 +12,8 @@ struct WebController: Sendable {
     let services: KilnServices
     /// The login and registration budgets, shared with the API.
     let attempts: AttemptLimiter
+    /// The node's base models and training worker; nil where training is off.
+    var training: TrainingNode? = nil
 
     /// Registers every page route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -43,6 +45,14 @@ struct WebController: Sendable {
         router.get("ledger/receipts/submission/:id", use: submissionReceiptPage)
         router.get("ledger/receipts/version/:slug/:number", use: versionReceiptPage)
 
+        router.get("models", use: modelsPage)
+        router.post("models/import", use: importModelPost)
+        router.get("runs", use: runsPage)
+        router.get("runs/new", use: newRunPage)
+        router.get("runs/:id", use: runPage)
+        router.get("chat", use: chatPage)
+        router.get("start", use: startPage)
+
         router.get("static/kiln.css", use: { _, _ in Assets.response(Assets.stylesheet, type: "text/css; charset=utf-8") })
         router.get("static/kiln.js", use: { _, _ in Assets.response(Assets.script, type: "text/javascript; charset=utf-8") })
     }
@@ -52,7 +62,7 @@ struct WebController: Sendable {
     /// The Datanet named by the `:slug` parameter.
     /// - Throws: `DataError.notFound`.
     func datanet(_ context: KilnContext) async throws -> Datanet {
-        try await services.datanets.get(context.parameters.get("slug") ?? "")
+        try await Authorization(services: services).readableDatanet(context.parameters.get("slug") ?? "", context)
     }
 
     /// Whether the signed-in caller may review and publish in `datanet`.

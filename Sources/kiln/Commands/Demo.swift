@@ -37,9 +37,14 @@ struct Demo: AsyncParsableCommand {
             print("Seeded demo data in \(url.path).")
         }
         let options = settings.serverOptions(host: host, port: port)
+        // The demo's fine-tuned model: trained here on first start, then cached with the rest of the demo data.
+        let trained = try await DemoRun.ensure(services, models: options.modelsDirectory) { line in
+            printError("\r" + line, terminator: "")
+        }
+        if let trained { printError("\rThe demo model is trained (run \(trained)).                              ") }
         let logins = try await loginsToPrint(services)
         let app = buildApplication(services, options: options) { port in
-            print("Kiln demo: http://\(options.host):\(port)/")
+            print("Kiln demo: http://\(options.host):\(port)/start")
             print("Demo logins (username / password):")
             for login in logins {
                 print("  \(login.username.padding(toLength: 8, withPad: " ", startingAt: 0)) / \(login.password)   (\(login.role))")
