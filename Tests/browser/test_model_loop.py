@@ -6,7 +6,8 @@ A curator owns an instruction Datanet with a published version (set up over the 
 a run from the New run form (after the form refuses a negative learning rate and rank 0 without sending anything),
 see the loss chart gain points while it trains, open the evaluation (base vs tuned), chat with the tuned model, correct
 its answer into the Datanet, find the correction in the review queue, accept it, publish version 2 and start a
-second run on it. Screenshots of every step go to artifacts/screenshots/loop-*.png.
+second run on it; the server is killed (SIGKILL) during that run and restarted, the run shows as interrupted and
+resumes with one click to the same end. Screenshots of every step go to artifacts/screenshots/loop-*.png.
 
 Environment: KILN_BIN, KILN_ARTIFACTS, KILN_CHROMEDRIVER as the other browser tests.
 Prints one line per step and ends with `N passed, M failed`; exits non-zero on any failure.
@@ -175,15 +176,34 @@ class Flow(BrowserFlow):
         self.wait_url(rf"/datanets/{SLUG}/versions/2\?published=1$")
         self.go(f"/runs/new?data={SLUG}@2")
         self.find("#run-form")
-        for name, value in (("epochs", "1"), ("max_steps", "2"), ("micro_batch_size", "1"), ("max_length", "64")):
+        for name, value in (("epochs", "1"), ("max_steps", "8"), ("micro_batch_size", "1"), ("max_length", "64"), ("checkpoint_every", "2")):
             self.fill(f"#f-{name}", value)
         self.click("#start-run")
-        second = self.wait_url(r"/runs/(\d+)$").group(1)
-        assert second != self.run_id
+        self.second = self.wait_url(r"/runs/(\d+)$").group(1)
+        assert self.second != self.run_id
         assert f"{SLUG} v2" in self.find(".page-head .lead").text
-        run = self.api("GET", f"/api/runs/{second}", 200)
-        assert run["version"] == 2 and run["state"] in ("queued", "running", "succeeded"), run
+        run = self.api("GET", f"/api/runs/{self.second}", 200)
+        assert run["version"] == 2 and run["state"] in ("queued", "running"), run
         self.screenshot("second-run")
+
+    def kill_mid_run_then_resume_with_one_click(self):
+        # The server dies (SIGKILL) after the run's first checkpoint and before its end.
+        long_wait = WebDriverWait(self.driver, TRAINING, poll_frequency=0.1)
+        long_wait.until(lambda d: (self.api("GET", f"/api/runs/{self.second}", 200).get("progress") or {}).get("step", 0) >= 3)
+        self.go("/runs")  # the open run page's event stream would be cut mid-chunk, which the console reports
+        self.server.kill()
+        self.server.start()
+        self.go(f"/runs/{self.second}")
+        self.wait.until(lambda d: d.find_element(By.ID, "run").get_attribute("data-state") == "interrupted")
+        assert "last checkpoint" in self.find("#state-line").text
+        self.screenshot("interrupted")
+        self.click("#resume-run")
+        long_wait.until(lambda d: d.find_element(By.ID, "run").get_attribute("data-state") == "succeeded")
+        # The curve has every step once: the resumed part continues where the checkpoint left it.
+        long_wait.until(lambda d: d.find_element(By.ID, "loss-chart").get_attribute("data-points") == "8")
+        steps = [line.split()[1] for line in self.find("#run-log").get_attribute("textContent").splitlines() if "  loss " in line]
+        assert steps == [str(n) for n in range(1, 9)], steps
+        self.screenshot("resumed")
 
     def start_page(self):
         self.go("/start")
@@ -193,7 +213,8 @@ class Flow(BrowserFlow):
 
 
 STEPS = ["set-up-data", "sign-in", "models-page", "form-refuses-bad-values", "create-run", "chart-updates-while-training",
-         "evaluation", "chat-with-tuned-model", "correct-the-answer", "review-the-correction", "publish-and-train-again", "start-page"]
+         "evaluation", "chat-with-tuned-model", "correct-the-answer", "review-the-correction", "publish-and-train-again",
+         "kill-mid-run-then-resume-with-one-click", "start-page"]
 
 if __name__ == "__main__":
     sys.exit(run_flow(Flow, STEPS, screenshot_each_step=True))

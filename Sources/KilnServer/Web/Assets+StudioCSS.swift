@@ -68,7 +68,7 @@ extension Assets {
         .conversations button.current { color: var(--accent); font-weight: 600; }
 
         .steps { list-style: none; padding: 0; margin: 0 0 1.5rem; display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 1.25rem; }
-        .step { position: relative; padding-top: 2.75rem; margin: 0; }
+        .step { position: relative; padding-top: 3.75rem; margin: 0; }
         .step-number { position: absolute; top: 1rem; left: 1.5rem; width: 2rem; height: 2rem; border-radius: 50%; background: var(--accent);
           color: var(--on-accent); display: grid; place-items: center; font-weight: 800; }
         @media (max-width: 860px) { .chat-layout, .steps, .sample-grid, .replies.compare { grid-template-columns: 1fr; } }

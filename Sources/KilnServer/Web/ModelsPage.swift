@@ -151,7 +151,8 @@ enum ModelViews {
                 case ("context_length", .int(let n)): Format.count(n) + " tokens"
                 default: fact.text
                 }
-                return "<div><dt>\(key.replacingOccurrences(of: "_", with: " "))</dt><dd>\(value)</dd></div>"
+                let label = key == "memory_bytes" ? "memory" : key.replacingOccurrences(of: "_", with: " ")
+                return "<div><dt>\(label)</dt><dd>\(value)</dd></div>"
             }
             facts = "<dl class=\"facts-grid\">\(rows)</dl>"
         } else {
