@@ -8,6 +8,8 @@ public enum RegistryError: Error, Equatable, Sendable {
     case unsupportedModelType(String, supported: [String])
     /// The path is not a folder holding config.json (nor a `.gguf` file).
     case notAModelFolder(path: String)
+    /// The family runs adapters merged at load only, not per batch row.
+    case adapterSlotsUnsupported(String)
 }
 
 extension RegistryError: LocalizedError {
@@ -17,6 +19,7 @@ extension RegistryError: LocalizedError {
         case .unsupportedModelType(let type, let supported):
             "model_type \"\(type)\" is not supported; supported types: \(supported.joined(separator: ", "))."
         case .notAModelFolder(let path): "\(path) is not a model folder (no config.json)."
+        case .adapterSlotsUnsupported(let type): "\(type) models take LoRA adapters at load, not per batch row."
         }
     }
 }
@@ -95,6 +98,10 @@ public struct LoadedModel: Sendable {
     public let contextLength: Int?
     /// A GGUF file's `tokenizer.ggml.eos_token_id` (a folder's lives in the two files above).
     let fileEOS: Int?
+    /// Adapters attached to this loaded model, each batch row choosing its own (`attach`).
+    public let adapterSlots = AdapterSlots()
+    /// A GGUF file's configuration, whose q/k row order attached updates must follow.
+    let ggufConfiguration: LlamaConfiguration?
 
     /// Opens an HF folder (with unmerged LoRA `adapters`, if any), or a `.gguf` file (weights run in place, tokenizer and
     /// template from its metadata).
@@ -103,7 +110,8 @@ public struct LoadedModel: Sendable {
         self.folder = folder
         if ModelRegistry.isGGUF(folder) {
             let reader = try GGUFReader(url: folder)
-            let model = try GGUFModel.load(reader: reader, adapters: adapters)
+            let model = try AdapterSlots.$loading.withValue(adapterSlots) { try GGUFModel.load(reader: reader, adapters: adapters) }
+            ggufConfiguration = model.configuration
             modelType = model.configuration.modelType.rawValue
             self.model = model
             tokenizer = try Tokenizer(gguf: reader)
@@ -116,13 +124,24 @@ public struct LoadedModel: Sendable {
             return
         }
         fileEOS = nil
+        ggufConfiguration = nil
         modelType = try ModelRegistry.modelType(folder: folder)
         contextLength = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json")).maxPositionEmbeddings
-        model = try ModelRegistry.loadModel(folder: folder, adapters: adapters)
+        let slots = adapterSlots
+        model = try AdapterSlots.$loading.withValue(slots) { try ModelRegistry.loadModel(folder: folder, adapters: adapters) }
         tokenizer = try Tokenizer(folder: folder)
         chatTemplate = try Self.chatTemplateSource(folder: folder).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
         let generationURL = folder.appendingPathComponent("generation_config.json")
         generationConfig = FileManager.default.fileExists(atPath: generationURL.path) ? try GenerationConfig.load(url: generationURL) : nil
+    }
+
+    /// Attaches a PEFT adapter's updates (HF names and row order) beside the loaded weights and returns its slot, for
+    /// `AdapterSlots.routing`; the base is not reloaded.
+    /// - Throws: `RegistryError.adapterSlotsUnsupported` for a family without per-row adapters, `ModelError` for updates
+    ///   that do not fit.
+    public func attach(_ updates: AdapterUpdates) throws -> Int {
+        guard adapterSlots.isSupported else { throw RegistryError.adapterSlotsUnsupported(modelType) }
+        return try adapterSlots.attach(ggufConfiguration.map { GGUFModel.placed(updates, $0) } ?? updates)
     }
 
     /// The prompt ids of a conversation as a chat model continues it: the chat template with the generation prompt, encoded

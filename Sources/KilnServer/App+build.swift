@@ -73,6 +73,8 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
         let text = NodeMetrics.shared.text(gauges: [
             ("kiln_inference_queue_length", "Generation and load requests waiting for the inference thread.", Double(worker.queueLength)),
             ("kiln_inference_active_sequences", "Sequences decoding in the continuous batches.", Double(worker.activeSequences)),
+            ("kiln_inference_peak_batch_sequences", "The most sequences one batch (a base with any of its adapters) decoded at once.",
+             Double(worker.peakBatchSequences)),
             ("kiln_training_queue_length", "Training runs queued.", Double(states.filter { $0 == .queued }.count)),
             ("kiln_training_running", "Training runs in progress.", Double(states.filter { $0 == .running }.count)),
         ])

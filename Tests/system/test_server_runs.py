@@ -6,7 +6,7 @@ answers through the OpenAI-compatible API and downloads as a tar of the PEFT fol
 
 Run from the project root: python3 Tests/system/test_server_runs.py (KILN_BIN names the binary).
 """
-import concurrent.futures, io, json, math, os, subprocess, sys, tarfile, time, zipfile
+import concurrent.futures, io, json, math, os, re, subprocess, sys, tarfile, time, zipfile
 
 import requests
 
@@ -223,6 +223,9 @@ def t_concurrent_requests_over_three_models_equal_each_alone():
         assert a == b, (job, a, b)
     metrics = requests.get(srv.url + "/metrics", timeout=30).text
     assert "kiln_inference_active_sequences 0" in metrics, metrics[-400:]
+    # The base and both adapters decoded in one batch: no model alone had more than 7 of the 20 requests.
+    peak = float(re.search(r"^kiln_inference_peak_batch_sequences (\S+)$", metrics, re.M).group(1))
+    assert peak > 7, metrics[-600:]
 
 
 R.run_all(globals(), srv.cleanup)

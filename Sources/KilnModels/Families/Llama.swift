@@ -102,18 +102,25 @@ struct LlamaLinear: Sendable {
     var bias: Tensor?
     /// LoRA updates added beside the frozen weight.
     var updates: [LowRankUpdate]
+    /// The weight's name, and the per-row adapters of the model it belongs to (when loaded with slots).
+    let name: String
+    let slots: AdapterSlots?
 
     /// Takes `<name>.weight` (OC, C), when `bias` `<name>.bias` (OC), and any adapter updates of the weight.
     init(_ tensors: CheckpointTensors, _ name: String, outputs: Int, inputs: Int, bias: Bool) throws(ModelError) {
         weight = try tensors.takeLinear("\(name).weight", [outputs, inputs])
         self.bias = bias ? try tensors.take("\(name).bias", [outputs]) : nil
         updates = try tensors.updates("\(name).weight", outputs: outputs, inputs: inputs)
+        self.name = "\(name).weight"
+        slots = AdapterSlots.loading
+        slots?.register(self.name, outputs: outputs, inputs: inputs)
     }
 
     /// x (…, C) → (…, OC).
     func callAsFunction(_ x: Tensor) -> Tensor {
         var y = weight.apply(x, bias: bias)
         for update in updates { update.add(to: &y, input: x) }
+        if let slots, let rows = AdapterSlots.routing { slots.apply(name, to: &y, input: x, rows: rows) }
         return y
     }
 }

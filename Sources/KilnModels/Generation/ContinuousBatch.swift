@@ -16,6 +16,8 @@ public final class BatchedSequence: @unchecked Sendable {
     let onFinish: (Result<GenerationResult, any Error>) -> Void
     var rng: SplitMix64
     var row: RowState
+    /// The adapter slot of its model's `AdapterSlots` this sequence runs with; 0 is the base alone.
+    public var adapterSlot = 0
 
     /// A sequence; `onToken(id, textDelta)` streams, `onFinish` is called once with the result or the error.
     public init(promptIds: [Int], options: GenerationOptions, stop: StopSignal? = nil, onToken: @escaping (Int, String) -> Void,
@@ -90,7 +92,7 @@ final class ContinuousBatch<D: IncrementalDecoder>: ContinuousBatching {
         var fresh = decoder.makeCache(batch: arriving.count)
         let logits: [[Float]]
         do {
-            logits = DecodeStep.rows(try decoder.decodeLogits(ids, attentionMask: mask, cache: &fresh, lastStepOnly: true))
+            logits = try Self.routed(arriving) { DecodeStep.rows(try decoder.decodeLogits(ids, attentionMask: mask, cache: &fresh, lastStepOnly: true)) }
         } catch {
             for sequence in arriving { sequence.onFinish(.failure(error)) }
             return
@@ -117,7 +119,9 @@ final class ContinuousBatch<D: IncrementalDecoder>: ContinuousBatching {
         let feed = sequences.map { [$0.row.ids.last!] }
         let logits: [[Float]]
         do {
-            logits = DecodeStep.rows(try decoder.decodeLogits(feed, attentionMask: feed.map { _ in [1] }, cache: &current, lastStepOnly: true))
+            logits = try Self.routed(sequences) {
+                DecodeStep.rows(try decoder.decodeLogits(feed, attentionMask: feed.map { _ in [1] }, cache: &current, lastStepOnly: true))
+            }
         } catch {
             for sequence in sequences { sequence.onFinish(.failure(error)) }
             sequences = []
@@ -133,6 +137,13 @@ final class ContinuousBatch<D: IncrementalDecoder>: ContinuousBatching {
             cache = ((current as! LlamaCache).keeping(rows: kept) as! D.DecodeCache)
         }
         sequences = kept.map { sequences[$0] }
+    }
+
+    /// Runs `body` with each batch row routed to its sequence's adapter slot (no routing when every row runs the base).
+    static func routed<T>(_ rows: [BatchedSequence], _ body: () throws -> T) rethrows -> T {
+        let slots = rows.map(\.adapterSlot)
+        guard slots.contains(where: { $0 != 0 }) else { return try body() }
+        return try AdapterSlots.$routing.withValue(slots) { try body() }
     }
 
     private func finish(_ sequence: BatchedSequence) {

@@ -51,9 +51,18 @@ public enum GGUFModel {
     public static func load(reader: GGUFReader, adapters: AdapterUpdates) throws -> LlamaModel {
         let (configuration, file) = try checkpoint(reader: reader)
         var tensors = file
+        for name in adapters.keys where tensors.quantized[name] == nil && tensors.tensors[name] == nil {
+            throw ModelError.missingTensor("\(name) (adapted by a LoRA adapter)")
+        }
+        tensors.adapters = placed(adapters, configuration)
+        return try LlamaModel(configuration: configuration, tensors: tensors)
+    }
+
+    /// `adapters` (HF row order) in the file's row order: where llama.cpp permuted a q/k weight's rows, the update's B
+    /// rows take the same permutation.
+    static func placed(_ adapters: AdapterUpdates, _ configuration: LlamaConfiguration) -> AdapterUpdates {
         var placed: AdapterUpdates = [:]
         for (name, updates) in adapters {
-            guard tensors.quantized[name] != nil || tensors.tensors[name] != nil else { throw ModelError.missingTensor("\(name) (adapted by a LoRA adapter)") }
             let heads = name.hasSuffix("self_attn.q_proj.weight") ? configuration.attentionHeads
                 : name.hasSuffix("self_attn.k_proj.weight") ? configuration.kvHeads : nil
             guard configuration.ropeLayout == .interleaved, let heads else {
@@ -69,8 +78,7 @@ public enum GGUFModel {
                 return LowRankUpdate(a: update.a, b: Tensor(shape: update.b.shape, storage: permuted), scaling: update.scaling)
             }
         }
-        tensors.adapters = placed
-        return try LlamaModel(configuration: configuration, tensors: tensors)
+        return placed
     }
 
     /// The configuration and HF-named tensors of an open file (matrices in place, vectors widened), for `load` and

@@ -8,7 +8,9 @@ import KilnModels
 /// A checked request, ready for the worker.
 struct GenerationRun: Sendable {
     let served: ServedModel
-    let loaded: LoadedModel
+    let serving: ServingModel
+    /// The model that runs it.
+    var loaded: LoadedModel { serving.loaded }
     let promptIds: [Int]
     let sampling: SamplingRequest
     /// True for /v1/chat/completions (its object names and message shapes).
@@ -23,7 +25,8 @@ struct GenerationRun: Sendable {
     let options: GenerationOptions
 
     /// Checks the prompt and `max_tokens` against the model, OpenAI's 400s when they do not fit.
-    init(served: ServedModel, loaded: LoadedModel, promptIds: [Int], sampling: SamplingRequest, chat: Bool) throws {
+    init(served: ServedModel, serving: ServingModel, promptIds: [Int], sampling: SamplingRequest, chat: Bool) throws {
+        let loaded = serving.loaded
         guard !promptIds.isEmpty else { throw OpenAIError.invalid("The prompt is empty.", param: chat ? "messages" : "prompt") }
         let vocabulary = (loaded.model as? any IncrementalDecoder)?.vocabularySize ?? loaded.tokenizer.vocabularySize
         if let bad = promptIds.first(where: { $0 < 0 || $0 >= vocabulary }) {
@@ -41,7 +44,7 @@ struct GenerationRun: Sendable {
                                       + "tokens (\(promptIds.count) in the prompt, \(asked) for the completion). Lower max_tokens to at most \(room).",
                                       param: "max_tokens", code: "context_length_exceeded")
         }
-        (self.served, self.loaded, self.promptIds, self.sampling, self.chat) = (served, loaded, promptIds, sampling, chat)
+        (self.served, self.serving, self.promptIds, self.sampling, self.chat) = (served, serving, promptIds, sampling, chat)
         var random = SystemRandomNumberGenerator()
         id = (chat ? "chatcmpl-" : "cmpl-") + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
         created = Int(Date().timeIntervalSince1970)

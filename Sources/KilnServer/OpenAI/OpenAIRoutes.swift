@@ -68,7 +68,8 @@ struct OpenAIController: Sendable {
         _ = try context.requireUser()
         let body = try await fields(request).chatRequest()
         let served = try await models.resolve(body.model, for: context)
-        let loaded = try await load(served)
+        let serving = try await load(served)
+        let loaded = serving.loaded
         let promptIds: [Int]?
         do {
             promptIds = try loaded.chatPromptIds(body.messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) })
@@ -78,7 +79,7 @@ struct OpenAIController: Sendable {
         guard let promptIds else {
             throw OpenAIError.invalid("The model `\(served.id)` has no chat template; use /v1/completions.", param: "model", code: "no_chat_template")
         }
-        let run = try GenerationRun(served: served, loaded: loaded, promptIds: promptIds, sampling: body.sampling, chat: true)
+        let run = try GenerationRun(served: served, serving: serving, promptIds: promptIds, sampling: body.sampling, chat: true)
         return try await respond(run)
     }
 
@@ -86,19 +87,20 @@ struct OpenAIController: Sendable {
         _ = try context.requireUser()
         let body = try await fields(request).completionRequest()
         let served = try await models.resolve(body.model, for: context)
-        let loaded = try await load(served)
+        let serving = try await load(served)
+        let loaded = serving.loaded
         let promptIds: [Int]
         switch body.prompt {
         case .text(let text): promptIds = loaded.tokenizer.encode(text)
         case .ids(let ids): promptIds = ids
         }
-        var run = try GenerationRun(served: served, loaded: loaded, promptIds: promptIds, sampling: body.sampling, chat: false)
+        var run = try GenerationRun(served: served, serving: serving, promptIds: promptIds, sampling: body.sampling, chat: false)
         if body.echo, case .text(let text) = body.prompt { run.echo = text }
         return try await respond(run)
     }
 
     /// The loaded model, load failures as 500s that name the model (the files are the node's, not the caller's).
-    func load(_ served: ServedModel) async throws -> LoadedModel {
+    func load(_ served: ServedModel) async throws -> ServingModel {
         do {
             return try await worker.model(base: served.base, adapter: served.adapter)
         } catch {
@@ -110,8 +112,7 @@ struct OpenAIController: Sendable {
     /// Runs `run` and answers with one JSON body or an SSE stream.
     func respond(_ run: GenerationRun) async throws -> Response {
         let cancel = StopSignal()
-        let events = worker.generate(run.loaded, key: InferenceWorker.key(base: run.served.base, adapter: run.served.adapter), promptIds: run.promptIds,
-                                     options: run.options, cancel: cancel)
+        let events = worker.generate(run.serving, promptIds: run.promptIds, options: run.options, cancel: cancel)
         NodeMetrics.shared.add("kiln_generation_requests_total")
         NodeMetrics.shared.add("kiln_prompt_tokens_total", Double(run.promptIds.count))
         guard run.sampling.stream else {

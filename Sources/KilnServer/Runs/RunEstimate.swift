@@ -40,7 +40,8 @@ extension APIController {
         let (base, _) = try await RunQueue.check(services: services, catalog: training.catalog, datanet: datanet, number: number, body: body)
         let version = try await services.versions.header(datanet, number: number)
         let facts = try ModelFacts.of(base)
-        let model = try await worker.model(base: base, adapter: nil)
+        let serving = try await worker.model(base: base, adapter: nil)
+        let model = serving.loaded
         // Token lengths of the first training items, as the trainer cuts them at max_length.
         var lengths: [Int] = []
         try await VersionExportLine.pages(services.versions, datanet, number: number) { page in
@@ -56,7 +57,7 @@ extension APIController {
         // As Trainer: max_steps, when given, overrides the epochs (the data repeats as often as it takes).
         let steps = body.maxSteps ?? stepsPerEpoch * body.epochs
         let tokens = Int(meanLength * Double(body.maxSteps.map { $0 * perStep } ?? items * body.epochs))
-        let (speed, source) = try await trainingSpeed(base: body.base, qlora: body.qlora != nil, model: model, worker: worker, baseURL: base)
+        let (speed, source) = try await trainingSpeed(base: body.base, qlora: body.qlora != nil, serving: serving, worker: worker)
         let shape = RunShape(facts: facts, rank: body.loraR, targets: body.targetModules)
         // QLoRA holds an unquantised base in 4 bits (about a seventh of its Float32 size); a GGUF base stays as stored.
         let loaded = ModelFacts.int("memory_bytes", in: facts) ?? 0
@@ -69,17 +70,16 @@ extension APIController {
 
     /// Training tokens per second for `base` on this node: the median of earlier finished runs' last logged speed, or an
     /// engine measurement (prompt speed over 128 tokens, divided by 3 for forward + backward, by 4 with QLoRA's recompute).
-    func trainingSpeed(base name: String, qlora: Bool, model: LoadedModel, worker: InferenceWorker, baseURL: URL) async throws -> (Double, String) {
+    func trainingSpeed(base name: String, qlora: Bool, serving: ServingModel, worker: InferenceWorker) async throws -> (Double, String) {
         let speeds = try await services.jobs.list(limit: 200).compactMap { job -> Double? in
             guard job.base == name, job.state == .succeeded, (job.spec.contains("\"qlora\":\"nf4\"")) == qlora,
                   case .number(let speed)? = job.progress.flatMap({ JSONValue(parsing: $0) })?["tokens_per_second"] else { return nil }
             return speed
         }.sorted()
         if !speeds.isEmpty { return (speeds[speeds.count / 2], "earlier_runs") }
-        let prompt = Array(model.tokenizer.encode(String(repeating: "The oven is hot and the bread is rising. ", count: 16)).prefix(128))
+        let prompt = Array(serving.loaded.tokenizer.encode(String(repeating: "The oven is hot and the bread is rising. ", count: 16)).prefix(128))
         let started = Date()
-        for try await _ in worker.generate(model, key: InferenceWorker.key(base: baseURL, adapter: nil), promptIds: prompt,
-                                           options: GenerationOptions(maxNewTokens: 1), cancel: StopSignal()) {}
+        for try await _ in worker.generate(serving, promptIds: prompt, options: GenerationOptions(maxNewTokens: 1), cancel: StopSignal()) {}
         let promptSpeed = Double(prompt.count) / max(Date().timeIntervalSince(started), 1e-6)
         return (promptSpeed / (qlora ? 4 : 3), "engine")
     }

@@ -108,8 +108,7 @@ extension APIController {
         for prompt in prompts {
             samples.append(RunEvaluation.Sample(
                 prompt: prompt.prompt, reference: prompt.reference,
-                base: try await answer(base, key: InferenceWorker.key(base: basePath, adapter: nil), prompt.messages),
-                tuned: try await answer(tuned, key: InferenceWorker.key(base: basePath, adapter: folder), prompt.messages)))
+                base: try await answer(base, prompt.messages), tuned: try await answer(tuned, prompt.messages)))
         }
         let (baseLoss, tunedLoss) = RunEvaluation.losses(folder)
         return RunEvaluation(run: job.id, split: split, baseValidationLoss: baseLoss, tunedValidationLoss: tunedLoss,
@@ -117,11 +116,12 @@ extension APIController {
     }
 
     /// `model`'s greedy answer to `messages`, as `kiln generate --greedy` would give it.
-    func answer(_ model: LoadedModel, key: String, _ messages: [ChatTemplateMessage]) async throws -> String {
+    func answer(_ serving: ServingModel, _ messages: [ChatTemplateMessage]) async throws -> String {
+        let model = serving.loaded
         guard let worker, let ids = try model.chatPromptIds(messages) else { return "" }
         let options = GenerationOptions(maxNewTokens: min(RunEvaluation.answerTokens, max(1, (model.contextLength ?? 2048) - ids.count)),
                                         eosTokenIds: model.eosTokenIds)
-        for try await event in worker.generate(model, key: key, promptIds: ids, options: options, cancel: StopSignal()) {
+        for try await event in worker.generate(serving, promptIds: ids, options: options, cancel: StopSignal()) {
             if case .finished(let result) = event { return result.text }
         }
         return ""
