@@ -55,7 +55,7 @@ let package = Package(
             ]
         ),
         // Facts about the machine (CPU features); compiled for baseline x86-64 so its check runs on any CPU.
-        .target(name: "KilnHost"),
+        .target(name: "KilnHost", dependencies: ["CBLAS"]),
         .systemLibrary(name: "CBLAS"),
         // The engine is optimised in debug builds too: its tests run real models, which unoptimised SIMD
         // loops would make minutes slower than the compile time this costs.

@@ -15,7 +15,7 @@ struct KilnBench: AsyncParsableCommand {
     /// Refuses a CPU without the engine's instruction sets before anything runs, instead of dying of an illegal instruction.
     static func main() async {
         CPUFeatures.requireEngineSupport()
-        OpenBLASSpin.restartWithShortSpinIfNeeded()
+        OpenBLASEnvironment.restartIfNeeded()
         HeapPolicy.retainFreedMemory()
         await main(nil)
     }

@@ -44,4 +44,15 @@ struct CPUFeaturesTests {
         #expect(CPUFeatures(cpuinfo: "processor : 0\n").flags.isEmpty)
         #expect(CPUFeatures.current(environment: ["KILN_CPUINFO": "/nonexistent/cpuinfo"]) == nil)
     }
+
+    @Test("OpenBLAS's fallback to pre-AVX2 kernels is overridden with the CPU's family; a core it knows is kept")
+    func openBLASCore() {
+        let avx512 = CPUFeatures(cpuinfo: "flags\t\t: fpu sse2 avx avx2 fma f16c avx512f avx512bw avx512dq avx512vl avx512cd avx512_vnni\n")
+        #expect(OpenBLASEnvironment.coreType(detected: "Prescott", features: avx512) == "SkylakeX")
+        #expect(OpenBLASEnvironment.coreType(detected: "Prescott", features: CPUFeatures(cpuinfo: Self.zen3)) == "Haswell")
+        #expect(OpenBLASEnvironment.coreType(detected: "Zen", features: CPUFeatures(cpuinfo: Self.zen3)) == nil)
+        #expect(OpenBLASEnvironment.coreType(detected: "SkylakeX", features: avx512) == nil)
+        // A CPU without AVX2 keeps whatever OpenBLAS chose (Kiln's engine refuses it anyway).
+        #expect(OpenBLASEnvironment.coreType(detected: "Sandybridge", features: CPUFeatures(cpuinfo: Self.sandyBridge)) == nil)
+    }
 }

@@ -66,12 +66,7 @@ struct AdapterSlotTests {
     @Test("On the SmolLM2 GGUF base, an attached adapter gives the logits of the same adapter applied at load")
     func ggufSlotEqualsLoad() throws {
         let base = try #require(DefaultModel.locate())
-        var graph = try TrainingGraphs.make(try BaseCheckpoint.load(base))
-        let parameters = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 4, alpha: 8, targetModules: ["all-linear"]), seed: 3)
-        var random = DropoutSource(seed: 11)
-        for parameter in parameters.parameters where parameter.name.contains("lora_B") {
-            parameter.value.storage = parameter.value.storage.map { _ in (random.nextUnit() - 0.5) * 0.04 }
-        }
+        let (_, parameters) = try randomAdapter(on: base)
         let updates = LoRAAdapter.updates([parameters.adapter()])
         let ids = [[1, 504, 3458, 282, 4103, 314, 253, 1345], [1, 9519, 28, 638, 359, 346, 47, 2]]
         let atLoad = try LoadedModel(folder: base, adapters: updates).model.forward(inputIds: ids, attentionMask: nil, positionIds: nil).logits

@@ -37,13 +37,7 @@ struct GGUFBaseTests {
     @Test("Merged GGUF exports (F16, Q8_0, Q4_1) reload and agree with the base plus the unmerged adapter")
     func export() throws {
         let base = try #require(DefaultModel.locate())
-        var graph = try TrainingGraphs.make(try BaseCheckpoint.load(base))
-        let parameters = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 4, alpha: 8, targetModules: ["all-linear"]), seed: 3)
-        // PEFT starts B at zero; give it values so the merge changes every adapted matrix.
-        var random = DropoutSource(seed: 11)
-        for parameter in parameters.parameters where parameter.name.contains("lora_B") {
-            parameter.value.storage = parameter.value.storage.map { _ in (random.nextUnit() - 0.5) * 0.04 }
-        }
+        let (graph, parameters) = try randomAdapter(on: base)
         let ids = try SafeTensorsReader(url: Self.reference).int64s("prompt0.input_ids").map { Int($0) }
         let batch = TokenBatch(inputIds: [ids], attentionMask: [Array(repeating: 1, count: ids.count)],
                                labels: [Array(repeating: ignoredLabel, count: ids.count)])
