@@ -60,7 +60,9 @@ let package = Package(
         // The engine is optimised in debug builds too: its tests run real models, which unoptimised SIMD
         // loops would make minutes slower than the compile time this costs.
         .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
-        .target(name: "KilnModels", dependencies: ["KilnTensor"], swiftSettings: engineSettings),
+        .target(name: "KilnModels", dependencies: ["KilnTensor", "KilnKernels"], swiftSettings: engineSettings),
+        // C kernels for instruction sets above the Swift floor (AVX-512), chosen at run time by what the CPU reports.
+        .target(name: "KilnKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Fine-tuning: LoRA/QLoRA training, NF4, adapters; reads Datanet versions through their export files only.
         .target(
             name: "KilnTrain",

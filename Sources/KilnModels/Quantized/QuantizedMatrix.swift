@@ -72,6 +72,8 @@ public struct QuantizedMatrix: Sendable {
             break
         }
         let blocks = columns / type.blockSize
+        // Rows are whole blocks back to back, so a run of rows is one run of blocks.
+        if BlockWiden.widen(type, start, blocks: blocks * range.count, into: out) { return }
         var o = out
         for row in range {
             var p = base + row * rowBytes

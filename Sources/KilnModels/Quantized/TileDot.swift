@@ -1,13 +1,28 @@
 // y = x · Wᵀ for a small x (a decode batch) and a tile of widened weight rows, both row-major with the reduction along
 // their rows: four x rows against two weight rows at a time, eight lanes wide (eight accumulators stay in AVX2 registers;
-// sixteen-lane vectors or a third weight row spill and ran slower), so no operand is transposed.
+// sixteen-lane vectors or a third weight row spill and ran slower), so no operand is transposed. Where the CPU has
+// AVX-512, KilnKernels' form runs instead: 4 x 4 blocks, sixteen lanes, in its 32 registers.
 import Foundation
+import KilnKernels
 
 /// The dot-product form of a small matrix product.
 enum TileDot {
     /// y[n · ldc + o] = Σ_k x[n, k] · w[o, k] for n < rows, o < count; x and w have `columns` floats per row.
     static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: UnsafePointer<Float>, count: Int, columns: Int,
                          into y: UnsafeMutablePointer<Float>, ldc: Int) {
+        if wide {
+            kiln_tile_dot_avx512(x, Int32(rows), w, Int32(count), Int32(columns), y, Int32(ldc))
+            return
+        }
+        multiplyAVX2(x, rows: rows, w, count: count, columns: columns, into: y, ldc: ldc)
+    }
+
+    /// Whether the AVX-512 kernel runs: the CPU has it and `KILN_NO_AVX512` is unset (benchmarks compare both).
+    static let wide = kiln_cpu_has_avx512() != 0 && ProcessInfo.processInfo.environment["KILN_NO_AVX512"] == nil
+
+    /// The AVX2 form, on every machine.
+    static func multiplyAVX2(_ x: UnsafePointer<Float>, rows: Int, _ w: UnsafePointer<Float>, count: Int, columns: Int,
+                             into y: UnsafeMutablePointer<Float>, ldc: Int) {
         let vectorEnd = columns & ~7
         var o = 0
         while o < count {
