@@ -21,7 +21,8 @@ HOSTILE = ["9223372036854775807", "-9223372036854775808", "9223372036854775808",
            "123456789012345678901234", "1e400", "NaN", "0x10", "%00", "1.5", "+1", "%201", "A" * 4000]
 # Every query key a Kiln page or route reads (kept in step with the sources by t_keys_cover_the_sources).
 QUERY_KEYS = ["from", "before", "limit", "cursor", "seq", "tree_size", "first", "second", "reviewed", "decision", "done",
-              "submission", "datanet", "version", "next", "created", "published"]
+              "submission", "datanet", "version", "next", "created", "published", "base", "compare", "data", "format", "imported",
+              "model"]
 
 
 def login(name):
