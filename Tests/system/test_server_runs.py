@@ -187,7 +187,8 @@ def t_private_datanet_is_invisible_to_others():
         slugs = [d["slug"] for d in requests.get(srv.url + "/api/datanets", headers=headers, timeout=30).json()["items"]]
         assert "hidden-bakes" not in slugs and "bakes" in slugs, slugs
         for path in ["/api/datanets/hidden-bakes", "/api/datanets/hidden-bakes/versions/1", "/api/datanets/hidden-bakes/versions/1/export.jsonl",
-                     f"/api/submissions/{item['id']}", "/datanets/hidden-bakes"]:
+                     f"/api/submissions/{item['id']}", f"/api/submissions/{item['id']}/receipt", "/datanets/hidden-bakes",
+                     f"/ledger/receipts/submission/{item['id']}", "/datanets/hidden-bakes/versions/1"]:
             assert requests.get(srv.url + path, headers=headers, timeout=30).status_code == 404, path
     before = len(requests.get(srv.url + "/api/runs", headers=auth(), timeout=30).json()["items"])
     r = post("/api/runs", dict(SETTINGS, datanet="hidden-bakes", version=1))

@@ -77,12 +77,28 @@ extension APIController {
             return speed
         }.sorted()
         if !speeds.isEmpty { return (speeds[speeds.count / 2], "earlier_runs") }
+        // The form asks again on every change; the engine's speed is measured once per base and process.
+        let cacheKey = "\(name)|\(qlora)"
+        if let known = EngineSpeeds.shared.value(cacheKey) { return (known, "engine") }
         let prompt = Array(serving.loaded.tokenizer.encode(String(repeating: "The oven is hot and the bread is rising. ", count: 16)).prefix(128))
         let started = Date()
         for try await _ in worker.generate(serving, promptIds: prompt, options: GenerationOptions(maxNewTokens: 1), cancel: StopSignal()) {}
         let promptSpeed = Double(prompt.count) / max(Date().timeIntervalSince(started), 1e-6)
-        return (promptSpeed / (qlora ? 4 : 3), "engine")
+        let speed = promptSpeed / (qlora ? 4 : 3)
+        EngineSpeeds.shared.set(cacheKey, speed)
+        return (speed, "engine")
     }
+}
+
+/// Training speeds derived from engine measurements, by base and QLoRA.
+final class EngineSpeeds: @unchecked Sendable {
+    /// One per process.
+    static let shared = EngineSpeeds()
+    private let lock = NSLock()
+    private var speeds: [String: Double] = [:]
+
+    func value(_ key: String) -> Double? { lock.withLock { speeds[key] } }
+    func set(_ key: String, _ speed: Double) { lock.withLock { speeds[key] = speed } }
 }
 
 /// The sizes that set a run's memory, from a base's facts.

@@ -8,10 +8,14 @@ extension WebController {
     /// `/ledger/receipts/submission/{id}`: the same people who may see the item through the API may see its receipt.
     @Sendable func submissionReceiptPage(_ request: Request, context: KilnContext) async throws -> Response {
         let submission = try await services.submissions.get(try context.numberParameter("id"))
+        let datanet = try await services.datanets.get(submission.datanet)
+        // An item of a private Datanet is as absent here as through the API.
+        guard try await Authorization(services: services).canRead(datanet, context) else {
+            throw DataError.notFound("There is no submission \(submission.id).")
+        }
         if submission.status != .accepted {
             guard let user = context.credential?.user else { return WebSession.loginRedirect(request) }
             if user.id != submission.contributorId {
-                let datanet = try await services.datanets.get(submission.datanet)
                 guard try await services.datanets.canCurate(user, datanet) else {
                     throw DataError.forbidden("Only the contributor and the curators can see this item's receipt.")
                 }
