@@ -36,7 +36,10 @@ public enum DemoRun {
         try await services.jobs.markInterrupted()
         if job.state != .queued, let resumed = try await services.jobs.resume(job.id) { job = resumed }
         guard let claimed = try await services.jobs.claimNext(), claimed.id == job.id else { return nil }
-        let runner = JobRunner(services: services, catalog: catalog, logger: Logger(label: "kiln.demo"))
+        // The progress line says how it goes; only problems are logged, so no log line breaks into it.
+        var logger = Logger(label: "kiln.demo")
+        logger.logLevel = .warning
+        let runner = JobRunner(services: services, catalog: catalog, logger: logger)
         let watcher = Task {
             while !Task.isCancelled {
                 if let current = try? await services.jobs.job(claimed.id), case .object(let p)? = current.progress.flatMap({ JSONValue(parsing: $0) }),

@@ -154,9 +154,10 @@ enum RunFormViews {
 
     /// A number input with its range, for `field`.
     static func number(_ name: String, _ label: String, _ value: Double?, min: Double, max: Double, step: Any, _ hint: String) -> HTML {
-        let shown = value.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : String($0) } ?? ""
+        // Whole numbers without ".0", so the range the page quotes in its messages reads as typed.
+        func text(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e16 ? String(Int(v)) : String(v) }
         return field(name, label, """
-            <input type="number" id="f-\(name)" name="\(name)" value="\(shown)" min="\(String(min))" max="\(String(max))" step="\(String(describing: step))"\
+            <input type="number" id="f-\(name)" name="\(name)" value="\(value.map(text) ?? "")" min="\(text(min))" max="\(text(max))" step="\(String(describing: step))"\
             \(value == nil ? HTML("") : HTML(" required"))>
             """, hint)
     }
