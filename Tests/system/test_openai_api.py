@@ -172,8 +172,13 @@ def t_hostile_values_are_4xx():
         assert requests.post(srv.url + path, headers=headers, timeout=60).status_code == 404, path
     for run in [{"datanet": long, "version": 1}, {"datanet": "x", "version": big}, {"datanet": "x", "version": -1},
                 {"datanet": "x", "version": "NaN"}, {"datanet": "x", "version": 1, "private": long}]:
-        r = requests.post(srv.url + "/api/runs", json=run, headers=headers, timeout=60)
-        assert 400 <= r.status_code < 500, (str(run)[:60], r.status_code)
+        for route in ("/api/runs", "/api/runs/estimate"):
+            r = requests.post(srv.url + route, json=run, headers=headers, timeout=60)
+            assert 400 <= r.status_code < 500, (route, str(run)[:60], r.status_code)
+    for path in ["/api/runs/" + str(big) + "/evaluation", "/api/runs/-1/merged", "/api/runs/NaN/evaluation", "/runs/" + str(big),
+                 "/runs/-1", "/runs/" + "9" * 4000, "/api/runs/1/adapter?format=" + long]:
+        r = requests.get(srv.url + path, headers=headers, timeout=60)
+        assert 400 <= r.status_code < 500, (path[:40], r.status_code)
     assert client.models.list().data
 
 
