@@ -23,6 +23,8 @@ public final class KilnServices: Sendable {
     public let ledger: LedgerStore
     /// Training jobs.
     public let jobs: JobStore
+    /// Chat conversations, per user.
+    public let conversations: ConversationStore
     /// The data folder.
     public let dataDirectory: URL
     /// The node's caps on request bodies and items.
@@ -46,6 +48,7 @@ public final class KilnServices: Sendable {
         leaderboards = LeaderboardStore(database: database)
         versions = VersionStore(database: database, ledger: ledger, now: now)
         jobs = JobStore(database: database, ledger: ledger, now: now)
+        conversations = ConversationStore(database: database, now: now)
     }
 
     /// Opens a data folder: `DIR/kiln.sqlite` (or `databaseURL`, PostgreSQL) and `DIR/blobs/`, migrated.

@@ -333,6 +333,18 @@ public enum Migrator {
             // A private Datanet, its items, versions and exports are seen by its curators (and admins) alone.
             "ALTER TABLE datanets ADD COLUMN is_private {bool} NOT NULL DEFAULT 0",
         ]),
+        Migration(version: 9, name: "chat conversations", statements: [
+            """
+            CREATE TABLE conversations (
+                id {id},
+                owner_id {int} NOT NULL REFERENCES users(id),
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                updated_at {int} NOT NULL
+            )
+            """,
+            "CREATE INDEX conversations_owner ON conversations (owner_id, updated_at)",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

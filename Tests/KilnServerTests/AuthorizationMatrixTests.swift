@@ -72,6 +72,11 @@ struct AuthorizationMatrixTests {
         // does not exist a 404 (private runs of others answer the same 404: RunAccessTests).
         Row(method: .post, path: "/api/runs", body: ["base": "default"], expected: signedIn(400)),
         Row(method: .post, path: "/api/runs/estimate", body: ["base": "default"], expected: signedIn(400)),
+        Row(method: .get, path: "/api/conversations", expected: signedIn(200)),
+        Row(method: .post, path: "/api/conversations", body: ["title": "t"], expected: signedIn(400)),
+        Row(method: .get, path: "/api/conversations/999999", expected: signedIn(404)),
+        Row(method: .put, path: "/api/conversations/999999", body: ["title": "t"], expected: signedIn(400)),
+        Row(method: .delete, path: "/api/conversations/999999", expected: signedIn(404)),
         Row(method: .post, path: "/api/runs/999999/cancel", expected: signedIn(404)),
         Row(method: .post, path: "/api/runs/999999/resume", expected: signedIn(404)),
         Row(method: .get, path: "/api/runs", expected: everyone(200)),

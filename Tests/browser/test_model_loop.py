@@ -160,6 +160,17 @@ class Flow(BrowserFlow):
         assert "waiting for review" in status.text, status.text
         self.screenshot("correction-sent")
 
+    def conversation_kept_on_the_node(self):
+        kept = self.api("GET", "/api/conversations", 200)["items"]
+        assert [c["title"] for c in kept] == [QUESTION], kept
+        turns = self.api("GET", f"/api/conversations/{kept[0]['id']}", 200)["turns"]
+        assert turns[0]["user"] == QUESTION and turns[0]["replies"][0]["text"].strip(), turns
+        # A fresh page (as another browser would) lists it and opens it.
+        self.go("/chat")
+        first = kept[0]["id"]
+        self.click(f'#conversation-list [data-conversation="{first}"]')
+        self.wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#transcript .bubble.user"), QUESTION))
+
     def review_the_correction(self):
         self.go(f"/datanets/{SLUG}/queue")
         item = self.find("#queue > li")
@@ -213,8 +224,8 @@ class Flow(BrowserFlow):
 
 
 STEPS = ["set-up-data", "sign-in", "models-page", "form-refuses-bad-values", "create-run", "chart-updates-while-training",
-         "evaluation", "chat-with-tuned-model", "correct-the-answer", "review-the-correction", "publish-and-train-again",
-         "kill-mid-run-then-resume-with-one-click", "start-page"]
+         "evaluation", "chat-with-tuned-model", "correct-the-answer", "conversation-kept-on-the-node", "review-the-correction",
+         "publish-and-train-again", "kill-mid-run-then-resume-with-one-click", "start-page"]
 
 if __name__ == "__main__":
     sys.exit(run_flow(Flow, STEPS, screenshot_each_step=True))

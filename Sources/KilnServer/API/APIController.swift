@@ -95,6 +95,16 @@ struct APIController: Sendable {
             Endpoint(.post, "runs/estimate", "Steps, tokens, time and memory a run would take on this node, without starting it", tag: "Runs",
                      auth: .user, body: .json("RunRequest"), use: estimateRun),
 
+            Endpoint(.get, "conversations", "The caller's chat conversations, newest first", tag: "Chat", auth: .user, use: listConversations),
+            Endpoint(.post, "conversations", "Keep a new conversation (the Chat page saves each one)", tag: "Chat", auth: .user,
+                     body: .json("ConversationRequest"), status: 201, use: createConversation),
+            Endpoint(.get, "conversations/:id", "One of the caller's conversations with its turns", tag: "Chat", auth: .user,
+                     use: showConversation),
+            Endpoint(.put, "conversations/:id", "Replace one of the caller's conversations", tag: "Chat", auth: .user,
+                     body: .json("ConversationRequest"), use: updateConversation),
+            Endpoint(.delete, "conversations/:id", "Delete one of the caller's conversations", tag: "Chat", auth: .user,
+                     use: deleteConversation),
+
             Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
             Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),
             Endpoint(.get, "ledger/entries", "Entries from `from`, at most `limit`", tag: "Ledger", query: ["from", "limit"], use: ledgerEntries),
@@ -106,12 +116,12 @@ struct APIController: Sendable {
     }
 
     /// Decodes a JSON body of at most 64 KiB into `T`, refusing other content types.
-    func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = 64 * 1024) async throws -> T {
         let media = UploadReader.mediaType(request)
         guard media == "application/json" || media.hasSuffix("+json") else {
             throw DataError.unsupportedMediaType("Send this request as application/json.")
         }
-        let body = try await UploadReader.collect(request, limit: 64 * 1024)
+        let body = try await UploadReader.collect(request, limit: limit)
         return try RequestDecoder.decode(T.self, from: body)
     }
 

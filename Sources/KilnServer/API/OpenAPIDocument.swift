@@ -152,6 +152,9 @@ enum OpenAPIDocument {
                                "properties": .object(trainingSettings.merging([
                                    "datanet": string("The Datanet's slug"), "version": .object(["type": "integer", "description": "A published version number"]),
                                ]) { $1 })]),
+        "ConversationRequest": .object(["type": "object", "required": .array(["title", "turns"]), "additionalProperties": .bool(false),
+                                        "properties": .object(["title": string("1–200 characters"),
+                                                               "turns": .object(["type": "array", "description": "The Chat page's turns, at most 1 MiB"])])]),
         "CuratorRequest": .object(["type": "object", "required": .array(["username"]), "additionalProperties": .bool(false),
                                    "properties": .object(["username": string("The user to add")])]),
         "ReviewRequest": .object(["type": "object", "required": .array(["decision"]), "additionalProperties": .bool(false),

@@ -1,4 +1,4 @@
-// The Chat page's script: conversations kept in the browser per user, answers streamed from
+// The Chat page's script: conversations kept on the node per user (`/api/conversations`), answers streamed from
 // `/v1/chat/completions` (one or two models side by side), a stop button, tokens/s per answer, and ratings and
 // corrections submitted to a Datanet as ordinary items.
 
@@ -10,7 +10,6 @@ extension Assets {
           const root = document.querySelector("[data-chat]");
           if (!root) return;
           const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-          const storeKey = "kiln.chat." + root.dataset.user;
           const $ = function (id) { return document.getElementById(id); };
           function el(tag, className, text) {
             const node = document.createElement(tag);
@@ -18,26 +17,48 @@ extension Assets {
             if (text !== undefined && text !== null) node.textContent = String(text);
             return node;
           }
+          const json = { "X-CSRF-Token": csrf, "Accept": "application/json", "Content-Type": "application/json" };
           let saved = [];
-          try { saved = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (ignored) { saved = []; }
-          let conversation = { id: Date.now(), title: "", turns: [] };
+          let conversation = { id: null, title: "", turns: [] };
           let controllers = [];
 
-          function persist() {
+          // Saves the conversation on the node (the page's DOM references left out), then refreshes the list.
+          async function persist() {
             if (!conversation.turns.length) return;
-            conversation.title = conversation.turns[0].user.slice(0, 60);
-            saved = [conversation].concat(saved.filter(function (c) { return c.id !== conversation.id; })).slice(0, 30);
-            try { localStorage.setItem(storeKey, JSON.stringify(saved, function (key, value) { return /[nN]ode$/.test(key) ? undefined : value; })); } catch (ignored) { /* full storage: keep going unsaved */ }
-            listConversations();
+            conversation.title = conversation.turns[0].user.slice(0, 60) || "Untitled";
+            const turns = JSON.parse(JSON.stringify(conversation.turns, function (key, value) { return /[nN]ode$/.test(key) ? undefined : value; }));
+            const url = "/api/conversations" + (conversation.id ? "/" + conversation.id : "");
+            try {
+              const response = await fetch(url, { method: conversation.id ? "PUT" : "POST", credentials: "same-origin", headers: json,
+                body: JSON.stringify({ title: conversation.title, turns: turns }) });
+              const data = await response.json().catch(function () { return null; });
+              if (response.ok && data) conversation.id = data.id;
+            } catch (ignored) { /* offline: the conversation stays on the page */ }
+            await listConversations();
           }
-          function listConversations() {
+          async function listConversations() {
+            try {
+              const response = await fetch("/api/conversations", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+              if (response.ok) saved = (await response.json()).items;
+            } catch (ignored) { /* keep the last list */ }
             const list = $("conversation-list");
             list.replaceChildren();
             saved.forEach(function (c) {
               const item = el("li");
               const link = el("button", "link" + (c.id === conversation.id ? " current" : ""), c.title || "Untitled");
               link.type = "button";
-              link.addEventListener("click", function () { conversation = c; render(); listConversations(); });
+              link.dataset.conversation = c.id;
+              link.addEventListener("click", async function () {
+                const response = await fetch("/api/conversations/" + c.id, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+                if (!response.ok) return;
+                const data = await response.json();
+                conversation = { id: data.id, title: data.title, turns: data.turns.map(function (turn) {
+                  turn.replies.forEach(function (reply) { reply.done = true; });
+                  return turn;
+                }) };
+                render();
+                listConversations();
+              });
               item.appendChild(link);
               list.appendChild(item);
             });
@@ -241,7 +262,7 @@ extension Assets {
           $("chat-stop").addEventListener("click", function () { controllers.forEach(function (c) { c.abort(); }); });
           $("chat-compare").addEventListener("change", function () { $("compare-box").hidden = !$("chat-compare").checked; });
           $("new-conversation").addEventListener("click", function () {
-            conversation = { id: Date.now(), title: "", turns: [] };
+            conversation = { id: null, title: "", turns: [] };
             render(); listConversations();
           });
           listConversations();

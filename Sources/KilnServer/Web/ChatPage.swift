@@ -1,7 +1,7 @@
 // The Chat page: talk to a base model or an adapter (or two side by side on the same prompt) through the
 // OpenAI-compatible API, with answers streamed token by token. Each answer can be rated or corrected; the exchange
 // goes to a Datanet the user picks as an ordinary submission, checked and reviewed like any other, so the next run
-// learns from it. Conversations are kept in the browser, per user.
+// learns from it. Conversations are kept on the node, per user.
 import Foundation
 import Hummingbird
 import KilnAPI
