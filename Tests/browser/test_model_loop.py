@@ -171,6 +171,21 @@ class Flow(BrowserFlow):
         self.click(f'#conversation-list [data-conversation="{first}"]')
         self.wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#transcript .bubble.user"), QUESTION))
 
+    def compare_two_models(self):
+        self.click("#new-conversation")
+        self.click("#chat-compare")
+        Select(self.find("#chat-model")).select_by_value(f"SmolLM2-135M-Instruct:run-{self.run_id}")
+        Select(self.find("#chat-model-b")).select_by_value("SmolLM2-135M-Instruct")
+        self.fill("#chat-max-tokens", "16")
+        self.fill("#chat-input", "Name one bread.")
+        self.click("#chat-send")
+        long_wait = WebDriverWait(self.driver, 180, poll_frequency=0.2)
+        long_wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".replies.compare .reply-actions:not([hidden])")) == 2)
+        models = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".replies.compare .reply-model")]
+        assert [m.lower() for m in models] == [f"smollm2-135m-instruct:run-{self.run_id}", "smollm2-135m-instruct"], models
+        self.screenshot("compare")
+        self.click("#chat-compare")
+
     def review_the_correction(self):
         self.go(f"/datanets/{SLUG}/queue")
         item = self.find("#queue > li")
@@ -224,8 +239,8 @@ class Flow(BrowserFlow):
 
 
 STEPS = ["set-up-data", "sign-in", "models-page", "form-refuses-bad-values", "create-run", "chart-updates-while-training",
-         "evaluation", "chat-with-tuned-model", "correct-the-answer", "conversation-kept-on-the-node", "review-the-correction",
-         "publish-and-train-again", "kill-mid-run-then-resume-with-one-click", "start-page"]
+         "evaluation", "chat-with-tuned-model", "correct-the-answer", "conversation-kept-on-the-node", "compare-two-models",
+         "review-the-correction", "publish-and-train-again", "kill-mid-run-then-resume-with-one-click", "start-page"]
 
 if __name__ == "__main__":
     sys.exit(run_flow(Flow, STEPS, screenshot_each_step=True))

@@ -58,7 +58,8 @@ extension Assets {
         .replies.compare { grid-template-columns: 1fr 1fr; }
         .reply-model { font-size: .75rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin-bottom: .25rem; }
         .reply-meta { font-size: .8rem; color: var(--muted); margin: .4rem 0 0; }
-        .reply-actions { display: flex; gap: .25rem; margin-top: .35rem; }
+        .reply-actions { display: flex; flex-wrap: wrap; gap: .25rem; margin-top: .35rem; }
+        .reply-actions .button { white-space: nowrap; }
         .correction { margin-top: .5rem; }
         .feedback-status { font-size: .85rem; margin: .5rem 0 0; }
         .feedback-status.ok { color: var(--ok); } .feedback-status.error { color: var(--bad); }
