@@ -38,10 +38,16 @@ public struct ModelCatalog: Sendable {
     /// `_` or `-` not starting with `.`, so it can only ever name an entry of the directory itself.
     public func path(_ name: String) -> URL? {
         if name == "default" { return DefaultModel.locate() }
-        let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
-        guard let directory, (1...128).contains(name.utf8.count), allowed, !name.hasPrefix(".") else { return nil }
+        guard let directory, Self.isValidName(name) else { return nil }
         let url = directory.appendingPathComponent(name)
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+
+    /// Whether `name` is 1 to 128 ASCII letters, digits, `.`, `_` or `-`, not starting with `.`: a name that can only
+    /// ever be an entry of the models directory itself.
+    public static func isValidName(_ name: String) -> Bool {
+        let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+        return (1...128).contains(name.utf8.count) && allowed && !name.hasPrefix(".")
     }
 }
 

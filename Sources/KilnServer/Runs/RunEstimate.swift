@@ -37,8 +37,8 @@ extension APIController {
         }
         let datanet = try await readableDatanet(slug, context)
         guard let worker, let training else { throw DataError.unprocessable(code: "training_disabled", message: "Training is not enabled on this node.") }
-        let (base, _) = try await RunQueue.check(services: services, catalog: training.catalog, datanet: datanet, number: number, body: body)
-        let version = try await services.versions.header(datanet, number: number)
+        let (base, version, _) = try await RunQueue.check(services: services, catalog: training.catalog, datanet: datanet, number: number,
+                                                          body: body)
         let facts = try ModelFacts.of(base)
         let serving = try await worker.model(base: base, adapter: nil)
         let model = serving.loaded

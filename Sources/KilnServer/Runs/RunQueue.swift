@@ -24,11 +24,11 @@ enum RunQueue {
         }
     }
 
-    /// Checks `body` against the node and returns the base's path and the run spec (without the base's hash, which
-    /// `create` adds): what the estimate checks too, so it refuses what a start would refuse.
+    /// Checks `body` against the node and returns the base's path, the version's header and the run spec (without the
+    /// base's hash, which `create` adds): what the estimate checks too, so it refuses what a start would refuse.
     /// - Throws: `DataError.badRequest` naming what is wrong, `.notFound` for a missing version.
     static func check(services: KilnServices, catalog: ModelCatalog, datanet: Datanet, number: Int,
-                      body: TrainingJobRequest) async throws -> (base: URL, spec: TrainingSpec) {
+                      body: TrainingJobRequest) async throws -> (base: URL, version: DatasetVersion, spec: TrainingSpec) {
         guard datanet.kind == .text else {
             throw DataError.badRequest(code: "not_text", message: "Only text Datanets can be trained on; \(datanet.slug) holds \(datanet.kind.rawValue).")
         }
@@ -54,6 +54,6 @@ enum RunQueue {
             throw DataError.badRequest(code: "bad_field", message: "Field \"\(problem.field)\" \(problem.rule).")
         }
         try await ModuleNames.shared.check(body.targetModules, base: base)
-        return (base, spec)
+        return (base, version, spec)
     }
 }

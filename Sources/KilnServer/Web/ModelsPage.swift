@@ -86,8 +86,7 @@ enum ModelImport {
         guard let directory = catalog?.directory else {
             throw DataError.badRequest(code: "no_models_directory", message: "This node has no models directory; start it with --models DIR.")
         }
-        let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
-        guard (1...128).contains(name.utf8.count), allowed, !name.hasPrefix("."), name != "default" else {
+        guard ModelCatalog.isValidName(name), name != "default" else {
             throw DataError.badRequest(code: "bad_field", message: "The name must be 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'.")
         }
         guard path.hasPrefix("/"), !path.contains("\0") else {
@@ -159,8 +158,7 @@ enum ModelViews {
             facts = "<p class=\"alert error\">Its files could not be read: \(base.problem ?? "unknown error")</p>"
         }
         let adapters: [HTML] = runs.map { run in
-            let spec = JSONValue(parsing: run.spec)
-            let root: String = if case .object(let train)? = spec?["train"], case .string(let r)? = train["merkle_root"] { r } else { "" }
+            let root = RunViews.merkleRoot(run)
             let ledger: HTML = run.ledgerSeq.map { "<a href=\"/ledger/entries/\($0)\">entry #\($0)</a>" } ?? "—"
             return """
                 <tr data-run="\(run.id)"><td><a href="/runs/\(run.id)">Run \(run.id)</a>\(run.isPrivate ? HTML(" <span class=\"tag\">private</span>") : "")</td>

@@ -27,6 +27,12 @@ enum RunViews {
         "<span class=\"badge run-\(state.rawValue)\" data-state-badge>\(state.rawValue)</span>"
     }
 
+    /// The Merkle root of the version a run trains on, from its spec ("" for a spec without one).
+    static func merkleRoot(_ job: TrainingJob) -> String {
+        if case .object(let train)? = JSONValue(parsing: job.spec)?["train"], case .string(let root)? = train["merkle_root"] { return root }
+        return ""
+    }
+
     /// The table of runs.
     static func list(_ runs: [TrainingJob], signedIn: Bool) -> HTML {
         let rows: [HTML] = runs.map { run in
@@ -56,7 +62,7 @@ enum RunViews {
     /// One run: head, live progress and chart, actions, the log; evaluation and downloads once it succeeded.
     static func page(_ job: TrainingJob, canAct: Bool) -> HTML {
         let spec = JSONValue(parsing: job.spec)
-        let root: String = if case .object(let train)? = spec?["train"], case .string(let r)? = train["merkle_root"] { r } else { "" }
+        let root = merkleRoot(job)
         let model = "\(ServedModels.baseID(job.base)):run-\(job.id)"
         let settings: [HTML] = ["lora_r", "lora_alpha", "learning_rate", "epochs", "max_steps", "micro_batch_size", "gradient_accumulation",
                                 "max_length", "scheduler", "qlora"].compactMap { key in
