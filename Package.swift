@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "KilnModels", dependencies: ["KilnTensor", "KilnKernels"], swiftSettings: engineSettings),
         // C kernels for instruction sets above the Swift floor (AVX-512), chosen at run time by what the CPU reports.
         .target(name: "KilnKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Knowledge bases: document text, chunking, sentence embeddings, BM25, HNSW and hybrid search; no storage of its own.
+        .target(name: "KilnKnowledge", dependencies: ["KilnModels", "KilnTensor", "KilnKernels"], swiftSettings: engineSettings),
         // Fine-tuning: LoRA/QLoRA training, NF4, adapters; reads Datanet versions through their export files only.
         .target(
             name: "KilnTrain",
@@ -86,6 +88,7 @@ let package = Package(
             dependencies: [
                 "KilnAPI",
                 "KilnData",
+                "KilnKnowledge",
                 "KilnModels",
                 "KilnTrain",
                 "KilnStore",
@@ -139,6 +142,7 @@ let package = Package(
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnData"]),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "KilnLedger", "KilnStore"]),
         .testTarget(name: "KilnModelsTests", dependencies: ["KilnModels"]),
+        .testTarget(name: "KilnKnowledgeTests", dependencies: ["KilnKnowledge", "KilnModels"]),
         .testTarget(name: "KilnTensorTests", dependencies: ["KilnTensor", "KilnHost"]),
         .testTarget(name: "KilnTrainTests", dependencies: ["KilnTrain", "KilnModels"]),
         .testTarget(name: "KilnLedgerTests", dependencies: ["KilnLedger"], exclude: ["reference"]),

@@ -25,6 +25,8 @@ public final class KilnServices: Sendable {
     public let jobs: JobStore
     /// Chat conversations, per user.
     public let conversations: ConversationStore
+    /// Knowledge bases, their documents, chunks and uses.
+    public let knowledge: KnowledgeStore
     /// The data folder.
     public let dataDirectory: URL
     /// The node's caps on request bodies and items.
@@ -49,6 +51,7 @@ public final class KilnServices: Sendable {
         versions = VersionStore(database: database, ledger: ledger, now: now)
         jobs = JobStore(database: database, ledger: ledger, now: now)
         conversations = ConversationStore(database: database, now: now)
+        knowledge = KnowledgeStore(database: database, now: now)
     }
 
     /// Opens a data folder: `DIR/kiln.sqlite` (or `databaseURL`, PostgreSQL) and `DIR/blobs/`, migrated.

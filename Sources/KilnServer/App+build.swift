@@ -52,7 +52,8 @@ extension ServerOptions {
 
 /// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
 public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits(),
-                        guardOptions: RequestGuardOptions = RequestGuardOptions(), training: TrainingNode? = nil) -> Router<KilnContext> {
+                        guardOptions: RequestGuardOptions = RequestGuardOptions(), training: TrainingNode? = nil,
+                        builtinDocs: [URL] = []) -> Router<KilnContext> {
     let limiter = AttemptLimiter(attempts)
     let router = Router(context: KilnContext.self)
     // Middleware applies to routes added after it, so it is added first; the security headers go outermost so that
@@ -63,10 +64,12 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     let worker = InferenceWorker()
-    APIController(services: services, attempts: limiter, training: training, worker: worker).addRoutes(to: router)
-    WebController(services: services, attempts: limiter, training: training).addRoutes(to: router)
+    let knowledge = KnowledgeService(store: services.knowledge, folder: KnowledgeService.folder(in: services.dataDirectory))
+    if !builtinDocs.isEmpty { Task { await knowledge.syncBuiltin(builtinDocs) } }
+    APIController(services: services, attempts: limiter, training: training, worker: worker, knowledge: knowledge).addRoutes(to: router)
+    WebController(services: services, attempts: limiter, training: training, knowledge: knowledge).addRoutes(to: router)
     OpenAIController(models: ServedModels(catalog: training?.catalog ?? ModelCatalog(directory: nil), jobs: services.jobs),
-                     worker: worker).addRoutes(to: router)
+                     worker: worker, knowledge: knowledge).addRoutes(to: router)
     let jobs = services.jobs
     router.get("metrics") { _, _ in
         let states = try await jobs.list(limit: 1000).map(\.state)
@@ -98,7 +101,8 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
     let training = TrainingNode(services: services, catalog: ModelCatalog(directory: models))
     Task { await training.runner.start() }
     return Application(
-        router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard, training: training),
+        router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard, training: training,
+                            builtinDocs: KnowledgeService.builtinDocuments()),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln", backlog: 1024,
                              availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),

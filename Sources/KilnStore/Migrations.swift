@@ -345,6 +345,67 @@ public enum Migrator {
             """,
             "CREATE INDEX conversations_owner ON conversations (owner_id, updated_at)",
         ]),
+        Migration(version: 10, name: "knowledge bases", statements: [
+            // A knowledge base: its owner, whether every signed-in user may search it, and its settings (chunking, BM25,
+            // HNSW) as JSON. The built-in base of Kiln's own docs has no owner and a fixed name.
+            """
+            CREATE TABLE knowledge_bases (
+                id {id},
+                owner_id {int} REFERENCES users(id),
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                is_public {bool} NOT NULL DEFAULT 0,
+                is_builtin {bool} NOT NULL DEFAULT 0,
+                embedder TEXT NOT NULL,
+                settings TEXT NOT NULL,
+                created_at {int} NOT NULL,
+                updated_at {int} NOT NULL
+            )
+            """,
+            // A document is replaced by name: the old row and its chunks go in the same transaction the new ones come in.
+            """
+            CREATE TABLE knowledge_documents (
+                id {id},
+                base_id {int} NOT NULL REFERENCES knowledge_bases(id),
+                name TEXT NOT NULL,
+                format TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                byte_count {int} NOT NULL,
+                datanet_id {int},
+                version_number {int},
+                chunk_count {int} NOT NULL,
+                created_at {int} NOT NULL,
+                UNIQUE (base_id, name)
+            )
+            """,
+            // A chunk's embedding is its little-endian float32 vector in base64, the same text on both engines.
+            """
+            CREATE TABLE knowledge_chunks (
+                id {id},
+                base_id {int} NOT NULL,
+                document_id {int} NOT NULL REFERENCES knowledge_documents(id),
+                position {int} NOT NULL,
+                heading_path TEXT NOT NULL,
+                text TEXT NOT NULL,
+                embedding TEXT NOT NULL,
+                item_id {int},
+                contributor TEXT
+            )
+            """,
+            "CREATE INDEX knowledge_chunks_base ON knowledge_chunks (base_id, id)",
+            "CREATE INDEX knowledge_chunks_document ON knowledge_chunks (document_id, position)",
+            // Which chunks an answer was given, for attribution: the completion's id and the chunk ids in prompt order.
+            """
+            CREATE TABLE knowledge_uses (
+                id {id},
+                owner_id {int} NOT NULL REFERENCES users(id),
+                completion_id TEXT NOT NULL,
+                chunk_ids TEXT NOT NULL,
+                created_at {int} NOT NULL
+            )
+            """,
+            "CREATE INDEX knowledge_uses_completion ON knowledge_uses (completion_id)",
+        ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

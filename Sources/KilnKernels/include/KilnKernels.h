@@ -10,4 +10,21 @@ int kiln_cpu_has_avx512(void);
 /// against a tile of widened weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks).
 void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);
 
+/// Takes the one-byte spin lock at `lock` (0 free, 1 held): HNSW construction holds a node's lock only while it
+/// reads or rewrites that node's short neighbour list, far shorter than a mutex's sleep and wake.
+static inline void kiln_spin_lock(unsigned char *lock) {
+    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+    }
+}
+
+/// Releases a lock taken by `kiln_spin_lock`.
+static inline void kiln_spin_unlock(unsigned char *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
+
+/// Adds `amount` to `*counter` atomically and returns the value before: work handed out to threads one item at a time.
+static inline long kiln_fetch_add(long *counter, long amount) { return __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED); }
+
+/// Asks the CPU to start loading the cache line at `address`: a graph walk knows its next vectors before it needs them.
+static inline void kiln_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #endif

@@ -176,6 +176,15 @@ public final class Tokenizer: Sendable {
         return ids
     }
 
+    /// Encodes text with special tokens, keeping at most `maxLength` ids in all: the text's ids are cut from the end
+    /// before the specials are added, as transformers' `truncation=True, max_length=…` does for one sequence.
+    public func encode(_ text: String, maxLength: Int) -> [Int] {
+        let plain = encode(text, addSpecialTokens: false)
+        guard let postProcessor else { return Array(plain.prefix(max(0, maxLength))) }
+        let specials = postProcessor.process([]).count
+        return postProcessor.process(Array(plain.prefix(max(0, maxLength - specials))))
+    }
+
     /// The token strings of ids (`convert_ids_to_tokens`); unknown ids give an empty string.
     public func tokens(for ids: [Int]) -> [String] {
         ids.map { token(for: $0) ?? "" }

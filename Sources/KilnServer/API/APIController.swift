@@ -12,6 +12,8 @@ struct APIController: Sendable {
     var training: TrainingNode? = nil
     /// The inference thread, for evaluating finished runs; nil where nothing is served.
     var worker: InferenceWorker? = nil
+    /// The node's knowledge bases; nil where they are off.
+    var knowledge: KnowledgeService? = nil
 
     /// Registers every API route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
@@ -104,6 +106,26 @@ struct APIController: Sendable {
                      body: .json("ConversationRequest"), use: updateConversation),
             Endpoint(.delete, "conversations/:id", "Delete one of the caller's conversations", tag: "Chat", auth: .user,
                      use: deleteConversation),
+
+            Endpoint(.get, "knowledge", "Knowledge bases the caller may search (their own, public ones, the built-in docs)", tag: "Knowledge",
+                     auth: .user, use: listKnowledgeBases),
+            Endpoint(.post, "knowledge", "Create a knowledge base (chunking, BM25 and HNSW settings optional)", tag: "Knowledge", auth: .user,
+                     body: .json("KnowledgeBaseRequest"), status: 201, use: createKnowledgeBase),
+            Endpoint(.get, "knowledge/:id", "One knowledge base with its documents", tag: "Knowledge", auth: .user, use: showKnowledgeBase),
+            Endpoint(.delete, "knowledge/:id", "Delete a knowledge base (its owner or an admin)", tag: "Knowledge", auth: .user,
+                     status: 204, use: deleteKnowledgeBase),
+            Endpoint(.post, "knowledge/:id/documents", "Add or replace documents: Markdown, text, HTML or PDF, multipart or raw with ?name=",
+                     tag: "Knowledge", auth: .user, body: .upload, status: 201, query: ["name"], use: addKnowledgeDocuments),
+            Endpoint(.post, "knowledge/:id/datanet-versions", "Add a published Datanet version's text items as a document", tag: "Knowledge",
+                     auth: .user, body: .json("KnowledgeVersionRequest"), status: 201, use: addKnowledgeVersion),
+            Endpoint(.get, "knowledge/:id/documents/:document", "One document with its chunks", tag: "Knowledge", auth: .user,
+                     use: showKnowledgeDocument),
+            Endpoint(.delete, "knowledge/:id/documents/:document", "Remove a document and its chunks", tag: "Knowledge", auth: .user,
+                     status: 204, use: deleteKnowledgeDocument),
+            Endpoint(.get, "knowledge/:id/chunks/:chunk", "One chunk with its document and origin", tag: "Knowledge", auth: .user,
+                     use: showKnowledgeChunk),
+            Endpoint(.post, "knowledge/:id/search", "Search a base: bm25, dense or hybrid (reciprocal rank fusion), optional MMR rerank",
+                     tag: "Knowledge", auth: .user, body: .json("KnowledgeSearchRequest"), use: searchKnowledge),
 
             Endpoint(.get, "ledger/key", "The node's Ed25519 public key", tag: "Ledger", use: ledgerKey),
             Endpoint(.get, "ledger/head", "The latest signed tree head", tag: "Ledger", use: ledgerHead),

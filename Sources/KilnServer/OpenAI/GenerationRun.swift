@@ -23,6 +23,8 @@ struct GenerationRun: Sendable {
     let created: Int
     /// The engine's settings.
     let options: GenerationOptions
+    /// The knowledge chunks the prompt was given, numbered as the answer cites them (a Kiln extension field).
+    var citations: JSONValue?
 
     /// Checks the prompt and `max_tokens` against the model, OpenAI's 400s when they do not fit.
     init(served: ServedModel, serving: ServingModel, promptIds: [Int], sampling: SamplingRequest, chat: Bool) throws {
@@ -70,10 +72,12 @@ struct GenerationRun: Sendable {
             ? ["index": .int(0), "message": .object(["role": .string("assistant"), "content": .string(text)]), "logprobs": .null,
                "finish_reason": .string(Self.finishReason(result))]
             : ["index": .int(0), "text": .string(text), "logprobs": .null, "finish_reason": .string(Self.finishReason(result))]
-        return JSONValue.object([
+        var body: [String: JSONValue] = [
             "id": .string(id), "object": .string(chat ? "chat.completion" : "text_completion"), "created": .int(created),
             "model": .string(served.id), "system_fingerprint": .null, "choices": .array([.object(choice)]), "usage": usage(result),
-        ])
+        ]
+        if let citations { body["citations"] = citations }
+        return .object(body)
     }
 
     /// One streamed chunk: the first carries the assistant role (chat) or the echoed prompt; the last a finish reason.
@@ -87,10 +91,12 @@ struct GenerationRun: Sendable {
             choice = ["index": .int(0), "text": .string(first ? (echo ?? "") : delta), "logprobs": .null,
                       "finish_reason": finish.map { .string($0) } ?? .null]
         }
-        return JSONValue.object([
+        var body: [String: JSONValue] = [
             "id": .string(id), "object": .string(chat ? "chat.completion.chunk" : "text_completion"), "created": .int(created),
             "model": .string(served.id), "system_fingerprint": .null, "choices": .array([.object(choice)]),
-        ]).data
+        ]
+        if first, let citations { body["citations"] = citations }
+        return JSONValue.object(body).data
     }
 
     /// The last chunk of `stream_options.include_usage`: no choices, the counts.

@@ -12,6 +12,8 @@ import KilnModels
 struct OpenAIController: Sendable {
     let models: ServedModels
     let worker: InferenceWorker
+    /// Knowledge bases for retrieval in chat, and the sentence embedder of /v1/embeddings.
+    let knowledge: KnowledgeService
     /// The largest body accepted: far above any real conversation, far below what memory minds.
     static let maxBodyBytes = 2 << 20
 
@@ -22,6 +24,7 @@ struct OpenAIController: Sendable {
         v1.get("models/:id", use: showModel)
         v1.post("chat/completions", use: chatCompletions)
         v1.post("completions", use: completions)
+        v1.post("embeddings", use: embeddings)
     }
 
     /// OpenAI's model object.
@@ -64,22 +67,41 @@ struct OpenAIController: Sendable {
         return try OpenAIFields(body: body)
     }
 
-    @Sendable func chatCompletions(_ request: Request, context: KilnContext) async throws -> Response {
+    @Sendable func embeddings(_ request: Request, context: KilnContext) async throws -> Response {
         _ = try context.requireUser()
-        let body = try await fields(request).chatRequest()
+        return try await EmbeddingsRoute(knowledge: knowledge).respond(try await fields(request))
+    }
+
+    @Sendable func chatCompletions(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let fields = try await fields(request)
+        let body = try fields.chatRequest()
+        let retrieval = try ChatKnowledgeRequest.parse(fields)
         let served = try await models.resolve(body.model, for: context)
+        var messages = body.messages
+        var retrieved: ChatContext?
+        if let retrieval {
+            let found = try await knowledge.chatContext(retrieval, messages: messages, user: user)
+            messages = found.messages(messages)
+            retrieved = found
+        }
         let serving = try await load(served)
         let loaded = serving.loaded
         let promptIds: [Int]?
         do {
-            promptIds = try loaded.chatPromptIds(body.messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) })
+            promptIds = try loaded.chatPromptIds(messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) })
         } catch {
             throw OpenAIError.invalid("The model's chat template refused these messages: \(error.localizedDescription)", param: "messages")
         }
         guard let promptIds else {
             throw OpenAIError.invalid("The model `\(served.id)` has no chat template; use /v1/completions.", param: "model", code: "no_chat_template")
         }
-        let run = try GenerationRun(served: served, serving: serving, promptIds: promptIds, sampling: body.sampling, chat: true)
+        var run = try GenerationRun(served: served, serving: serving, promptIds: promptIds, sampling: body.sampling, chat: true)
+        if let retrieved {
+            run.citations = retrieved.citations
+            // Which chunks shaped the answer, kept for attribution under the completion's id.
+            try await knowledge.store.recordUse(owner: user, completionID: run.id, chunkIDs: retrieved.chunks.map(\.chunk.id))
+        }
         return try await respond(run)
     }
 

@@ -14,6 +14,8 @@ struct WebController: Sendable {
     let attempts: AttemptLimiter
     /// The node's base models and training worker; nil where training is off.
     var training: TrainingNode? = nil
+    /// The node's knowledge bases.
+    var knowledge: KnowledgeService? = nil
 
     /// Registers every page route on `router`.
     func addRoutes(to router: Router<KilnContext>) {
