@@ -22,7 +22,7 @@ HOSTILE = ["9223372036854775807", "-9223372036854775808", "9223372036854775808",
 # Every query key a Kiln page or route reads (kept in step with the sources by t_keys_cover_the_sources).
 QUERY_KEYS = ["from", "before", "limit", "cursor", "seq", "tree_size", "first", "second", "reviewed", "decision", "done",
               "submission", "datanet", "version", "next", "created", "published", "base", "compare", "data", "format", "imported",
-              "model"]
+              "model", "name", "q", "mode"]
 
 
 def login(name):

@@ -13,7 +13,23 @@ enum HTMLText {
         "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "mdash": "—", "ndash": "–", "hellip": "…",
         "copy": "©", "reg": "®", "trade": "™", "rsquo": "’", "lsquo": "‘", "ldquo": "“", "rdquo": "”", "laquo": "«",
         "raquo": "»", "middot": "·", "bull": "•", "times": "×", "deg": "°", "euro": "€", "pound": "£", "shy": "",
-    ]
+        "sect": "§", "para": "¶", "plusmn": "±", "micro": "µ", "frac12": "½", "iquest": "¿", "iexcl": "¡", "szlig": "ß",
+    ].merging(latinLetters) { a, _ in a }
+
+    /// HTML's named Latin-1 letters (&eacute;, &Ouml;, &ccedil;, …), built from their accents.
+    static let latinLetters: [String: String] = {
+        var table: [String: String] = [:]
+        let accents: [(String, String, String)] = [("acute", "aeiouyAEIOUY", "áéíóúýÁÉÍÓÚÝ"), ("grave", "aeiouAEIOU", "àèìòùÀÈÌÒÙ"),
+                                                   ("circ", "aeiouAEIOU", "âêîôûÂÊÎÔÛ"), ("uml", "aeiouyAEIOU", "äëïöüÿÄËÏÖÜ"),
+                                                   ("tilde", "anoANO", "ãñõÃÑÕ"), ("ring", "aA", "åÅ"), ("cedil", "cC", "çÇ"),
+                                                   ("slash", "oO", "øØ")]
+        for (accent, bases, letters) in accents {
+            for (base, letter) in zip(bases, letters) { table["\(base)\(accent)"] = String(letter) }
+        }
+        table["aelig"] = "æ"
+        table["AElig"] = "Æ"
+        return table
+    }()
 
     /// The blocks of an HTML page.
     static func blocks(_ source: String) -> [DocumentBlock] {

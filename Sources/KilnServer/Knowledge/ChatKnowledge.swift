@@ -75,7 +75,7 @@ struct ChatContext: Sendable {
             ]
             if let item = found.chunk.itemID {
                 object["item_id"] = .int(item)
-                object["item_url"] = .string("/submissions/\(item)")
+                object["item_url"] = .string("/ledger/receipts/submission/\(item)")
             }
             if let contributor = found.chunk.contributor { object["contributor"] = .string(contributor) }
             return .object(object)

@@ -83,7 +83,7 @@ struct EmbeddingsRoute: Sendable {
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.singleValueContainer()
                 switch self {
-                case .floats(let values): try c.encode(values)
+                case .floats(let values): try c.encode(values.map(Double.init))
                 case .base64(let text): try c.encode(text)
                 }
             }

@@ -108,6 +108,10 @@ extension Assets {
             const text = el("pre", "reply-text", reply.text);
             box.appendChild(text);
             reply.node = text;
+            const sources = el("ol", "citations");
+            reply.citationsNode = sources;
+            citationsView(reply);
+            box.appendChild(sources);
             const meta = el("p", "reply-meta", reply.meta || (reply.done ? "" : "…"));
             reply.metaNode = meta;
             box.appendChild(meta);
@@ -126,6 +130,25 @@ extension Assets {
             box.appendChild(actions);
             if (reply.status) box.appendChild(statusView(reply.status));
             return box;
+          }
+          function citationsView(reply) {
+            const list = reply.citationsNode;
+            list.textContent = "";
+            list.hidden = !(reply.citations && reply.citations.length);
+            (reply.citations || []).forEach(function (c) {
+              const item = el("li", "citation");
+              const link = el("a", null, "[" + c.index + "] " + [c.document].concat(c.heading_path || []).join(" › "));
+              link.href = c.url; link.target = "_blank"; link.rel = "noopener"; link.title = c.text;
+              link.setAttribute("data-citation", c.chunk_id);
+              item.appendChild(link);
+              if (c.contributor) {
+                item.appendChild(document.createTextNode(" · contributed by "));
+                const who = el("a", "contributor", c.contributor);
+                who.href = c.item_url || "#";
+                item.appendChild(who);
+              }
+              list.appendChild(item);
+            });
           }
           function statusView(status) {
             const line = el("p", "feedback-status " + status.kind);
@@ -195,6 +218,8 @@ extension Assets {
             let tokens = 0, usage = null;
             const body = { model: reply.model, messages: history(index, column), stream: true, stream_options: { include_usage: true },
               temperature: Number($("chat-temperature").value), top_p: Number($("chat-top-p").value), max_tokens: Number($("chat-max-tokens").value) };
+            const knowledge = $("chat-knowledge") ? $("chat-knowledge").value : "";
+            if (knowledge) body.knowledge = [Number(knowledge)];
             try {
               const response = await fetch("/v1/chat/completions", { method: "POST", credentials: "same-origin", signal: controller.signal,
                 headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "text/event-stream" }, body: JSON.stringify(body) });
@@ -219,6 +244,7 @@ extension Assets {
                     const chunk = JSON.parse(payload);
                     if (chunk.error) throw new Error(chunk.error.message);
                     if (chunk.usage) usage = chunk.usage;
+                    if (chunk.citations) { reply.citations = chunk.citations; citationsView(reply); }
                     const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
                     if (delta && delta.content) {
                       tokens++;

@@ -2,7 +2,7 @@
 
 extension Assets {
     /// `/static/kiln.css`: the site stylesheet followed by the ledger's additions.
-    static let stylesheet = css + "\n" + ledgerCSS + "\n" + studioCSS
+    static let stylesheet = css + "\n" + ledgerCSS + "\n" + studioCSS + "\n" + knowledgeCSS
 
     /// Field lists, proofs, the lookup forms, kind tags and the verifier's verdict.
     static let ledgerCSS = #"""

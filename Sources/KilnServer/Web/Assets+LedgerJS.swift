@@ -2,7 +2,7 @@
 
 extension Assets {
     /// `/static/kiln.js`: the site script followed by the ledger verifier.
-    static let script = js + "\n" + ledgerJS + "\n" + runsJS + "\n" + chatJS
+    static let script = js + "\n" + ledgerJS + "\n" + runsJS + "\n" + chatJS + "\n" + knowledgeJS
 
     /// Checks an entry (or a receipt) in the browser, trusting nothing but WebCrypto and the node key it shows.
     ///

@@ -18,15 +18,17 @@ extension WebController {
             datanet.kind == .text && datanet.schema != .plain
         }
         let query = request.uri.queryParameters
+        let bases = try await services.knowledge.bases(visibleTo: user)
         return Layout.render("Chat", context, ChatViews.page(models.map(\.id), chosen: query.get("model"), compare: query.get("compare"),
-                                                             datanets: datanets, user: user.username))
+                                                             datanets: datanets, user: user.username, knowledge: bases))
     }
 }
 
 /// The Chat page's HTML.
 enum ChatViews {
     /// Settings on the left, the conversation on the right.
-    static func page(_ models: [String], chosen: String?, compare: String?, datanets: [Datanet], user: String) -> HTML {
+    static func page(_ models: [String], chosen: String?, compare: String?, datanets: [Datanet], user: String,
+                     knowledge: [KnowledgeBaseRecord] = []) -> HTML {
         guard !models.isEmpty else {
             return "<section class=\"card empty\"><h2>No models to chat with</h2><p>This node has no base model installed yet.</p></section>"
         }
@@ -45,6 +47,9 @@ enum ChatViews {
             <label class="check-box"><input type="checkbox" id="chat-compare"\(compare != nil ? HTML(" checked") : "")> Compare with a second model</label>
             <div id="compare-box"\(compare == nil ? HTML(" hidden") : "")><label for="chat-model-b">Second model</label>
             <select id="chat-model-b">\(options(compare ?? models.first { $0 != first }))</select></div>
+            <label for="chat-knowledge">Knowledge</label><select id="chat-knowledge"><option value="">None</option>\(knowledge.map { base -> HTML in
+                "<option value=\"\(base.id)\">\(base.name) (\(base.chunkCount) chunks)</option>" })</select>
+            <p class="hint">With a knowledge base, the best chunks go into the prompt and the answer cites them.</p>
             <label for="chat-system">System prompt</label><textarea id="chat-system" rows="3" placeholder="You are a helpful baking assistant."></textarea>
             <div class="two"><div><label for="chat-temperature">Temperature</label><input type="number" id="chat-temperature" value="0" min="0" max="2" step="0.1">
             </div><div><label for="chat-top-p">Top p</label><input type="number" id="chat-top-p" value="1" min="0.01" max="1" step="0.05"></div></div>

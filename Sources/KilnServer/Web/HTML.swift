@@ -68,7 +68,7 @@ enum Layout {
             <title>\(title) · Kiln</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/kiln.css">
             <meta name="csrf-token" content="\(csrf)"></head>
             <body><header class="top"><div class="bar"><a href="/" class="brand"><span class="logo" aria-hidden="true"></span>Kiln</a>
-            <nav class="primary"><a href="/">Datanets</a> <a href="/models" id="nav-models">Models</a> <a href="/runs" id="nav-runs">Runs</a> <a href="/chat" id="nav-chat">Chat</a> <a href="/leaderboard">Leaderboard</a> <a href="/ledger" id="nav-ledger">Ledger</a></nav><nav class="account">\(nav)</nav></div></header>
+            <nav class="primary"><a href="/">Datanets</a> <a href="/models" id="nav-models">Models</a> <a href="/runs" id="nav-runs">Runs</a> <a href="/chat" id="nav-chat">Chat</a> <a href="/knowledge" id="nav-knowledge">Knowledge</a> <a href="/leaderboard">Leaderboard</a> <a href="/ledger" id="nav-ledger">Ledger</a></nav><nav class="account">\(nav)</nav></div></header>
             <main>\(content)</main>
             <footer><div class="bar">Kiln — an open data and model foundry. Contributions are checked, reviewed and frozen into hashed versions.</div></footer><script src="/static/kiln.js"></script></body></html>
             """

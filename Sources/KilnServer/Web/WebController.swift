@@ -53,6 +53,9 @@ struct WebController: Sendable {
         router.get("runs/new", use: newRunPage)
         router.get("runs/:id", use: runPage)
         router.get("chat", use: chatPage)
+        router.get("knowledge", use: knowledgeListPage)
+        router.get("knowledge/:id", use: knowledgeBasePage)
+        router.get("knowledge/:id/documents/:document", use: knowledgeDocumentPage)
         router.get("start", use: startPage)
 
         router.get("static/kiln.css", use: { _, _ in Assets.response(Assets.stylesheet, type: "text/css; charset=utf-8") })
