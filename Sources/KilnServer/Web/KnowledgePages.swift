@@ -90,7 +90,7 @@ extension WebController {
             <div class="page-head" data-knowledge-base="\(base.id)"><p class="eyebrow"><a href="/knowledge">Knowledge</a></p><h1>\(base.name)</h1>
             <p class="lead">\(base.description.isEmpty ? "\(base.documentCount) documents, \(base.chunkCount) chunks." : base.description)</p>
             <p class="muted">Embedder \(base.embedder) · chunks of \(settings.chunking.maxTokens) word pieces, overlap \(settings.chunking.overlapTokens) ·
-            BM25 k1 \(Format.decimal(settings.bm25.k1)), b \(Format.decimal(settings.bm25.b)) · HNSW M \(settings.hnsw.m), efSearch \(settings.hnsw.efSearch)</p></div>
+            BM25 k1 \(String(settings.bm25.k1)), b \(String(settings.bm25.b)) · HNSW M \(settings.hnsw.m), efSearch \(settings.hnsw.efSearch)</p></div>
             <div class="kb-layout"><section class="card"><h2>Documents</h2>
             \(documents.isEmpty ? HTML("<p class=\"muted\" id=\"kb-no-documents\">No documents yet.</p>") : """
                 <table class="table" id="kb-documents"><thead><tr><th>Name</th><th>Format</th><th class="num">Chunks</th><th class="num">Size</th><th>Added</th><th></th></tr></thead>
