@@ -131,6 +131,7 @@ let package = Package(
                 "KilnStore",
                 "KilnTensor",
                 "KilnModels",
+                "KilnKnowledge",
                 "KilnTrain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

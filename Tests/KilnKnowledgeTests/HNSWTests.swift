@@ -1,7 +1,7 @@
 // The HNSW graph against a brute-force scan written here: recall@10 on clustered random unit vectors, removal and
 // replacement, and a saved file mapped back answering exactly as the index that wrote it.
 import Foundation
-import KilnKnowledge
+@testable import KilnKnowledge
 import Testing
 
 @Suite("HNSW index")
@@ -67,6 +67,24 @@ struct HNSWTests {
         for q in 0..<100 {
             #expect(batch[q] == (try index.search(Array(queries[(q * 48)..<((q + 1) * 48)]), k: 10, ef: 64)))
         }
+    }
+
+    /// A parallel insert once linked new nodes into a neighbour whose own insert then overwrote its list: 58 of 10,000
+    /// MiniLM embeddings ended with no incoming link and recall stopped at 0.983 at any ef.
+    @Test("A build across the cores leaves every node reachable: each has an incoming base-layer link")
+    func parallelBuildReachesEveryNode() throws {
+        let data = Self.vectors(6000, dimension: 24, seed: 13)
+        let index = try HNSWIndex(dimension: 24, parameters: HNSWParameters(m: 8, efConstruction: 64))
+        try index.add(labels: (0..<6000).map(Int64.init), vectors: data)
+        var incoming = [Int](repeating: 0, count: 6000)
+        for slot in 0..<6000 {
+            let list = index.links(Int32(slot), 0)
+            for j in 0..<Int(list[0]) { incoming[Int(list[1 + j])] += 1 }
+        }
+        #expect(incoming.indices.filter { incoming[$0] == 0 && $0 != Int(index.entry) }.isEmpty)
+        let queries = Self.vectors(60, dimension: 24, seed: 17)
+        let measured = try Self.recall(index, data, labels: (0..<6000).map(Int64.init), queries: queries, ef: 400)
+        #expect(measured >= 0.99, "recall@10 \(measured)")
     }
 
     @Test("Removed labels never come back; a replaced label is found at its new place")

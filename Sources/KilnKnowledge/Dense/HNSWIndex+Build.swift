@@ -75,15 +75,20 @@ extension HNSWIndex {
                 (nearest, nearestDistance) = greedy(query, from: nearest, distance: nearestDistance, layer: layer, locking: true)
             }
         }
+        // Every layer is searched first and linked after, base layer first: a node reachable on an upper layer then
+        // always has its base-layer list, so a search entering through it never finds it empty (and another insert
+        // never links into a list this insert would then overwrite).
+        var chosen: [(layer: Int, neighbors: [HNSWNeighbor])] = []
         for layer in stride(from: Int(min(level, topLevel)), through: 0, by: -1) {
             searchLayer(query, entry: nearest, entryDistance: nearestDistance, ef: parameters.efConstruction, layer: layer,
                         scratch: scratch, locking: true, skipRemoved: false)
             var found = scratch.top.drainAscending()
             selectNeighbors(&found, limit: maxM)
-            connect(slot, to: found, layer: layer)
+            chosen.append((layer, found))
             nearest = found[0].id
             nearestDistance = found[0].distance
         }
+        for (layer, neighbors) in chosen.reversed() { connect(slot, to: neighbors, layer: layer) }
         if raisesTop {
             entry = slot
             maxLevel = level
@@ -119,43 +124,51 @@ extension HNSWIndex {
     /// Best-first search of one layer from `entry`, leaving the `ef` nearest found in `scratch.top`.
     func searchLayer(_ query: UnsafePointer<Float>, entry start: Int32, entryDistance: Float, ef: Int, layer: Int,
                      scratch: HNSWScratch, locking: Bool, skipRemoved: Bool) {
+        // The hot loop works on locals: class properties would cost a dynamic exclusivity check on every access.
         let tag = scratch.nextTag()
-        let visited = scratch.visited
-        scratch.top.count = 0
-        scratch.candidates.count = 0
+        let visited = scratch.visited, copy = scratch.list, locks = self.locks, removed = self.removed
+        let vectors = self.vectors, dimension = self.dimension
+        var top = scratch.top, candidates = scratch.candidates
+        defer {
+            scratch.top = top
+            scratch.candidates = candidates
+        }
+        top.count = 0
+        candidates.count = 0
         visited[Int(start)] = tag
         var lowerBound = Float.infinity
         if !(skipRemoved && removed[Int(start)] != 0) {
-            scratch.top.push(entryDistance, start)
+            top.push(entryDistance, start)
             lowerBound = entryDistance
         }
-        scratch.candidates.push(-entryDistance, start)
+        candidates.push(-entryDistance, start)
         let anyRemoved = skipRemoved && removedCount > 0
-        while scratch.candidates.count > 0 {
-            let current = scratch.candidates.pop()
-            if -current.distance > lowerBound && (scratch.top.count == ef || !anyRemoved) { break }
+        while candidates.count > 0 {
+            let current = candidates.pop()
+            if -current.distance > lowerBound && (top.count == ef || !anyRemoved) { break }
             var list = links(current.id, layer)
             if locking {
                 kiln_spin_lock(locks + Int(current.id))
-                scratch.list.update(from: list, count: Int(list[0]) + 1)
+                copy.update(from: list, count: Int(list[0]) + 1)
                 kiln_spin_unlock(locks + Int(current.id))
-                list = scratch.list
+                list = copy
             }
             let n = Int(list[0])
-            if n > 0 { kiln_prefetch(vector(at: list[1])) }
-            for j in 1...max(n, 1) where j <= n {
+            guard n > 0 else { continue }
+            kiln_prefetch(vectors + Int(list[1]) * dimension)
+            for j in 1...n {
                 let id = list[j]
-                if j < n { kiln_prefetch(vector(at: list[j + 1])) }
+                if j < n { kiln_prefetch(vectors + Int(list[j + 1]) * dimension) }
                 guard visited[Int(id)] != tag else { continue }
                 visited[Int(id)] = tag
-                let d = distance(query, vector(at: id))
-                if scratch.top.count < ef || d < lowerBound {
-                    scratch.candidates.push(-d, id)
+                let d = -Self.dot(query, vectors + Int(id) * dimension, dimension)
+                if top.count < ef || d < lowerBound {
+                    candidates.push(-d, id)
                     if !(skipRemoved && removed[Int(id)] != 0) {
-                        scratch.top.push(d, id)
-                        if scratch.top.count > ef { scratch.top.pop() }
+                        top.push(d, id)
+                        if top.count > ef { top.pop() }
                     }
-                    if scratch.top.count > 0 { lowerBound = scratch.top.top.distance }
+                    if top.count > 0 { lowerBound = top.top.distance }
                 }
             }
         }

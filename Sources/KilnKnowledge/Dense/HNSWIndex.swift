@@ -184,7 +184,12 @@ public final class HNSWIndex: @unchecked Sendable {
                                   rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
             i += 16
         }
-        var total = (s0 + s1).sum()
+        // A pairwise reduction: `.sum()` adds the sixteen lanes one after another, a chain four times as long.
+        let v16 = s0 + s1
+        let v8 = v16.lowHalf + v16.highHalf
+        let v4 = v8.lowHalf + v8.highHalf
+        let v2 = v4.lowHalf + v4.highHalf
+        var total = v2[0] + v2[1]
         while i < n {
             total += a[i] * b[i]
             i += 1

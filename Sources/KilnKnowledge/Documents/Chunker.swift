@@ -153,7 +153,7 @@ public struct Chunker {
     }
 
     /// Sentences: ends at ., ! or ? followed by white space.
-    static func sentences(_ text: String) -> [String] {
+    public static func sentences(_ text: String) -> [String] {
         var out: [String] = []
         var start = text.startIndex
         var index = text.startIndex
