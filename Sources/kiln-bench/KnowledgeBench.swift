@@ -26,6 +26,8 @@ struct KnowledgeBench: AsyncParsableCommand {
     var efConstruction = 200
     @Option(help: "The ef values of the sweep.")
     var efs = "10,16,24,32,48,64,96,128,192,256,384,512"
+    @Option(help: "HNSW datasets: random, minilm (comma-separated).")
+    var datasets = "random,minilm"
     @Option(help: "Parts to run: ann, embed, retrieval (comma-separated).")
     var parts = "ann,embed,retrieval"
     @Option(name: .customLong("retrieval-queries"), help: "Known-item queries of the retrieval benchmark.")
@@ -52,9 +54,12 @@ struct KnowledgeBench: AsyncParsableCommand {
             corpus = loaded
             return loaded
         }
-        if wanted.contains("ann") {
+        let sets = Set(datasets.split(separator: ",").map(String.init))
+        if wanted.contains("ann"), sets.contains("random") {
             let (data, queryVectors) = randomUnitVectors(count: count, queries: queries)
             try annComparison("random", data: data, queries: queryVectors)
+        }
+        if wanted.contains("ann"), sets.contains("minilm") {
             let texts = try docs().texts(count + queries)
             guard texts.count == count + queries else { throw ValidationError("python3-doc gave only \(texts.count) texts") }
             let vectors = try cachedEmbeddings(texts, embedder: embedder, name: "minilm-\(texts.count)")
@@ -101,7 +106,8 @@ struct KnowledgeBench: AsyncParsableCommand {
         for start in stride(from: 0, to: texts.count, by: 4096) {
             out += try embedder.embed(Array(texts[start..<min(start + 4096, texts.count)]), batchSize: 64).flatMap { $0 }
             let done = min(start + 4096, texts.count)
-            print("  embedding \(name): \(done)/\(texts.count), \(fixed(Double(done) / Date().timeIntervalSince(began), 0)) texts/s")
+            // Progress goes to standard error, unbuffered, so it shows while standard output is a file.
+            FileHandle.standardError.write(Data("  embedding \(name): \(done)/\(texts.count), \(fixed(Double(done) / Date().timeIntervalSince(began), 0)) texts/s\n".utf8))
         }
         try out.withUnsafeBytes { try Data($0).write(to: url) }
         return out

@@ -88,6 +88,7 @@ struct AuthorizationMatrixTests {
         Row(method: .delete, path: "/api/knowledge/999999/documents/1", expected: signedIn(404)),
         Row(method: .get, path: "/api/knowledge/999999/chunks/1", expected: signedIn(404)),
         Row(method: .post, path: "/api/knowledge/999999/search", body: ["query": "ovens"], expected: signedIn(404)),
+        Row(method: .get, path: "/api/knowledge-uses/chatcmpl-none", expected: signedIn(404)),
         Row(method: .post, path: "/api/runs/999999/cancel", expected: signedIn(404)),
         Row(method: .post, path: "/api/runs/999999/resume", expected: signedIn(404)),
         Row(method: .get, path: "/api/runs", expected: everyone(200)),

@@ -129,6 +129,9 @@ def t_chat_cites_the_chunk_and_keeps_it_with_the_answer():
     assert citations[0]["index"] == 1 and citations[0]["chunk_id"] == ctx["glaze_chunk"], citations
     assert citations[0]["document"] == "guide.md" and citations[0]["url"].endswith(f"#chunk-{ctx['glaze_chunk']}")
     assert "1285" in citations[0]["text"]
+    ctx["completion"] = reply.id
+    used = requests.get(srv.url + f"/api/knowledge-uses/{reply.id}", headers=AUTH, timeout=30).json()
+    assert used["chunk_ids"] == [c["chunk_id"] for c in citations] and used["chunks"][0]["id"] == ctx["glaze_chunk"], used
     page = requests.get(srv.url + citations[0]["url"].split("#")[0], headers=AUTH, timeout=30)
     assert page.status_code == 200 and f'id="chunk-{ctx["glaze_chunk"]}"' in page.text
     # A streamed answer carries the same citations on its first chunk.
@@ -178,6 +181,8 @@ def t_other_users_do_not_see_a_private_base():
     requests.post(srv.url + "/api/auth/register", json={"username": "bob", "password": "correct horse battery"}, timeout=30)
     bob = requests.post(srv.url + "/api/auth/login", json={"username": "bob", "password": "correct horse battery"}, timeout=30).json()["token"]
     r = requests.get(srv.url + f"/api/knowledge/{ctx['base']}", headers={"Authorization": "Bearer " + bob}, timeout=30)
+    assert r.status_code == 404
+    r = requests.get(srv.url + f"/api/knowledge-uses/{ctx['completion']}", headers={"Authorization": "Bearer " + bob}, timeout=30)
     assert r.status_code == 404
     assert all(b["id"] != ctx["base"] for b in requests.get(srv.url + "/api/knowledge", headers={"Authorization": "Bearer " + bob},
                                                             timeout=30).json()["items"])

@@ -169,11 +169,14 @@ extension KnowledgeStore {
         }
     }
 
-    /// The chunk ids recorded for a completion, in prompt order, if it used any.
-    public func use(completionID: String) async throws -> [Int]? {
+    /// Who asked for a completion and the chunk ids it was given, in prompt order, if it used any.
+    public func use(completionID: String) async throws -> (ownerID: Int, chunkIDs: [Int])? {
         try await database.read { sql in
-            guard let row = try await sql.raw("SELECT chunk_ids FROM knowledge_uses WHERE completion_id = \(bind: completionID)").first() else { return nil }
-            return try JSONDecoder().decode([Int].self, from: Data(try row.decode(column: "chunk_ids", as: String.self).utf8))
+            guard let row = try await sql.raw("SELECT owner_id, chunk_ids FROM knowledge_uses WHERE completion_id = \(bind: completionID)").first() else {
+                return nil
+            }
+            let ids = try JSONDecoder().decode([Int].self, from: Data(try row.decode(column: "chunk_ids", as: String.self).utf8))
+            return (try row.decode(column: "owner_id", as: Int.self), ids)
         }
     }
 

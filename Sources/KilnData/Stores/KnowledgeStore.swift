@@ -168,23 +168,6 @@ public final class KnowledgeStore: Sendable {
         try await allBases().filter { $0.visible(to: user) }
     }
 
-    /// Changes a base's name, description or visibility.
-    public func update(_ id: Int, name: String?, description: String?, isPublic: Bool?) async throws {
-        if let name, !(1...100).contains(name.trimmingCharacters(in: .whitespacesAndNewlines).count) {
-            throw DataError.badRequest(code: "bad_field", message: "Field \"name\" must be 1 to 100 characters on one line.")
-        }
-        if let description, description.count > 2000 {
-            throw DataError.badRequest(code: "bad_field", message: "Field \"description\" must be at most 2000 characters.")
-        }
-        let time = stamp
-        try await database.write { sql in
-            if let name { try await sql.raw("UPDATE knowledge_bases SET name = \(bind: name.trimmingCharacters(in: .whitespacesAndNewlines)) WHERE id = \(bind: id)").run() }
-            if let description { try await sql.raw("UPDATE knowledge_bases SET description = \(bind: description) WHERE id = \(bind: id)").run() }
-            if let isPublic { try await sql.raw("UPDATE knowledge_bases SET is_public = \(bind: isPublic ? 1 : 0) WHERE id = \(bind: id)").run() }
-            try await sql.raw("UPDATE knowledge_bases SET updated_at = \(bind: time) WHERE id = \(bind: id)").run()
-        }
-    }
-
     /// Deletes a base with its documents and chunks.
     public func delete(_ id: Int) async throws {
         try await database.write { sql in

@@ -10,6 +10,10 @@ int kiln_cpu_has_avx512(void);
 /// against a tile of widened weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks).
 void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);
 
+/// out[i] = dot(query, vectors[ids[i] * dimension ..< (ids[i] + 1) * dimension]) for i < count (AVX-512): the
+/// distances of one HNSW expansion, four stored vectors per pass over the query.
+void kiln_gather_dot_avx512(const float *query, const float *vectors, const int *ids, int count, int dimension, float *out);
+
 /// Takes the one-byte spin lock at `lock` (0 free, 1 held): HNSW construction holds a node's lock only while it
 /// reads or rewrites that node's short neighbour list, far shorter than a mutex's sleep and wake.
 static inline void kiln_spin_lock(unsigned char *lock) {

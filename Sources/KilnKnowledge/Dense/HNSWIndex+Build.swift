@@ -126,7 +126,8 @@ extension HNSWIndex {
                      scratch: HNSWScratch, locking: Bool, skipRemoved: Bool) {
         // The hot loop works on locals: class properties would cost a dynamic exclusivity check on every access.
         let tag = scratch.nextTag()
-        let visited = scratch.visited, copy = scratch.list, locks = self.locks, removed = self.removed
+        let visited = scratch.visited, copy = scratch.list, pending = scratch.pending, dots = scratch.dots
+        let locks = self.locks, removed = self.removed
         let vectors = self.vectors, dimension = self.dimension
         var top = scratch.top, candidates = scratch.candidates
         defer {
@@ -155,13 +156,19 @@ extension HNSWIndex {
             }
             let n = Int(list[0])
             guard n > 0 else { continue }
-            kiln_prefetch(vectors + Int(list[1]) * dimension)
+            // The unvisited neighbours first, then all their products in one kernel call, then the heaps.
+            var fresh = 0
             for j in 1...n {
                 let id = list[j]
-                if j < n { kiln_prefetch(vectors + Int(list[j + 1]) * dimension) }
                 guard visited[Int(id)] != tag else { continue }
                 visited[Int(id)] = tag
-                let d = -Self.dot(query, vectors + Int(id) * dimension, dimension)
+                pending[fresh] = id
+                fresh += 1
+            }
+            guard fresh > 0 else { continue }
+            Self.gatherDots(query, vectors, pending, fresh, dimension, into: dots)
+            for k in 0..<fresh {
+                let id = pending[k], d = -dots[k]
                 if top.count < ef || d < lowerBound {
                     candidates.push(-d, id)
                     if !(skipRemoved && removed[Int(id)] != 0) {

@@ -197,6 +197,28 @@ public final class HNSWIndex: @unchecked Sendable {
         return total
     }
 
+    /// Whether the AVX-512 kernel computes distances: the CPU has it and `KILN_NO_AVX512` is unset.
+    static let wide = kiln_cpu_has_avx512() != 0 && ProcessInfo.processInfo.environment["KILN_NO_AVX512"] == nil
+
+    /// out[i] = dot(query, vector of ids[i]) for i < count, by the widest kernel the CPU runs.
+    @inline(__always) static func gatherDots(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<Float>, _ ids: UnsafePointer<Int32>,
+                                             _ count: Int, _ dimension: Int, into out: UnsafeMutablePointer<Float>) {
+        if wide {
+            kiln_gather_dot_avx512(query, vectors, ids, Int32(count), Int32(dimension), out)
+        } else {
+            gatherDotsAVX2(query, vectors, ids, count, dimension, into: out)
+        }
+    }
+
+    /// The reference (and AVX2 floor) of `kiln_gather_dot_avx512`.
+    static func gatherDotsAVX2(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<Float>, _ ids: UnsafePointer<Int32>,
+                               _ count: Int, _ dimension: Int, into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<count {
+            if i + 1 < count { kiln_prefetch(vectors + Int(ids[i + 1]) * dimension) }
+            out[i] = dot(query, vectors + Int(ids[i]) * dimension, dimension)
+        }
+    }
+
     /// Grows the per-node arrays to hold `needed` nodes, copying out of a mapped file when there is one.
     func reserve(_ needed: Int) {
         guard needed > capacity else { return }

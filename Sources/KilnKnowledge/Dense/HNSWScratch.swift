@@ -82,6 +82,9 @@ final class HNSWScratch {
     var candidates: NeighborHeap
     /// A copy of a neighbour list taken under its lock while another thread may rewrite it.
     var list: UnsafeMutablePointer<Int32>
+    /// The unvisited neighbours of one expansion and their inner products with the query.
+    var pending: UnsafeMutablePointer<Int32>
+    var dots: UnsafeMutablePointer<Float>
 
     init(nodes: Int, ef: Int, listLength: Int) {
         self.nodes = max(nodes, 1)
@@ -90,6 +93,8 @@ final class HNSWScratch {
         top = NeighborHeap(capacity: ef + 1)
         candidates = NeighborHeap(capacity: ef * 4)
         list = .allocate(capacity: listLength)
+        pending = .allocate(capacity: listLength)
+        dots = .allocate(capacity: listLength)
     }
 
     deinit {
@@ -97,6 +102,8 @@ final class HNSWScratch {
         top.free()
         candidates.free()
         list.deallocate()
+        pending.deallocate()
+        dots.deallocate()
     }
 
     /// A fresh visit tag; the marks are cleared only when the 16-bit tag wraps.

@@ -124,6 +124,8 @@ struct APIController: Sendable {
                      status: 204, use: deleteKnowledgeDocument),
             Endpoint(.get, "knowledge/:id/chunks/:chunk", "One chunk with its document and origin", tag: "Knowledge", auth: .user,
                      use: showKnowledgeChunk),
+            Endpoint(.get, "knowledge-uses/:completion", "The chunks a chat completion was given (the caller's own completions)",
+                     tag: "Knowledge", auth: .user, use: showKnowledgeUse),
             Endpoint(.post, "knowledge/:id/search", "Search a base: bm25, dense or hybrid (reciprocal rank fusion), optional MMR rerank",
                      tag: "Knowledge", auth: .user, body: .json("KnowledgeSearchRequest"), use: searchKnowledge),
 

@@ -215,4 +215,24 @@ extension APIController {
         }
         return JSON.response(Results(query: body.query, mode: body.mode.rawValue, results: found.map { KnowledgeChunkBody($0) }))
     }
+
+    @Sendable func showKnowledgeUse(_ request: Request, context: KilnContext) async throws -> Response {
+        let user = try context.requireUser()
+        let completion = context.parameters.get("completion") ?? ""
+        guard let use = try await services.knowledge.use(completionID: completion), use.ownerID == user.id || user.isAdmin else {
+            throw DataError.notFound("No knowledge was used by a completion \(completion.prefix(80)) of yours.")
+        }
+        let chunks = Dictionary(try await services.knowledge.chunks(ids: use.chunkIDs).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var bodies: [KnowledgeChunkBody] = []
+        for id in use.chunkIDs {
+            guard let chunk = chunks[id] else { continue }
+            bodies.append(KnowledgeChunkBody(chunk, document: try await services.knowledge.document(chunk.documentID, base: chunk.baseID)))
+        }
+        struct Use: Encodable {
+            var completion_id: String
+            var chunk_ids: [Int]
+            var chunks: [KnowledgeChunkBody]
+        }
+        return JSON.response(Use(completion_id: completion, chunk_ids: use.chunkIDs, chunks: bodies))
+    }
 }
