@@ -97,7 +97,8 @@ def t_crawl_every_page():
 
 def api_get_paths():
     doc = requests.get(srv.url + "/api/openapi.json", timeout=30).json()
-    values = {"slug": "notes", "id": str(ctx["submission"]), "number": "1", "seq": "0"}
+    values = {"slug": "notes", "id": str(ctx["submission"]), "number": "1", "seq": "0", "document": "1", "chunk": "1",
+              "completion": "chatcmpl-0"}
     out = []
     for path, operations in doc["paths"].items():
         if "get" not in operations:
@@ -126,7 +127,7 @@ def t_api_routes_with_hostile_values():
     assert len(routes) >= 18, len(routes)
     for template, concrete, names, keys in routes:
         segments = ("/api" + template).split("/")
-        numeric = [i for i, s in enumerate(segments) if s in ("{id}", "{number}", "{seq}", "{slug}")]
+        numeric = [i for i, s in enumerate(segments) if s in ("{id}", "{number}", "{seq}", "{slug}", "{document}", "{chunk}", "{completion}")]
         for headers in (None, ctx["curator"]):
             attack(template, "/api" + concrete, numeric, keys + ["limit", "cursor", "from"], headers)
     assert not ctx["failures"], ctx["failures"][:10]
