@@ -43,22 +43,4 @@ extension HNSWIndex {
         while scratch.top.count > k { scratch.top.pop() }
         return scratch.top.drainAscending().map { HNSWHit(label: labels[Int($0.id)], score: -$0.distance) }
     }
-
-    /// The exact `k` best live vectors by brute force: the reference recall is measured against, and the answer for
-    /// bases small enough that a scan is as fast as the graph.
-    public func exactSearch(_ query: [Float], k: Int) throws(HNSWError) -> [HNSWHit] {
-        guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, got: query.count) }
-        var heap = NeighborHeap(capacity: k + 1)
-        defer { heap.free() }
-        query.withUnsafeBufferPointer { q in
-            for slot in 0..<count where removed[slot] == 0 {
-                let d = distance(q.baseAddress!, vector(at: Int32(slot)))
-                if heap.count < k || d < heap.top.distance {
-                    heap.push(d, Int32(slot))
-                    if heap.count > k { heap.pop() }
-                }
-            }
-        }
-        return heap.drainAscending().map { HNSWHit(label: labels[Int($0.id)], score: -$0.distance) }
-    }
 }

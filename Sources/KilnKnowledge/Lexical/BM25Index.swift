@@ -103,9 +103,6 @@ public struct BM25Index: Sendable {
         idf = table
     }
 
-    /// The idf a term is scored with (0 for a term no document has).
-    public func inverseDocumentFrequency(_ term: String) -> Double { idf[term] ?? 0 }
-
     /// Scores of every live document that holds a query term; each query term counts as often as it is repeated,
     /// as in `get_scores`. Documents without any query term score 0 and are left out.
     public func scores(terms query: [String]) -> [Int: Double] {

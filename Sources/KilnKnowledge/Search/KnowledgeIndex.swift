@@ -21,9 +21,6 @@ public final class KnowledgeIndex: @unchecked Sendable {
         dense = graph
     }
 
-    /// Chunks in the lexical index.
-    public var count: Int { lock.withLock { lexical.count } }
-
     /// The ids the graph holds, for reconciling it with the database.
     public var denseIDs: Set<Int64> { lock.withLock { Set(dense.liveLabels) } }
 
