@@ -69,8 +69,14 @@ class BrowserFlow:
     def find(self, css):
         return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
+    def reveal(self, element):
+        """Scrolls `element` to the middle of the window, so a screenshot shows it and the sticky header
+        cannot sit over it when it is clicked."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        return element
+
     def click(self, css):
-        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))).click()
+        self.reveal(self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))).click()
 
     def fill(self, css, text):
         field = self.find(css)

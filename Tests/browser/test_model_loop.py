@@ -43,10 +43,6 @@ class Flow(BrowserFlow):
         assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text[:300]}"
         return response.json()
 
-    def reveal(self, element):
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        return element
-
     # Steps -----------------------------------------------------------------------------------
 
     def set_up_data(self):

@@ -45,11 +45,6 @@ class Flow(BrowserFlow):
     def wait_text(self, css, needle):
         self.wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), needle))
 
-    def reveal(self, element):
-        """Scrolls `element` to the middle of the window so the screenshot shows it."""
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        return element
-
     def register(self, username):
         self.go("/register")
         self.fill("#username", username)
