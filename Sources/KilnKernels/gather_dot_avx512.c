@@ -9,12 +9,22 @@
 TARGET void kiln_gather_dot_avx512(const float *query, const float *vectors, const int *ids, int count, int dimension, float *out) {
     int i = 0;
     const long d = dimension;
+    for (int r = 0; r < count && r < 4; r++) {
+        for (int p = 0; p < dimension; p += 16) _mm_prefetch((const char *)(vectors + ids[r] * d + p), _MM_HINT_T0);
+    }
     for (; i + 4 <= count; i += 4) {
         const float *a = vectors + ids[i] * d, *b = vectors + ids[i + 1] * d, *c = vectors + ids[i + 2] * d, *e = vectors + ids[i + 3] * d;
-        if (i + 4 < count) _mm_prefetch((const char *)(vectors + ids[i + 4] * d), _MM_HINT_T0);
+        // The next rows (or these again at the end), one cache line each per step: every line of a graph walk's vectors
+        // is a miss, and asking for all of them early keeps many loads in flight where the hardware would walk them.
+        const float *na = i + 4 < count ? vectors + ids[i + 4] * d : a, *nb = i + 5 < count ? vectors + ids[i + 5] * d : b,
+                    *nc = i + 6 < count ? vectors + ids[i + 6] * d : c, *ne = i + 7 < count ? vectors + ids[i + 7] * d : e;
         __m512 sa = _mm512_setzero_ps(), sb = _mm512_setzero_ps(), sc = _mm512_setzero_ps(), se = _mm512_setzero_ps();
         int p = 0;
         for (; p + 16 <= dimension; p += 16) {
+            _mm_prefetch((const char *)(na + p), _MM_HINT_T0);
+            _mm_prefetch((const char *)(nb + p), _MM_HINT_T0);
+            _mm_prefetch((const char *)(nc + p), _MM_HINT_T0);
+            _mm_prefetch((const char *)(ne + p), _MM_HINT_T0);
             const __m512 q = _mm512_loadu_ps(query + p);
             sa = _mm512_fmadd_ps(q, _mm512_loadu_ps(a + p), sa);
             sb = _mm512_fmadd_ps(q, _mm512_loadu_ps(b + p), sb);

@@ -104,13 +104,15 @@ public struct LoadedModel: Sendable {
     let ggufConfiguration: LlamaConfiguration?
 
     /// Opens an HF folder (with unmerged LoRA `adapters`, if any), or a `.gguf` file (weights run in place, tokenizer and
-    /// template from its metadata).
+    /// template from its metadata) whose block-quantised matrices multiply with `arithmetic`.
     /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError`, `GGUFError` or load errors.
-    public init(folder: URL, adapters: AdapterUpdates = [:]) throws {
+    public init(folder: URL, adapters: AdapterUpdates = [:], arithmetic: QuantizedArithmetic = .exact) throws {
         self.folder = folder
         if ModelRegistry.isGGUF(folder) {
             let reader = try GGUFReader(url: folder)
-            let model = try AdapterSlots.$loading.withValue(adapterSlots) { try GGUFModel.load(reader: reader, adapters: adapters) }
+            let model = try AdapterSlots.$loading.withValue(adapterSlots) {
+                try QuantizedArithmetic.$loading.withValue(arithmetic) { try GGUFModel.load(reader: reader, adapters: adapters) }
+            }
             ggufConfiguration = model.configuration
             modelType = model.configuration.modelType.rawValue
             self.model = model

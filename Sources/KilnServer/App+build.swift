@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import KilnData
+import KilnModels
 import Logging
 
 /// Where and how `kiln serve` listens.
@@ -24,6 +25,9 @@ public struct ServerOptions: Sendable {
     public var guardOptions: RequestGuardOptions
     /// Base models training jobs may name besides `default` (each folder or .gguf file in it, by name).
     public var modelsDirectory: URL?
+    /// How served GGUF models multiply their quantised matrices: float32 as transformers, or llama.cpp's integer
+    /// arithmetic with `kiln serve --fast`.
+    public var arithmetic: QuantizedArithmetic = .exact
 
     /// Creates options.
     public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, idleTimeout: Int = 30,
@@ -53,7 +57,7 @@ extension ServerOptions {
 /// The router with every Kiln route, for the server and for tests (`app.test(.router)`).
 public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = AttemptLimits(),
                         guardOptions: RequestGuardOptions = RequestGuardOptions(), training: TrainingNode? = nil,
-                        builtinDocs: [URL] = []) -> Router<KilnContext> {
+                        builtinDocs: [URL] = [], arithmetic: QuantizedArithmetic = .exact) -> Router<KilnContext> {
     let limiter = AttemptLimiter(attempts)
     let router = Router(context: KilnContext.self)
     // Middleware applies to routes added after it, so it is added first; the security headers go outermost so that
@@ -63,7 +67,7 @@ public func buildRouter(_ services: KilnServices, attempts: AttemptLimits = Atte
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestGuardMiddleware(options: guardOptions))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
-    let worker = InferenceWorker()
+    let worker = InferenceWorker(arithmetic: arithmetic)
     let knowledge = KnowledgeService(store: services.knowledge, folder: KnowledgeService.folder(in: services.dataDirectory))
     if !builtinDocs.isEmpty { Task { await knowledge.syncBuiltin(builtinDocs) } }
     APIController(services: services, attempts: limiter, training: training, worker: worker, knowledge: knowledge).addRoutes(to: router)
@@ -102,7 +106,7 @@ public func buildApplication(_ services: KilnServices, options: ServerOptions,
     Task { await training.runner.start() }
     return Application(
         router: buildRouter(services, attempts: options.attempts, guardOptions: options.effectiveGuard, training: training,
-                            builtinDocs: KnowledgeService.builtinDocuments()),
+                            builtinDocs: KnowledgeService.builtinDocuments(), arithmetic: options.arithmetic),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Kiln", backlog: 1024,
                              availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),

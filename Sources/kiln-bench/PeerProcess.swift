@@ -41,6 +41,39 @@ enum PeerProcess {
         return (prefill, decode)
     }
 
+    /// llama.cpp's figures on one GGUF file (tools/llama_peer.py).
+    struct LlamaFigures {
+        /// Prompt length → prefill tokens/s.
+        var prefill: [Int: Double]
+        /// Context length → decode tokens/s.
+        var decode: [Int: Double]
+        /// Greedy tokens per greedy prompt.
+        var greedy: [[Int]]
+        /// The first greedy prompt's last-position logits.
+        var lastLogits: [Float]
+    }
+
+    /// Runs llama.cpp on `file`: prefill of `prompt`'s first N tokens and decode after them for N in `contexts`, and
+    /// greedy continuations of `greedyPrompts`.
+    static func llama(file: String, prompt: [Int], contexts: [Int], newTokens: Int, threads: Int, repeats: Int,
+                      greedyPrompts: [[Int]]) throws -> LlamaFigures {
+        let prompts = String(decoding: try JSONSerialization.data(withJSONObject: greedyPrompts), as: UTF8.self)
+        let (status, output) = try run([".venv-bench/bin/python", "tools/llama_peer.py", "--model", file,
+                                        "--prompt-ids", prompt.map(String.init).joined(separator: ","),
+                                        "--contexts", contexts.map(String.init).joined(separator: ","), "--new-tokens", "\(newTokens)",
+                                        "--threads", "\(threads)", "--repeats", "\(repeats)", "--greedy-prompts", prompts, "--json"])
+        guard status == 0, let line = output.split(separator: "\n").last,
+              let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let prefill = json["prefill_tokens_per_s"] as? [String: Double], let decode = json["decode_tokens_per_s"] as? [String: Double],
+              let greedy = json["greedy"] as? [[Int]], let logits = json["last_logits"] as? [Double] else {
+            throw ValidationError("tools/llama_peer.py failed for \(file): \(output.suffix(400))")
+        }
+        func keyed(_ values: [String: Double]) -> [Int: Double] {
+            Dictionary(uniqueKeysWithValues: values.compactMap { key, value in Int(key).map { ($0, value) } })
+        }
+        return LlamaFigures(prefill: keyed(prefill), decode: keyed(decode), greedy: greedy, lastLogits: logits.map(Float.init))
+    }
+
     /// Runs a command from the package root (the working directory) and returns its status and standard output.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()

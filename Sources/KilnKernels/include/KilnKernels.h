@@ -6,6 +6,40 @@
 /// Whether the CPU has AVX-512 F and VL, which `kiln_tile_dot_avx512` needs.
 int kiln_cpu_has_avx512(void);
 
+/// Bits of `kiln_cpu_features`.
+enum {
+    KILN_CPU_AVX2 = 1,          // AVX2 and FMA: the floor every kernel assumes (KilnHost checks F16C before any kernel runs)
+    KILN_CPU_AVX512 = 2,        // AVX-512 F, VL, BW and DQ
+    KILN_CPU_AVX512_VNNI = 4,   // int8 dot products (vpdpbusd)
+    KILN_CPU_AVX512_BF16 = 8,   // bfloat16 dot products (vdpbf16ps)
+};
+
+/// The instruction sets this CPU reports (CPUID, and the OS's saving of their registers), as `KILN_CPU_*` bits.
+int kiln_cpu_features(void);
+
+/// GGUF block types of the integer kernels (values are Kiln's, not ggml's).
+enum { KILN_Q4_0 = 0, KILN_Q4_1 = 1, KILN_Q8_0 = 2, KILN_Q4_K = 3, KILN_Q6_K = 4 };
+
+/// y[t * ldc + r] = row r of `weights` (`wrows` rows of `blocks` blocks of `type`, `rowBytes` apart) dotted with
+/// activation row t (`xrows` rows of blocks x 32 int8 in `xq`, scales xd[t * blocks + b], and xs[t * blocks + b] =
+/// scale x sum of the block's values, which the Q4 offsets use), as llama.cpp's vec_dot computes it. AVX2 form.
+void kiln_q8_gemm_avx2(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
+                       const float *xs, int xrows, int blocks, float *y, long ldc);
+
+/// `kiln_q8_gemm_avx2` with AVX-512 VNNI dot products.
+void kiln_q8_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
+                       const float *xs, int xrows, int blocks, float *y, long ldc);
+
+/// y[t * ldc + r] = row r of `weights` (`wrows` rows of `supers` Q4_K or Q6_K super-blocks) dotted with activation row t
+/// quantised as llama.cpp's Q8_K (`supers` x 256 int8 per row in `xq`, scale xd[t * supers + b], and the sum of each
+/// 16 values in xb[(t * supers + b) * 16 + j]). AVX2 form.
+void kiln_q8k_gemm_avx2(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
+                        const short *xb, int xrows, int supers, float *y, long ldc);
+
+/// `kiln_q8k_gemm_avx2` with AVX-512 VNNI dot products.
+void kiln_q8k_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
+                        const short *xb, int xrows, int supers, float *y, long ldc);
+
 /// y[n * ldc + o] = sum_k x[n * columns + k] * w[o * columns + k] for n < rows, o < count: a decode batch of x rows
 /// against a tile of widened weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks).
 void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);

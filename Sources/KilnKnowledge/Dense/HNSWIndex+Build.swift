@@ -178,6 +178,8 @@ extension HNSWIndex {
                     if top.count > 0 { lowerBound = top.top.distance }
                 }
             }
+            // The next expansion's list is a cache miss: start it while the heap bookkeeping above retires.
+            if candidates.count > 0 { kiln_prefetch(links(candidates.top.id, layer)) }
         }
     }
 

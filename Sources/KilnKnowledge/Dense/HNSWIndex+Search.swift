@@ -1,6 +1,7 @@
 // Queries: a greedy descent through the upper layers, then a best-first search of the base layer with `ef`
 // candidates, removed nodes walked through but never returned. A batch spreads its queries over the cores with one
 // scratch per thread.
+import KilnKernels
 import KilnTensor
 
 extension HNSWIndex {
@@ -17,11 +18,19 @@ extension HNSWIndex {
         let rows = queries.count / dimension
         let width = max(ef ?? parameters.efSearch, k)
         var results = [[HNSWHit]](repeating: [], count: rows)
+        // Queries are handed out one at a time rather than in fixed halves: their costs differ, and a thread that
+        // finishes early would otherwise sit idle.
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        let tasks = rows >= 16 ? Parallel.cores : 1
         results.withUnsafeMutableBufferPointer { out in
             queries.withUnsafeBufferPointer { source in
-                Parallel.rows(rows, minimumPerTask: 8) { range in
+                Parallel.rows(tasks) { _ in
                     let scratch = HNSWScratch(nodes: count, ef: width, listLength: maxM0 + 1)
-                    for row in range {
+                    while true {
+                        let row = kiln_fetch_add(next, 1)
+                        guard row < rows else { break }
                         out[row] = search(source.baseAddress! + row * dimension, k: k, ef: ef ?? parameters.efSearch, scratch: scratch)
                     }
                 }

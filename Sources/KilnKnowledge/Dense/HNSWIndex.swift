@@ -5,6 +5,7 @@
 // vectors when it wants cosine similarity, as sentence embeddings are.
 import Foundation
 import KilnKernels
+import KilnModels
 import KilnTensor
 
 /// How an HNSW graph is shaped and searched.
@@ -197,8 +198,8 @@ public final class HNSWIndex: @unchecked Sendable {
         return total
     }
 
-    /// Whether the AVX-512 kernel computes distances: the CPU has it and `KILN_NO_AVX512` is unset.
-    static let wide = kiln_cpu_has_avx512() != 0 && ProcessInfo.processInfo.environment["KILN_NO_AVX512"] == nil
+    /// Whether the AVX-512 kernel computes distances (`KernelDispatch`: the CPU has it and the environment allows it).
+    static let wide = KernelDispatch.current.avx512
 
     /// out[i] = dot(query, vector of ids[i]) for i < count, by the widest kernel the CPU runs.
     @inline(__always) static func gatherDots(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<Float>, _ ids: UnsafePointer<Int32>,

@@ -1,4 +1,6 @@
-// y = x Wᵀ (+ b) with W in its stored block encoding. Two paths, as llama.cpp splits mul_mat:
+// y = x Wᵀ (+ b) with W in its stored block encoding. A matrix loaded for the integer arithmetic goes to
+// `QuantizedInteger` (Q4_0/Q4_1/Q8_0) or `QuantizedIntegerK` (Q4_K/Q6_K), llama.cpp's numerics; otherwise the exact
+// float32 paths, split as llama.cpp splits mul_mat:
 // - few rows of x (decoding): each output row is a dot product that widens W's blocks in registers, so
 //   the weights are read once, at their stored size, straight from the mapping;
 // - many rows (prefill): W is widened a tile of rows (≤ 16 MiB) at a time into a scratch buffer and multiplied by
@@ -29,7 +31,14 @@ public enum QuantizedMatMul {
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 weight.withBase { base in
-                    if rows <= fusedRowLimit {
+                    // Prefill stays on widened tiles and sgemm even for integer matrices: at 128+ rows OpenBLAS's float
+                    // kernels ran 1.9× faster here than the integer tiles (AVX2, 2 cores; docs/benchmarks.md).
+                    let integer = weight.arithmetic == .integer && rows <= blockedRowLimit
+                    if integer && QuantizedInteger.supports(weight.type) {
+                        QuantizedInteger.forward(x: xp, rows: rows, weight: weight, base: base, y: yp)
+                    } else if integer && QuantizedIntegerK.supports(weight.type) {
+                        QuantizedIntegerK.forward(x: xp, rows: rows, weight: weight, base: base, y: yp)
+                    } else if rows <= fusedRowLimit {
                         fused(x: xp, rows: rows, weight: weight, base: base, y: yp)
                     } else if rows <= blockedRowLimit {
                         blocked(x: xp, rows: rows, weight: weight, base: base, y: yp)

@@ -16,6 +16,8 @@ public struct QuantizedMatrix: Sendable {
     public let rowBytes: Int
     /// The bytes; a slice of a mapped file shares the mapping rather than copying it.
     let bytes: Data
+    /// How products with it are computed: `QuantizedArithmetic.loading` when it was made.
+    public let arithmetic: QuantizedArithmetic
 
     /// Wraps `bytes` holding exactly rows × rowBytes of `type` blocks.
     /// - Throws: `GGUFError.invalidDimensions` when the sizes disagree.
@@ -28,6 +30,7 @@ public struct QuantizedMatrix: Sendable {
         self.columns = columns
         self.rowBytes = rowBytes
         self.bytes = bytes
+        arithmetic = QuantizedArithmetic.loading
     }
 
     /// The tensor `name` of a GGUF file as a (rowCount, rowLength) matrix sharing the file's mapping.

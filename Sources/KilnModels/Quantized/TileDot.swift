@@ -17,8 +17,8 @@ enum TileDot {
         multiplyAVX2(x, rows: rows, w, count: count, columns: columns, into: y, ldc: ldc)
     }
 
-    /// Whether the AVX-512 kernel runs: the CPU has it and `KILN_NO_AVX512` is unset (benchmarks compare both).
-    static let wide = kiln_cpu_has_avx512() != 0 && ProcessInfo.processInfo.environment["KILN_NO_AVX512"] == nil
+    /// Whether the AVX-512 kernel runs (`KernelDispatch`: the CPU has it and the environment allows it).
+    static let wide = KernelDispatch.current.avx512
 
     /// The AVX2 form, on every machine.
     static func multiplyAVX2(_ x: UnsafePointer<Float>, rows: Int, _ w: UnsafePointer<Float>, count: Int, columns: Int,

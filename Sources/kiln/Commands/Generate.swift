@@ -54,6 +54,10 @@ struct Generate: ParsableCommand {
                                             + "(for comparing with another runtime).", valueName: "file"))
     var logits: String?
 
+    // The default stays the transformers-equal arithmetic until the integer path is clearly the faster one (issue 13).
+    @Flag(name: .long, help: "Multiply a GGUF file's quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    var fast = false
+
     func validate() throws {
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be 0 or more.") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other.") }
@@ -66,7 +70,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelPath.open(model, adapters: adapter)
+        let loaded = try ModelPath.open(model, adapters: adapter, exact: !fast)
         let promptIds = loaded.tokenizer.encode(prompt)
         let sampling = SamplingParameters(temperature: temperature ?? 0, topK: topK, topP: topP, minP: minP,
                                           repetitionPenalty: repetitionPenalty)
@@ -97,10 +101,11 @@ struct Generate: ParsableCommand {
 /// Opens the PATH argument of the model commands, turning load failures into a message and exit status 1.
 enum ModelPath {
     /// The loaded folder or GGUF file with any PEFT `adapters` applied unmerged, or a printed error and `ExitCode(1)`.
-    static func open(_ path: String, adapters: [String] = []) throws -> LoadedModel {
+    static func open(_ path: String, adapters: [String] = [], exact: Bool = true) throws -> LoadedModel {
         try reporting {
             let loaded = try adapters.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0, isDirectory: true)) }
-            return try LoadedModel(folder: URL(fileURLWithPath: path), adapters: LoRAAdapter.updates(loaded))
+            return try LoadedModel(folder: URL(fileURLWithPath: path), adapters: LoRAAdapter.updates(loaded),
+                                   arithmetic: exact ? .exact : .integer)
         }
     }
 

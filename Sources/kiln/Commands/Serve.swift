@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KilnData
+import KilnModels
 import KilnServer
 import Logging
 
@@ -22,6 +23,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Multiply GGUF models' quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    var fast = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level.") }
@@ -30,7 +34,11 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let services = try await openServices(data.url, limits: settings.limits, apiTokenDays: settings.apiTokenDays)
         await collectAtStart(services)
-        let options = settings.serverOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        let options = {
+            var options = settings.serverOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            options.arithmetic = fast ? .integer : .exact
+            return options
+        }()
         let app = buildApplication(services, options: options) { port in
             print("Kiln is serving http://\(options.host):\(port)/ (data: \(data.url.path))")
             flushOutput()

@@ -1,0 +1,128 @@
+// Integer products of GGUF weight blocks (Q4_0, Q4_1, Q8_0) with activations quantised to Q8 blocks, as llama.cpp's
+// vec_dot kernels compute them: per 32-value block an exact integer dot product, then one float multiply-add by the two
+// scales. A tile of up to 4 weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight
+// block once per 4 tokens. Two forms: AVX2 (maddubs + madd, the floor) and AVX-512 VNNI (dpbusd on 256-bit lanes).
+// Intrinsics only; the Swift reference is QuantizedInteger.referenceGemm.
+#include "KilnKernels.h"
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+static inline float half_to_float(const unsigned char *p) AVX2;
+static inline float half_to_float(const unsigned char *p) {
+    unsigned short bits = (unsigned short)(p[0] | (p[1] << 8));
+    return _cvtsh_ss(bits);
+}
+
+// 16 bytes of nibbles as 32 unsigned bytes: ggml stores value j in the low nibble of byte j and value j + 16 in its
+// high nibble, so the low nibbles fill lanes 0-15 and the high ones lanes 16-31, matching the activation block's order.
+#define NIBBLES(p) _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)(p)), 4), \
+                                                     _mm_loadu_si128((const __m128i *)(p))), _mm256_set1_epi8(0x0F))
+
+static inline __m256i dot_avx2(__m256i u, __m256i s) AVX2;
+static inline __m256i dot_avx2(__m256i u, __m256i s) {
+    // u8 x s8 pairs summed to int16 (at most 2 x 255 x 128 = 65,280 only for Q8's |w| = 128, which
+    // llama.cpp's quantisers never write; 15 x 127 x 2 for the nibble types), then pairs of those to int32.
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+static inline __m256i dot_vnni(__m256i u, __m256i s) VNNI;
+static inline __m256i dot_vnni(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+
+static inline float hsum(__m256 v) AVX2;
+static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// One rn x cn tile (rn, cn <= 4; constant at each call so the accumulators stay in registers).
+#define DEFINE_TILE(NAME, ATTR, DOT)                                                                                    \
+    ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
+        const signed char *xq, const float *xd, const float *xs, int blocks, float *y, long ldc, const int rn,         \
+        const int cn) {                                                                                                \
+        __m256 acc[4][4];                                                                                              \
+        float offset[4][4];                                                                                            \
+        for (int r = 0; r < 4; r++)                                                                                    \
+            for (int t = 0; t < 4; t++) { acc[r][t] = _mm256_setzero_ps(); offset[r][t] = 0; }                         \
+        const long columns = (long)blocks * 32;                                                                        \
+        const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : 34;                                        \
+        for (int b = 0; b < blocks; b++) {                                                                             \
+            __m256i xv[4];                                                                                             \
+            float dx[4], sx[4];                                                                                        \
+            for (int t = 0; t < cn; t++) {                                                                             \
+                xv[t] = _mm256_loadu_si256((const __m256i *)(xq + t * columns + b * 32));                              \
+                dx[t] = xd[t * blocks + b];                                                                            \
+                sx[t] = xs[t * blocks + b];                                                                            \
+            }                                                                                                          \
+            for (int r = 0; r < rn; r++) {                                                                             \
+                const unsigned char *block = w + r * rowBytes + (long)b * size;                                       \
+                /* Several rows are read at once, more streams than the hardware prefetcher follows well. */           \
+                _mm_prefetch((const char *)(block + 640), _MM_HINT_T0);                                                \
+                const float dw = half_to_float(block);                                                                 \
+                if (type == KILN_Q8_0) {                                                                               \
+                    const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));                                \
+                    const __m256i magnitude = _mm256_sign_epi8(q, q);                                                  \
+                    for (int t = 0; t < cn; t++) {                                                                     \
+                        const __m256i sums = DOT(magnitude, _mm256_sign_epi8(xv[t], q));                               \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
+                    }                                                                                                  \
+                } else {                                                                                               \
+                    const int q41 = type == KILN_Q4_1;                                                                 \
+                    const __m256i q = NIBBLES(block + (q41 ? 4 : 2));                                                  \
+                    const float m = q41 ? half_to_float(block + 2) : -8 * dw;                                          \
+                    for (int t = 0; t < cn; t++) {                                                                     \
+                        const __m256i sums = DOT(q, xv[t]);                                                            \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
+                        offset[r][t] += m * sx[t];                                                                     \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int r = 0; r < rn; r++)                                                                                   \
+            for (int t = 0; t < cn; t++) y[t * ldc + r] = hsum(acc[r][t]) + offset[r][t];                               \
+    }
+
+DEFINE_TILE(tile_avx2, AVX2, dot_avx2)
+DEFINE_TILE(tile_vnni, VNNI, dot_vnni)
+
+// Walks the weight rows in tiles of 4 and, within each, the activation rows in tiles of CN (4 where there are 32 vector
+// registers, 2 under AVX2's 16, so the accumulators never spill); every call below has constant type and shape, so
+// each inlined copy keeps its accumulators in registers and its block layout fixed.
+#define TILE_CASES(TILE, TYPE)                                                                                         \
+    switch (rn * 8 + cn) {                                                                                             \
+    case 4 * 8 + 4: TILE(TYPE, wt, rowBytes, xt, dt, st, blocks, yt, ldc, 4, 4); break;                                \
+    case 4 * 8 + 3: TILE(TYPE, wt, rowBytes, xt, dt, st, blocks, yt, ldc, 4, 3); break;                                \
+    case 4 * 8 + 2: TILE(TYPE, wt, rowBytes, xt, dt, st, blocks, yt, ldc, 4, 2); break;                                \
+    case 4 * 8 + 1: TILE(TYPE, wt, rowBytes, xt, dt, st, blocks, yt, ldc, 4, 1); break;                                \
+    default:                                                                                                           \
+        for (int i = 0; i < rn; i++)                                                                                   \
+            for (int j = 0; j < cn; j++)                                                                               \
+                TILE(TYPE, wt + i * rowBytes, rowBytes, xt + j * columns, dt + (long)j * blocks, st + (long)j * blocks, \
+                     blocks, yt + j * ldc + i, ldc, 1, 1);                                                             \
+    }
+
+#define DEFINE_GEMM(NAME, ATTR, TILE, CN)                                                                              \
+    ATTR void NAME(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,    \
+                   const float *xs, int xrows, int blocks, float *y, long ldc) {                                      \
+        const unsigned char *w = (const unsigned char *)weights;                                                       \
+        const long columns = (long)blocks * 32;                                                                        \
+        for (int r = 0; r < wrows; r += 4) {                                                                           \
+            const int rn = wrows - r < 4 ? wrows - r : 4;                                                              \
+            for (int t = 0; t < xrows; t += CN) {                                                                      \
+                const int cn = xrows - t < CN ? xrows - t : CN;                                                        \
+                const unsigned char *wt = w + r * rowBytes;                                                            \
+                const signed char *xt = xq + t * columns;                                                              \
+                const float *dt = xd + (long)t * blocks, *st = xs + (long)t * blocks;                                  \
+                float *yt = y + t * ldc + r;                                                                           \
+                if (type == KILN_Q4_0) { TILE_CASES(TILE, KILN_Q4_0) }                                                 \
+                else if (type == KILN_Q4_1) { TILE_CASES(TILE, KILN_Q4_1) }                                            \
+                else { TILE_CASES(TILE, KILN_Q8_0) }                                                                   \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
+DEFINE_GEMM(kiln_q8_gemm_avx2, AVX2, tile_avx2, 2)
+DEFINE_GEMM(kiln_q8_gemm_vnni, VNNI, tile_vnni, 4)

@@ -1,0 +1,159 @@
+// Integer products of GGUF K-quant weights (Q4_K, Q6_K) with activations quantised to llama.cpp's Q8_K (256 int8 per
+// super-block, a float scale, and the sum of each 16 values), as ggml's vec_dot_q4_K_q8_K / q6_K_q8_K compute them: per
+// 32 values an exact integer dot product, multiplied by the sub-block's integer scale, and per super-block one float
+// multiply-add; the minimums (Q4_K) and the −32 offset (Q6_K) come off through the 16-value sums. Tiles of up to 4 weight
+// rows x 4 activation rows share each unpacked sub-block. AVX2 and AVX-512 VNNI forms; Swift reference:
+// QuantizedIntegerK.referenceGemm.
+#include "KilnKernels.h"
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+AVX2 static inline float k_half(const unsigned char *p) { return _cvtsh_ss((unsigned short)(p[0] | (p[1] << 8))); }
+
+AVX2 static inline __m256i k_dot_avx2(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+VNNI static inline __m256i k_dot_vnni(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+
+AVX2 static inline float k_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Q4_K's eight 6-bit scales and minimums from its 12 packed bytes (ggml's get_scale_min_k4).
+AVX2 static inline void q4k_scales(const unsigned char *q, int *scale, int *minimum) {
+    for (int j = 0; j < 8; j++) {
+        if (j < 4) {
+            scale[j] = q[j] & 63;
+            minimum[j] = q[j + 4] & 63;
+        } else {
+            scale[j] = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+            minimum[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        }
+    }
+}
+
+// Sub-block j (32 values) of a Q6_K super-block as unsigned 0-63: half h = j / 4 and group g = j % 4 take the low or
+// high nibbles of 32 `ql` bytes and two bits of 32 `qh` bytes.
+AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
+    const int h = j >> 2, g = j & 3;
+    const __m256i low = _mm256_loadu_si256((const __m256i *)(block + 64 * h + 32 * (g & 1)));
+    const __m256i high = _mm256_loadu_si256((const __m256i *)(block + 128 + 32 * h));
+    const __m256i mask4 = _mm256_set1_epi8(0x0F), mask2 = _mm256_set1_epi8(0x03);
+    const __m256i nib = _mm256_and_si256(g >= 2 ? _mm256_srli_epi16(low, 4) : low, mask4);
+    const __m256i two = _mm256_and_si256(_mm256_srl_epi16(high, _mm_cvtsi32_si128(2 * g)), mask2);
+    return _mm256_or_si256(nib, _mm256_slli_epi16(two, 4));
+}
+
+#define DEFINE_K_TILE(NAME, ATTR, DOT)                                                                                  \
+    ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
+        const signed char *xq, const float *xd, const short *xb, int supers, float *y, long ldc, const int rn,         \
+        const int cn) {                                                                                                \
+        __m256 acc[4][4];                                                                                              \
+        float offset[4][4];                                                                                            \
+        for (int r = 0; r < 4; r++)                                                                                    \
+            for (int t = 0; t < 4; t++) { acc[r][t] = _mm256_setzero_ps(); offset[r][t] = 0; }                         \
+        const long columns = (long)supers * 256;                                                                       \
+        const int size = type == KILN_Q4_K ? 144 : 210;                                                                \
+        for (int b = 0; b < supers; b++) {                                                                             \
+            for (int r = 0; r < rn; r++) {                                                                             \
+                const unsigned char *block = w + r * rowBytes + (long)b * size;                                       \
+                for (int line = 0; line < size; line += 64) _mm_prefetch((const char *)(block + 2 * size + line), _MM_HINT_T0); \
+                __m256i sums[4];                                                                                       \
+                for (int t = 0; t < cn; t++) sums[t] = _mm256_setzero_si256();                                        \
+                if (type == KILN_Q4_K) {                                                                               \
+                    int scale[8], minimum[8];                                                                          \
+                    q4k_scales(block + 4, scale, minimum);                                                             \
+                    for (int c = 0; c < 4; c++) {                                                                      \
+                        const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));            \
+                        const __m256i lo = _mm256_and_si256(packed, _mm256_set1_epi8(0x0F));                          \
+                        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), _mm256_set1_epi8(0x0F));    \
+                        const __m256i slo = _mm256_set1_epi32(scale[2 * c]), shi = _mm256_set1_epi32(scale[2 * c + 1]);\
+                        for (int t = 0; t < cn; t++) {                                                                 \
+                            const signed char *a = xq + t * columns + b * 256 + 64 * c;                               \
+                            const __m256i pl = DOT(lo, _mm256_loadu_si256((const __m256i *)a));                       \
+                            const __m256i ph = DOT(hi, _mm256_loadu_si256((const __m256i *)(a + 32)));                \
+                            sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(_mm256_mullo_epi32(pl, slo),         \
+                                                                                 _mm256_mullo_epi32(ph, shi)));       \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    const float d = k_half(block), dmin = k_half(block + 2);                                           \
+                    for (int t = 0; t < cn; t++) {                                                                     \
+                        const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
+                        int m = 0;                                                                                     \
+                        for (int j = 0; j < 8; j++) m += minimum[j] * (bs[2 * j] + bs[2 * j + 1]);                     \
+                        const float dx = xd[(long)t * supers + b];                                                     \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_set1_ps(d * dx), acc[r][t]);   \
+                        offset[r][t] -= dmin * dx * (float)m;                                                          \
+                    }                                                                                                  \
+                } else {                                                                                               \
+                    const signed char *sc = (const signed char *)(block + 192);                                        \
+                    for (int j = 0; j < 8; j++) {                                                                      \
+                        const __m256i q = q6k_values(block, j);                                                        \
+                        const __m256i scales = _mm256_setr_epi32(sc[2 * j], sc[2 * j], sc[2 * j], sc[2 * j],           \
+                                                                 sc[2 * j + 1], sc[2 * j + 1], sc[2 * j + 1], sc[2 * j + 1]); \
+                        for (int t = 0; t < cn; t++) {                                                                 \
+                            const signed char *a = xq + t * columns + b * 256 + 32 * j;                               \
+                            sums[t] = _mm256_add_epi32(sums[t],                                                        \
+                                _mm256_mullo_epi32(DOT(q, _mm256_loadu_si256((const __m256i *)a)), scales));          \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    const float d = k_half(block + 208);                                                               \
+                    for (int t = 0; t < cn; t++) {                                                                     \
+                        const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
+                        int m = 0;                                                                                     \
+                        for (int j = 0; j < 16; j++) m += sc[j] * bs[j];                                               \
+                        const float dx = xd[(long)t * supers + b];                                                     \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_set1_ps(d * dx), acc[r][t]);   \
+                        offset[r][t] -= 32 * d * dx * (float)m;                                                        \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int r = 0; r < rn; r++)                                                                                   \
+            for (int t = 0; t < cn; t++) y[t * ldc + r] = k_hsum(acc[r][t]) + offset[r][t];                             \
+    }
+
+DEFINE_K_TILE(k_tile_avx2, AVX2, k_dot_avx2)
+DEFINE_K_TILE(k_tile_vnni, VNNI, k_dot_vnni)
+
+#define K_TILE_CASES(TILE, TYPE)                                                                                       \
+    switch (rn * 8 + cn) {                                                                                             \
+    case 4 * 8 + 4: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 4); break;                               \
+    case 4 * 8 + 3: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 3); break;                               \
+    case 4 * 8 + 2: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 2); break;                               \
+    case 4 * 8 + 1: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 1); break;                               \
+    default:                                                                                                           \
+        for (int i = 0; i < rn; i++)                                                                                   \
+            for (int j = 0; j < cn; j++)                                                                               \
+                TILE(TYPE, wt + i * rowBytes, rowBytes, xt + j * columns, dt + j * supers, bt + (long)j * supers * 16, \
+                     supers, yt + j * ldc + i, ldc, 1, 1);                                                             \
+    }
+
+#define DEFINE_K_GEMM(NAME, ATTR, TILE, CN)                                                                            \
+    ATTR void NAME(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,    \
+                   const short *xb, int xrows, int supers, float *y, long ldc) {                                      \
+        const unsigned char *w = (const unsigned char *)weights;                                                       \
+        const long columns = (long)supers * 256;                                                                       \
+        for (int r = 0; r < wrows; r += 4) {                                                                           \
+            const int rn = wrows - r < 4 ? wrows - r : 4;                                                              \
+            for (int t = 0; t < xrows; t += CN) {                                                                      \
+                const int cn = xrows - t < CN ? xrows - t : CN;                                                        \
+                const unsigned char *wt = w + r * rowBytes;                                                            \
+                const signed char *xt = xq + t * columns;                                                              \
+                const float *dt = xd + (long)t * supers;                                                               \
+                const short *bt = xb + (long)t * supers * 16;                                                          \
+                float *yt = y + t * ldc + r;                                                                           \
+                if (type == KILN_Q4_K) { K_TILE_CASES(TILE, KILN_Q4_K) }                                               \
+                else { K_TILE_CASES(TILE, KILN_Q6_K) }                                                                 \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
+DEFINE_K_GEMM(kiln_q8k_gemm_avx2, AVX2, k_tile_avx2, 2)
+DEFINE_K_GEMM(kiln_q8k_gemm_vnni, VNNI, k_tile_vnni, 4)

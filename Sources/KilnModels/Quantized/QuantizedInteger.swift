@@ -1,0 +1,165 @@
+// The fast path of quantised matrix products, llama.cpp's arithmetic: the activations are quantised on the fly to
+// int8 blocks of 32 with a float16 scale (ggml's Q8_0/Q8_1, rounded as its AVX2 quantiser rounds), and each weight
+// block meets its activation block in an exact integer dot product scaled once. Its reference is llama.cpp, not
+// transformers: results differ from the dequantised float product by the activations' rounding (about 1e-3 relative),
+// which is why the exact path stays for fixtures and `--exact`.
+import Foundation
+import KilnKernels
+import KilnTensor
+
+/// How products with quantised weights are computed.
+public enum QuantizedArithmetic: Sendable {
+    /// Weights widened to float32 and multiplied in float32: equal to transformers' dequantised model within float rounding.
+    case exact
+    /// Activations quantised to int8 blocks and integer dot products, as llama.cpp: faster, within ~1e-2 of it in logits.
+    case integer
+
+    /// What matrices loaded in this task use (`exact` unless a loader for serving asks otherwise).
+    @TaskLocal public static var loading: QuantizedArithmetic = .exact
+}
+
+/// Activation rows quantised to int8 blocks of 32.
+struct Q8Activations {
+    /// rows × columns int8 values.
+    var q: [Int8]
+    /// rows × blocks scales, rounded to float16 as llama.cpp stores them.
+    var d: [Float]
+    /// rows × blocks of scale × Σ q: Q4_1's offset term (float16-rounded from the float32 scale, llama.cpp's Q8_1 `s`)
+    /// or Q4_0's (the float16 scale times the integer sum, so the −8 offset is exact as in llama.cpp's Q4_0 kernel).
+    var s: [Float]
+
+    /// Quantises `rows` rows of `columns` (a multiple of 32) floats for weights of `type`.
+    init(_ x: UnsafePointer<Float>, rows: Int, columns: Int, type: GGMLType) {
+        let blocks = columns / 32
+        q = [Int8](repeating: 0, count: rows * columns)
+        d = [Float](repeating: 0, count: rows * blocks)
+        s = [Float](repeating: 0, count: rows * blocks)
+        let halfSum = type == .q4_1
+        q.withUnsafeMutableBufferPointer { qp in
+            for block in 0..<(rows * blocks) {
+                let p = x + block * 32
+                let v = (UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self),
+                         UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
+                let amax = Swift.max(Self.magnitude(v.0).max(), Self.magnitude(v.1).max())
+                let scale = amax / 127
+                let inverse: Float = amax != 0 ? 127 / amax : 0
+                let a = Self.rounded(v.0 * inverse), b = Self.rounded(v.1 * inverse)
+                UnsafeMutableRawPointer(qp.baseAddress! + block * 32).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: a), as: SIMD16<Int8>.self)
+                UnsafeMutableRawPointer(qp.baseAddress! + block * 32 + 16).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: b), as: SIMD16<Int8>.self)
+                let sum = Float((a &+ b).wrappedSum())
+                let rounded = Float(Float16(scale))
+                d[block] = rounded
+                s[block] = halfSum ? Float(Float16(scale * sum)) : rounded * sum
+            }
+        }
+    }
+
+    /// Each value (|v| < 2²²) rounded half to even to an integer: adding 1.5·2²³ leaves the rounded integer in the low
+    /// mantissa bits (ggml's `nearest_int`), where the generic SIMD conversion would go lane by lane.
+    @inline(__always) static func rounded(_ v: SIMD16<Float>) -> SIMD16<Int32> {
+        unsafeBitCast(v + SIMD16<Float>(repeating: 12_582_912), to: SIMD16<Int32>.self) &- 0x4B40_0000
+    }
+
+    @inline(__always) static func magnitude(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    }
+}
+
+/// Matrix products of Q4_0, Q4_1 and Q8_0 weights with int8-quantised activations.
+enum QuantizedInteger {
+    /// The block types with integer kernels.
+    static func supports(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_1 || type == .q8_0 }
+
+    /// The kernels' code for `type`.
+    static func code(_ type: GGMLType) -> Int32 {
+        switch type {
+        case .q4_0: Int32(KILN_Q4_0)
+        case .q4_1: Int32(KILN_Q4_1)
+        default: Int32(KILN_Q8_0)
+        }
+    }
+
+    /// Activation rows per kernel call: 64 rows of a 1,536-wide x are 96 KiB of int8, which stay in L2 beside the
+    /// weight tile.
+    static let rowChunk = 64
+
+    /// y (rows × weight.rows) = x Wᵀ with x quantised per block, output rows split across the cores.
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
+                        y: UnsafeMutablePointer<Float>, dispatch: KernelDispatch = .current) {
+        let (columns, outer, blocks) = (weight.columns, weight.rows, weight.columns / 32)
+        let activations = Q8Activations(x, rows: rows, columns: columns, type: weight.type)
+        let type = code(weight.type), rowBytes = weight.rowBytes, vnni = dispatch.vnni
+        nonisolated(unsafe) let (base, y) = (base, y)
+        activations.q.withUnsafeBufferPointer { q in
+            activations.d.withUnsafeBufferPointer { d in
+                activations.s.withUnsafeBufferPointer { s in
+                    nonisolated(unsafe) let (q, d, s) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    split(outer: outer, rows: rows) { first, count, start, chunk in
+                        let args = (base + first * rowBytes, q + start * columns, d + start * blocks, s + start * blocks,
+                                    y + start * outer + first)
+                        if vnni {
+                            kiln_q8_gemm_vnni(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
+                                              Int32(blocks), args.4, outer)
+                        } else {
+                            kiln_q8_gemm_avx2(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
+                                              Int32(blocks), args.4, outer)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body(first, count, start, chunk)` for weight rows first..<first+count (whole 4-row tiles, split across the
+    /// cores) and activation rows start..<start+chunk (`rowChunk` at a time), covering all `outer` × `rows` outputs.
+    static func split(outer: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        // A decode step's matrices split into a few hundred rows per core.
+        Parallel.rows(outer / 4 + (outer % 4 == 0 ? 0 : 1), minimumPerTask: 8) { tiles in
+            let first = tiles.lowerBound * 4, count = min(tiles.upperBound * 4, outer) - first
+            var start = 0
+            while start < rows {
+                let chunk = min(rowChunk, rows - start)
+                body(first, count, start, chunk)
+                start += chunk
+            }
+        }
+    }
+
+    /// The kernels' reference: the same integer block dot products and scalings, one value at a time.
+    static func referenceGemm(weight: QuantizedMatrix, activations: Q8Activations, rows: Int) -> [Float] {
+        let blocks = weight.columns / 32
+        var y = [Float](repeating: 0, count: rows * weight.rows)
+        weight.withBase { base in
+            for t in 0..<rows {
+                for r in 0..<weight.rows {
+                    var total: Float = 0
+                    for b in 0..<blocks {
+                        let block = base + r * weight.rowBytes + b * weight.type.typeSize
+                        let dw = HalfFloat.f16ToF32(block.loadUnaligned(as: UInt16.self))
+                        let dx = activations.d[t * blocks + b], sx = activations.s[t * blocks + b]
+                        var sum: Int32 = 0
+                        for i in 0..<32 {
+                            let a = Int32(activations.q[t * weight.columns + b * 32 + i])
+                            let w: Int32
+                            switch weight.type {
+                            case .q8_0: w = Int32(block.load(fromByteOffset: 2 + i, as: Int8.self))
+                            default:
+                                let packed = block.load(fromByteOffset: (weight.type == .q4_1 ? 4 : 2) + i % 16, as: UInt8.self)
+                                w = Int32(i < 16 ? packed & 0x0F : packed >> 4)
+                            }
+                            sum += w * a
+                        }
+                        total += dw * dx * Float(sum)
+                        if weight.type == .q4_1 {
+                            total += HalfFloat.f16ToF32((block + 2).loadUnaligned(as: UInt16.self)) * sx
+                        } else if weight.type == .q4_0 {
+                            total -= 8 * dw * sx
+                        }
+                    }
+                    y[t * weight.rows + r] = total
+                }
+            }
+        }
+        return y
+    }
+}

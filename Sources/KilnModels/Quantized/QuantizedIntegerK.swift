@@ -1,0 +1,142 @@
+// The integer fast path for the K-quants (Q4_K, Q6_K: what a Q4_K_M file is mostly made of): activations quantised per
+// 256 values as llama.cpp's Q8_K (scale −max/127 from the value of largest magnitude, round half to even, and the sum of
+// every 16 quantised values), then `kiln_q8k_gemm_*`. Like the 32-block path its reference is llama.cpp.
+import Foundation
+import KilnKernels
+import KilnTensor
+
+/// Activation rows quantised as llama.cpp's Q8_K super-blocks.
+struct Q8KActivations {
+    /// rows × columns int8 values.
+    var q: [Int8]
+    /// rows × supers float32 scales (negative where the largest-magnitude value is positive, as ggml's).
+    var d: [Float]
+    /// rows × supers × 16 sums of 16 quantised values.
+    var sums: [Int16]
+
+    /// Quantises `rows` rows of `columns` (a multiple of 256) floats.
+    init(_ x: UnsafePointer<Float>, rows: Int, columns: Int) {
+        let supers = columns / 256
+        q = [Int8](repeating: 0, count: rows * columns)
+        d = [Float](repeating: 0, count: rows * supers)
+        sums = [Int16](repeating: 0, count: rows * supers * 16)
+        for block in 0..<(rows * supers) {
+            let p = x + block * 256
+            var largest: Float = 0, magnitude: Float = 0
+            for j in 0..<256 where abs(p[j]) > magnitude {
+                magnitude = abs(p[j])
+                largest = p[j]
+            }
+            guard magnitude > 0 else { continue }
+            let inverse = -127 / largest
+            for j in 0..<256 {
+                let value = Swift.min(127, Int32((inverse * p[j]).rounded(.toNearestOrEven)))
+                q[block * 256 + j] = Int8(value)
+            }
+            for j in 0..<16 {
+                var total = 0
+                for i in 0..<16 { total += Int(q[block * 256 + j * 16 + i]) }
+                sums[block * 16 + j] = Int16(total)
+            }
+            d[block] = 1 / inverse
+        }
+    }
+}
+
+/// Matrix products of Q4_K and Q6_K weights with Q8_K activations.
+enum QuantizedIntegerK {
+    /// The block types with K-quant integer kernels.
+    static func supports(_ type: GGMLType) -> Bool { type == .q4_K || type == .q6_K }
+
+    /// y (rows × weight.rows) = x Wᵀ, output rows split across the cores in 4-row tiles.
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
+                        y: UnsafeMutablePointer<Float>, dispatch: KernelDispatch = .current) {
+        let (columns, outer, supers) = (weight.columns, weight.rows, weight.columns / 256)
+        let activations = Q8KActivations(x, rows: rows, columns: columns)
+        let type = Int32(weight.type == .q4_K ? KILN_Q4_K : KILN_Q6_K), rowBytes = weight.rowBytes, vnni = dispatch.vnni
+        nonisolated(unsafe) let (base, y) = (base, y)
+        activations.q.withUnsafeBufferPointer { q in
+            activations.d.withUnsafeBufferPointer { d in
+                activations.sums.withUnsafeBufferPointer { s in
+                    nonisolated(unsafe) let (q, d, s) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    QuantizedInteger.split(outer: outer, rows: rows) { first, count, start, chunk in
+                        let args = (base + first * rowBytes, q + start * columns, d + start * supers, s + start * supers * 16,
+                                    y + start * outer + first)
+                        if vnni {
+                            kiln_q8k_gemm_vnni(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
+                                               Int32(supers), args.4, outer)
+                        } else {
+                            kiln_q8k_gemm_avx2(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
+                                               Int32(supers), args.4, outer)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kernels' reference: each weight value as an integer with its integer sub-block scale (and minimum or −32
+    /// offset), summed against the int8 activations in Int, scaled once per super-block.
+    static func referenceGemm(weight: QuantizedMatrix, activations: Q8KActivations, rows: Int) -> [Float] {
+        let supers = weight.columns / 256
+        var y = [Float](repeating: 0, count: rows * weight.rows)
+        weight.withBase { base in
+            for t in 0..<rows {
+                for r in 0..<weight.rows {
+                    var total: Float = 0
+                    for b in 0..<supers {
+                        let block = base + r * weight.rowBytes + b * weight.type.typeSize
+                        let (scaled, d, offset) = weight.type == .q4_K ? q4K(block) : q6K(block)
+                        var sum = 0, minimum = 0
+                        for i in 0..<256 {
+                            let a = Int(activations.q[t * weight.columns + b * 256 + i])
+                            sum += scaled[i] * a
+                            minimum += offset[i] * a
+                        }
+                        let dx = activations.d[t * supers + b]
+                        total += d.0 * dx * Float(sum) - d.1 * dx * Float(minimum)
+                    }
+                    y[t * weight.rows + r] = total
+                }
+            }
+        }
+        return y
+    }
+
+    /// A Q4_K super-block as integers: value = d·scaled − dmin·offset.
+    static func q4K(_ block: UnsafeRawPointer) -> ([Int], (Float, Float), [Int]) {
+        let byte = { (i: Int) in Int(block.load(fromByteOffset: i, as: UInt8.self)) }
+        var scaled = [Int](repeating: 0, count: 256), offset = [Int](repeating: 0, count: 256)
+        for j in 0..<8 {
+            let (scale, minimum) = j < 4
+                ? (byte(4 + j) & 63, byte(8 + j) & 63)
+                : ((byte(8 + j) & 0xF) | ((byte(j) >> 6) << 4), (byte(8 + j) >> 4) | ((byte(4 + j) >> 6) << 4))
+            for i in 0..<32 {
+                let packed = byte(16 + 32 * (j / 2) + i)
+                scaled[32 * j + i] = scale * (j % 2 == 0 ? packed & 0xF : packed >> 4)
+                offset[32 * j + i] = minimum
+            }
+        }
+        let d = HalfFloat.f16ToF32(block.loadUnaligned(as: UInt16.self))
+        let dmin = HalfFloat.f16ToF32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        return (scaled, (d, dmin), offset)
+    }
+
+    /// A Q6_K super-block as integers: value = d·scaled − d·offset, with offset = 32·scale.
+    static func q6K(_ block: UnsafeRawPointer) -> ([Int], (Float, Float), [Int]) {
+        let byte = { (i: Int) in Int(block.load(fromByteOffset: i, as: UInt8.self)) }
+        var scaled = [Int](repeating: 0, count: 256), offset = [Int](repeating: 0, count: 256)
+        for i in 0..<256 {
+            let (h, v) = (i / 128, i % 128)
+            let (g, l) = (v / 32, v % 32)
+            let low = byte(64 * h + 32 * (g & 1) + l)
+            let nibble = g >= 2 ? low >> 4 : low & 0xF
+            let value = nibble | (((byte(128 + 32 * h + l) >> (2 * g)) & 3) << 4)
+            let scale = Int(block.load(fromByteOffset: 192 + i / 16, as: Int8.self))
+            scaled[i] = scale * value
+            offset[i] = scale * 32
+        }
+        let d = HalfFloat.f16ToF32(block.loadUnaligned(fromByteOffset: 208, as: UInt16.self))
+        return (scaled, (d, d), offset)
+    }
+}
