@@ -4,11 +4,6 @@
 #include "KilnKernels.h"
 #include <immintrin.h>
 
-int kiln_cpu_has_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-}
-
 #define TARGET __attribute__((target("avx512f,avx512vl,fma")))
 
 // An rn x cn block (rn, cn <= 4) of y; with constant rn and cn the compiler keeps the accumulators in registers.

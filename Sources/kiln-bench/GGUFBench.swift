@@ -49,7 +49,7 @@ struct GGUFBench: AsyncParsableCommand {
             let file = try prepared(type, shipped: shipped)
             let loaded = try LoadedModel(folder: file, arithmetic: exact ? .exact : .integer)
             guard let model = loaded.model as? LlamaModel else { throw ValidationError("\(file.path) is not a LLaMA-family file") }
-            let prompt = Self.randomPrompt(lengths.max() ?? 128, vocabulary: model.vocabularySize)
+            let prompt = randomTokens(lengths.max() ?? 128, vocabulary: model.vocabularySize)
             let greedyPrompts = try Self.questions.map { question in
                 try loaded.tokenizer.encode(loaded.chatTemplate!.render(messages: [ChatTemplateMessage(role: "user", content: question)],
                                                                            addGenerationPrompt: true))
@@ -91,14 +91,6 @@ struct GGUFBench: AsyncParsableCommand {
         return target
     }
 
-    static func randomPrompt(_ count: Int, vocabulary: Int) -> [Int] {
-        var state: UInt64 = 42
-        return (0..<count).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int(state >> 33) % vocabulary
-        }
-    }
-
     /// Prompt tokens/s of one forward from an empty cache, last position's logits only (as llama.cpp's eval).
     func prefill(_ model: LlamaModel, _ prompt: [Int]) throws -> Double {
         var best = Double.infinity
@@ -129,17 +121,11 @@ struct GGUFBench: AsyncParsableCommand {
     /// `count` greedy tokens after `prompt` (no stop token, as the peer) and the prompt's last logits.
     func greedy(_ model: LlamaModel, _ prompt: [Int], count: Int) throws -> ([Int], [Float]) {
         var cache = model.makeCache(batch: 1)
-        var logits = try model.decodeLogits([prompt], attentionMask: nil, cache: &cache, lastStepOnly: true)
-        let first = logits.storage
-        var tokens: [Int] = []
-        for _ in 0..<count {
-            tokens.append(Self.argmax(logits.storage))
-            logits = try model.decodeLogits([[tokens.last!]], attentionMask: nil, cache: &cache, lastStepOnly: true)
-        }
-        return (tokens, first)
+        let logits = try model.decodeLogits([prompt], attentionMask: nil, cache: &cache, lastStepOnly: true)
+        return (try model.greedy(promptIds: prompt, maxNewTokens: count), logits.storage)
     }
 
-    /// The first index of the largest value (numpy's argmax).
+    /// The first index of the largest value (numpy's argmax; the engine's own is internal to KilnModels).
     static func argmax(_ values: [Float]) -> Int {
         var best = 0
         for i in values.indices where values[i] > values[best] { best = i }

@@ -106,11 +106,7 @@ struct InferenceBench: AsyncParsableCommand {
     /// Prefill: the whole prompt's logits from an empty cache (as PyTorch's forward without cache). Decode: the
     /// new tokens one at a time after a cached prompt, greedy, each step's last logits only.
     func speed<M: IncrementalDecoder>(_ model: M) throws -> (prefill: Double, decode: Double) {
-        var state: UInt64 = 42
-        let prompt = (0..<promptTokens).map { _ -> Int in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int(state >> 33) % model.vocabularySize
-        }
+        let prompt = randomTokens(promptTokens, vocabulary: model.vocabularySize)
         var bestPrefill = Double.infinity, bestDecode = Double.infinity
         for _ in 0...repeats {  // the first pass warms up
             var cache = model.makeCache(batch: 1)

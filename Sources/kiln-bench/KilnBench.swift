@@ -40,6 +40,16 @@ struct Percentiles {
     }
 }
 
+/// `count` token ids below `vocabulary` from a fixed LCG stream (seed 42): the same prompt for Kiln and its peer
+/// in every run; the values do not matter to the speed, only the length.
+func randomTokens(_ count: Int, vocabulary: Int) -> [Int] {
+    var state: UInt64 = 42
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int(state >> 33) % vocabulary
+    }
+}
+
 /// Formats a number with a fixed count of decimals.
 func fixed(_ value: Double, _ decimals: Int = 1) -> String {
     String(format: "%.\(decimals)f", value)

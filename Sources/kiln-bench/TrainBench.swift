@@ -134,13 +134,8 @@ struct TrainBench: AsyncParsableCommand {
             graph.recomputedLayers = layers
         }
         let adapter = try AdapterParameters.attach(to: &graph, config: LoRAConfig(r: 8, alpha: 16, targetModules: targets), seed: 0)
-        var state: UInt64 = 42
-        let ids = (0..<batch).map { _ in
-            (0..<seq).map { _ -> Int in
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Int(state >> 33) % graph.vocabularySize
-            }
-        }
+        let tokens = randomTokens(batch * seq, vocabulary: graph.vocabularySize)
+        let ids = (0..<batch).map { Array(tokens[($0 * seq)..<(($0 + 1) * seq)]) }
         let tokenBatch = TokenBatch(inputIds: ids, attentionMask: ids.map { $0.map { _ in 1 } }, labels: ids)
         var stepper = OptimizerStep(graph: graph, adapter: adapter, weightDecay: 0, maxGradNorm: 1)
         var dropout: DropoutSource? = nil

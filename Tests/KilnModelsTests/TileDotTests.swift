@@ -11,7 +11,7 @@ struct TileDotTests {
     @Test("Every element equals the Double dot product within 1e-5",
           arguments: [(5, 7, 40), (8, 64, 64), (13, 3, 576), (4, 1, 17), (6, 6, 30), (9, 10, 1536)], [false, true])
     func matchesDoubleSums(_ shape: (Int, Int, Int), wide: Bool) {
-        guard !wide || kiln_cpu_has_avx512() != 0 else { return }
+        guard !wide || KernelDispatch(cpu: kiln_cpu_features(), environment: [:]).avx512 else { return }
         let (rows, count, columns) = shape
         var state: UInt64 = 99
         func next() -> Float {

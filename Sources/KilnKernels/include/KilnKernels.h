@@ -3,9 +3,6 @@
 #ifndef KILN_KERNELS_H
 #define KILN_KERNELS_H
 
-/// Whether the CPU has AVX-512 F and VL, which `kiln_tile_dot_avx512` needs.
-int kiln_cpu_has_avx512(void);
-
 /// Bits of `kiln_cpu_features`.
 enum {
     KILN_CPU_AVX2 = 1,          // AVX2 and FMA: the floor every kernel assumes (KilnHost checks F16C before any kernel runs)

@@ -44,20 +44,10 @@ extension HNSWIndex {
         }
         let pending = count - next
         guard pending > 0 else { return }
-        let tasks = pending >= 256 ? Parallel.cores : 1
-        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        counter.initialize(to: next)
-        defer { counter.deallocate() }
-        let end = count
-        let work = { (_: Int) in
-            let scratch = HNSWScratch(nodes: end, ef: self.parameters.efConstruction, listLength: self.maxM0 + 1)
-            while true {
-                let slot = kiln_fetch_add(counter, 1)
-                guard slot < end else { break }
-                self.insert(Int32(slot), scratch: scratch)
-            }
+        HNSWScratch.eachOneAtATime(next..<count, threads: pending >= 256 ? Parallel.cores : 1, nodes: count,
+                                   ef: parameters.efConstruction, listLength: maxM0 + 1) { slot, scratch in
+            insert(Int32(slot), scratch: scratch)
         }
-        if tasks > 1 { Parallel.rows(tasks) { work($0.lowerBound) } } else { work(0) }
     }
 
     /// Links one stored node into the graph.

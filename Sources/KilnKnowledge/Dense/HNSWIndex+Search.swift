@@ -1,7 +1,6 @@
 // Queries: a greedy descent through the upper layers, then a best-first search of the base layer with `ef`
 // candidates, removed nodes walked through but never returned. A batch spreads its queries over the cores with one
 // scratch per thread.
-import KilnKernels
 import KilnTensor
 
 extension HNSWIndex {
@@ -18,21 +17,11 @@ extension HNSWIndex {
         let rows = queries.count / dimension
         let width = max(ef ?? parameters.efSearch, k)
         var results = [[HNSWHit]](repeating: [], count: rows)
-        // Queries are handed out one at a time rather than in fixed halves: their costs differ, and a thread that
-        // finishes early would otherwise sit idle.
-        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        next.initialize(to: 0)
-        defer { next.deallocate() }
-        let tasks = rows >= 16 ? Parallel.cores : 1
         results.withUnsafeMutableBufferPointer { out in
             queries.withUnsafeBufferPointer { source in
-                Parallel.rows(tasks) { _ in
-                    let scratch = HNSWScratch(nodes: count, ef: width, listLength: maxM0 + 1)
-                    while true {
-                        let row = kiln_fetch_add(next, 1)
-                        guard row < rows else { break }
-                        out[row] = search(source.baseAddress! + row * dimension, k: k, ef: ef ?? parameters.efSearch, scratch: scratch)
-                    }
+                HNSWScratch.eachOneAtATime(0..<rows, threads: rows >= 16 ? Parallel.cores : 1, nodes: count, ef: width,
+                                           listLength: maxM0 + 1) { row, scratch in
+                    out[row] = search(source.baseAddress! + row * dimension, k: k, ef: ef ?? parameters.efSearch, scratch: scratch)
                 }
             }
         }

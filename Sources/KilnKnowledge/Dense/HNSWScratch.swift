@@ -1,5 +1,8 @@
 // The per-thread working memory of a graph walk: a visited mark per node (an epoch tag, so that a new walk clears
-// nothing) and the two heaps of the best-first search, all preallocated so that a query allocates nothing.
+// nothing) and the two heaps of the best-first search, all preallocated so that a query allocates nothing; and the
+// hand-out of work to threads that each own one.
+import KilnKernels
+import KilnTensor
 
 /// A node and its distance to the query.
 struct HNSWNeighbor {
@@ -114,5 +117,26 @@ final class HNSWScratch {
             tag = 1
         }
         return tag
+    }
+}
+
+extension HNSWScratch {
+    /// Runs `body` for every index in `range` on `threads` threads (one when fewer are asked for), each with its own
+    /// scratch for `nodes` nodes. Indices are handed out one at a time, not in fixed shares: inserts and queries differ
+    /// in cost, and a thread that finished its share early would sit idle.
+    static func eachOneAtATime(_ range: Range<Int>, threads: Int, nodes: Int, ef: Int, listLength: Int,
+                               _ body: (Int, HNSWScratch) -> Void) {
+        guard !range.isEmpty else { return }
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: range.lowerBound)
+        defer { next.deallocate() }
+        Parallel.rows(max(1, threads)) { _ in
+            let scratch = HNSWScratch(nodes: nodes, ef: ef, listLength: listLength)
+            while true {
+                let index = kiln_fetch_add(next, 1)
+                guard index < range.upperBound else { break }
+                body(index, scratch)
+            }
+        }
     }
 }
