@@ -30,6 +30,20 @@ struct GGUFBench: AsyncParsableCommand {
     static let python = ".venv-bench/bin/python"
     static let questions = ["What is the capital of France?", "Write a haiku about bread.", "Explain what a GGUF file is in two sentences."]
 
+    func validate() throws {
+        let lengths = contexts.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !lengths.isEmpty, lengths.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 32_768 }) else {
+            throw ValidationError("--contexts takes comma-separated lengths from 1 to 32768.")
+        }
+        guard (1...4096).contains(newTokens), (1...100).contains(repeats) else {
+            throw ValidationError("--new-tokens must be 1...4096 and --repeats 1...100.")
+        }
+        let known: Set = ["q4_1", "q8_0", "q4_k_m"]
+        guard types.split(separator: ",").allSatisfy({ known.contains(String($0)) }) else {
+            throw ValidationError("--types takes q4_1, q8_0 and q4_k_m, comma-separated.")
+        }
+    }
+
     func run() async throws {
         var ready = FileManager.default.isExecutableFile(atPath: Self.python)
         if ready { ready = try PeerProcess.run([Self.python, "-c", "import llama_cpp"]).status == 0 }
