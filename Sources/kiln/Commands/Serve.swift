@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Flag(help: "Multiply GGUF models' quantised weights with llama.cpp's integer arithmetic (equal to llama.cpp, not transformers) when decoding.")
+    @Flag(help: "Fast arithmetic: GGUF models' quantised weights with llama.cpp's integer dot products (equal to llama.cpp, not transformers), bf16 weights with bf16 dot products where the CPU has them.")
     var fast = false
 
     func validate() throws {
@@ -36,7 +36,7 @@ struct Serve: AsyncParsableCommand {
         await collectAtStart(services)
         let options = {
             var options = settings.serverOptions(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
-            options.arithmetic = fast ? .integer : .exact
+            options.arithmetic = fast ? .fast : .exact
             return options
         }()
         let app = buildApplication(services, options: options) { port in

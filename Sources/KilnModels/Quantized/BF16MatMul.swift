@@ -1,0 +1,82 @@
+// bf16 weights multiplied in bf16, the fast arithmetic's form for them: the activations are rounded to bf16 once per
+// product and AVX-512 BF16 dot products sum pairs of exact bf16 products in float32, twice the multiply-adds per
+// instruction of float32 and half the bytes per weight, with nothing widened. This is what PyTorch's bf16 models compute
+// (they round every activation to bf16 too), so the results differ from the exact path's float32 product of the same
+// weights by the activations' rounding (about 2⁻⁹ relative per value). Without AVX-512 BF16 the exact path runs.
+import Foundation
+import KilnKernels
+import KilnTensor
+
+/// Products of x with bf16 weights in bf16 arithmetic.
+enum BF16MatMul {
+    /// Whether this machine's kernels run (`KernelDispatch`: AVX-512 BF16, unless the environment forbids it).
+    static let available = KernelDispatch.current.bf16
+    /// x rows at or below which weight rows are read in place (the dot form); above, they are repacked into panels.
+    static let dotRowLimit = 16
+    /// Weight rows repacked per kernel call: 256 rows of a 1,536-wide matrix are 768 KiB of panels, which stay in L2.
+    static let panelRows = 256
+
+    /// Whether products with `weight` go through here.
+    static func applies(to weight: QuantizedMatrix) -> Bool {
+        available && weight.type == .bf16 && weight.arithmetic == .fast
+    }
+
+    /// y (rows, OC) = round(x) Wᵀ, x (rows, C) float32, W the bf16 matrix at `base`; output rows split across the cores.
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
+                        y: UnsafeMutablePointer<Float>) {
+        let (columns, outer) = (weight.columns, weight.rows)
+        guard rows > 0 else { return }
+        var rounded = [UInt16](repeating: 0, count: rows * columns)
+        rounded.withUnsafeMutableBufferPointer { buffer in
+            kiln_bf16_round_avx512(x, rows * columns, buffer.baseAddress!)
+            nonisolated(unsafe) let (xb, y) = (UnsafePointer(buffer.baseAddress!), y)
+            let w = base.assumingMemoryBound(to: UInt16.self)
+            if rows <= dotRowLimit {
+                Parallel.rows(outer, minimumPerTask: 64) { range in
+                    kiln_bf16_dot_avx512(xb, Int32(rows), w + range.lowerBound * columns, columns, Int32(range.count),
+                                         Int32(columns), y + range.lowerBound, outer)
+                }
+                return
+            }
+            let panelShorts = (columns + 1) / 2 * 64
+            Parallel.rows(outer, minimumPerTask: 32) { range in
+                let panels = UnsafeMutablePointer<UInt16>.allocate(capacity: panelRows / 32 * panelShorts)
+                defer { panels.deallocate() }
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let count = min(panelRows, range.upperBound - start)
+                    kiln_bf16_gemm_avx512(xb, Int32(rows), w + start * columns, columns, Int32(count), Int32(columns),
+                                          y + start, outer, panels)
+                    start += count
+                }
+            }
+        }
+    }
+
+    /// `value` rounded to bf16 as the kernels round it: to nearest, ties to even, NaN kept quiet, subnormals to zero.
+    static func round(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
+        if value.isSubnormal { return UInt16(truncatingIfNeeded: bits >> 16) & 0x8000 }
+        let rounding = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+    }
+
+    /// The product the kernels compute, summed in Float64 from bf16 operands (subnormal operands as zero): y (rows, count)
+    /// of x (rows, k floats, rounded here) against w (count, k bf16 bits).
+    static func reference(x: [Float], rows: Int, w: [UInt16], count: Int, k: Int) -> [Float] {
+        func widen(_ bits: UInt16) -> Double {
+            let value = Float(bitPattern: UInt32(bits) << 16)
+            return value.isSubnormal ? 0 : Double(value)
+        }
+        var y = [Float](repeating: 0, count: rows * count)
+        for n in 0..<rows {
+            for o in 0..<count {
+                var sum = 0.0
+                for j in 0..<k { sum += widen(round(x[n * k + j])) * widen(w[o * k + j]) }
+                y[n * count + o] = Float(sum)
+            }
+        }
+        return y
+    }
+}
