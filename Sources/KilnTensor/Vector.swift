@@ -157,6 +157,13 @@ public enum Vector {
         while i < n { out[i] = (x[i] - shift) * a * w[i] + b[i]; i += 1 }
     }
 
+    /// y[i] += a · x[i], n elements (attention's weighted sum of value rows).
+    @inline(__always) static func addScaled(_ x: UnsafePointer<Float>, by a: Float, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + width <= n { store(load(UnsafePointer(y), i).addingProduct(load(x, i), Lanes(repeating: a)), y, i); i += width }
+        while i < n { y[i] += a * x[i]; i += 1 }
+    }
+
     /// out[i] = x[i] · y[i], n elements.
     static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0

@@ -8,16 +8,20 @@ import Foundation
 enum PeerProcess {
     /// Environment variables this machine may set that pin OpenBLAS to an older kernel set.
     static let openBLASOverrides = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+    /// Set in the re-run's environment so that it never re-runs again.
+    static let rerunMarker = "KILN_BENCH_OPENBLAS_RERUN"
 
     /// When an override is set, runs this same command without them and returns its exit status; nil when unset
     /// (the caller goes on in this process).
     static func rerunWithoutOpenBLASOverrides() throws -> Int32? {
         let environment = ProcessInfo.processInfo.environment
-        guard openBLASOverrides.contains(where: { environment[$0] != nil }) else { return nil }
+        // The re-run is marked: where Debian's OpenBLAS does not know the CPU, Kiln's own start-up names the kernel
+        // family again (OpenBLASEnvironment), and that choice is Kiln's to keep, not an override to strip forever.
+        guard environment[rerunMarker] == nil, openBLASOverrides.contains(where: { environment[$0] != nil }) else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         process.arguments = Array(CommandLine.arguments.dropFirst())
-        process.environment = environment.filter { !openBLASOverrides.contains($0.key) }
+        process.environment = environment.filter { !openBLASOverrides.contains($0.key) }.merging([rerunMarker: "1"]) { $1 }
         print("(re-running without \(openBLASOverrides.joined(separator: "/")), as numpy's side runs; --keep-openblas-overrides keeps them)")
         try process.run()
         process.waitUntilExit()

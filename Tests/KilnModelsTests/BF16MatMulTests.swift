@@ -108,7 +108,7 @@ struct BF16MatMulTests {
         #expect(Self.close(y.storage, expected, x: x, w: w, rows: rows, count: count, k: k))
     }
 
-    @Test("The llama-bf16 fixture on the fast path equals PyTorch with bf16-rounded Linear inputs within 1e-4")
+    @Test("The llama-bf16 fixture on the fast path equals PyTorch with bf16-rounded Linear inputs within 1e-3")
     func fixtureModelOnFastPath() throws {
         guard Self.native else { return }
         let folder = FamilyLlamaTests.folder("llama-bf16")
@@ -120,7 +120,10 @@ struct BF16MatMulTests {
         let logits = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions).logits
         let fast = try SafeTensorsReader(url: LoadingFixtures.root.appendingPathComponent("bf16_fast/llama_bf16_fast_logits.safetensors"))
         let diff = FamilyLlamaTests.maskedMaxDiff(logits, try fast.floats("logits"), mask: mask)
-        #expect(diff <= FamilyLlamaTests.tolerance, "fast-path logits differ from the bf16-rounded reference by \(diff)")
+        // 1e-3, not 1e-4: a float32 summation order other than PyTorch's moves a value across a bf16 rounding boundary
+        // now and then, and that one value then moves by 2⁻⁹ of itself (0.1e-3 in these logits); the rounding itself
+        // moves them by 0.05.
+        #expect(diff <= 1e-3, "fast-path logits differ from the bf16-rounded reference by \(diff)")
         // Against transformers' float32 logits the rounding shows (0.05 here), so the bf16 kernels really ran.
         #expect(FamilyLlamaTests.maskedMaxDiff(logits, try reference.floats("logits"), mask: mask) > 1e-2)
     }

@@ -70,6 +70,37 @@ struct AttentionTests {
         #expect(!fast.storage.contains { $0.isNaN } && !cache.probabilities.storage.contains { $0.isNaN })
     }
 
+    static let decodeCases: [Case] = [
+        Case(batch: 1, heads: 1, kvHeads: 1, queries: 1, keys: 1, headDim: 1),
+        Case(batch: 1, heads: 9, kvHeads: 3, queries: 1, keys: 2048, headDim: 64),
+        // The first chunks see only padding (a chunk with every key masked), and ALiBi's bias.
+        Case(batch: 2, heads: 4, kvHeads: 2, queries: 1, keys: 300, headDim: 8, leftPadding: [130, 0], bias: true),
+        Case(batch: 1, heads: 2, kvHeads: 1, queries: 3, keys: 200, headDim: 16, window: 50),
+        Case(batch: 2, heads: 2, kvHeads: 2, queries: 4, keys: 130, headDim: 20, causal: false, rightPadding: [0, 10]),
+    ]
+
+    @Test("Decoding steps over a cache's buffers (flash-decoding chunks) equal the naive loops", arguments: decodeCases)
+    func decodeMatchesNaive(configuration: Case) {
+        let (q, k, v, options) = configuration.tensors(seed: 75)
+        // The cache's buffers hold more rows than are in use; the rows past keyCount must be ignored.
+        let capacity = configuration.keys + 5
+        func buffer(_ t: Tensor) -> Tensor {
+            var out = Tensor(zeros: [t.shape[0], t.shape[1], capacity, t.shape[3]])
+            let (groups, rows, width) = (t.shape[0] * t.shape[1], t.shape[2], t.shape[3])
+            for g in 0..<groups {
+                for i in 0..<(capacity * width) {
+                    out.storage[g * capacity * width + i] = i < rows * width ? t.storage[g * rows * width + i] : 1e4
+                }
+            }
+            return out
+        }
+        var cached = options
+        cached.keyCount = configuration.keys
+        let output = Attention.forward(query: q, key: buffer(k), value: buffer(v), options: cached).0
+        let diff = output.maxAbsDifference(Attention.naiveForward(query: q, key: k, value: v, options: options))
+        #expect(diff < 1e-5, "max abs diff \(diff)")
+    }
+
     @Test("Fully masked query rows give zero output and zero probabilities, not NaN")
     func fullyMaskedRows() {
         // Left padding of 3 with a causal mask: queries 0–2 see only padding.

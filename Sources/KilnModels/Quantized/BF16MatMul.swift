@@ -1,8 +1,10 @@
 // bf16 weights multiplied in bf16, the fast arithmetic's form for them: the activations are rounded to bf16 once per
-// product and AVX-512 BF16 dot products sum pairs of exact bf16 products in float32, twice the multiply-adds per
-// instruction of float32 and half the bytes per weight, with nothing widened. This is what PyTorch's bf16 models compute
-// (they round every activation to bf16 too), so the results differ from the exact path's float32 product of the same
-// weights by the activations' rounding (about 2⁻⁹ relative per value). Without AVX-512 BF16 the exact path runs.
+// product, then every product of two bf16 values is exact in float32 and the sums are float32. This is what PyTorch's
+// bf16 models compute (they round every activation to bf16 too), so the results differ from the exact path's float32
+// product of the same weights by the activations' rounding (about 2⁻⁹ relative per value). Decoding reads W in place with
+// AVX-512 BF16 dot products (half the bytes of float32 and no widening); prefill uses them only on cores that issue
+// them at full rate, and elsewhere (Intel's Sapphire/Emerald Rapids run them at half the float32 rate) widens W for
+// sgemm over the rounded x, the same arithmetic. Without AVX-512 BF16 the exact path runs.
 import Foundation
 import KilnKernels
 import KilnTensor
@@ -21,7 +23,13 @@ enum BF16MatMul {
         available && weight.type == .bf16 && weight.arithmetic == .fast
     }
 
+    /// Whether the broadcast form beats widening W for OpenBLAS's float32 sgemm here: bf16 dot products do twice the
+    /// float32 multiply-adds per instruction, but some cores issue them at half the rate (`kiln_bf16_speedup_avx512`).
+    static let broadcastPays = available && kiln_bf16_speedup_avx512() > 1.2
+
     /// y (rows, OC) = round(x) Wᵀ, x (rows, C) float32, W the bf16 matrix at `base`; output rows split across the cores.
+    /// Prefill on a core whose bf16 dot products are slow widens W for sgemm instead, with x still rounded, so the
+    /// arithmetic is the same either way (exact bf16 products, float32 sums).
     static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                         y: UnsafeMutablePointer<Float>) {
         let (columns, outer) = (weight.columns, weight.rows)
@@ -35,6 +43,17 @@ enum BF16MatMul {
                 Parallel.rows(outer, minimumPerTask: 64) { range in
                     kiln_bf16_dot_avx512(xb, Int32(rows), w + range.lowerBound * columns, columns, Int32(range.count),
                                          Int32(columns), y + range.lowerBound, outer)
+                }
+                return
+            }
+            guard broadcastPays else {
+                let widened = (0..<(rows * columns)).map { Float(bitPattern: UInt32(xb[$0]) << 16) }
+                widened.withUnsafeBufferPointer { xr in
+                    if rows <= QuantizedMatMul.blockedRowLimit {
+                        QuantizedMatMul.blocked(x: xr.baseAddress!, rows: rows, weight: weight, base: base, y: y)
+                    } else {
+                        QuantizedMatMul.tiled(x: xr.baseAddress!, rows: rows, weight: weight, base: base, y: y)
+                    }
                 }
                 return
             }

@@ -18,7 +18,8 @@ public struct AttentionOptions: Sendable {
     /// The score scale; nil means 1/√D.
     public var scale: Float?
     /// Keys in use when k and v are a decoding cache's (B, KVH, capacity, D) buffers: the first `keyCount` rows
-    /// of each head's slab; nil: all rows. Inference only (the returned cache is not for `backward`).
+    /// of each head's slab; nil: all rows. Inference only: the returned cache is not for `backward`, and a decoding step
+    /// (a few queries, `DecodeAttention`) leaves its probabilities empty.
     public var keyCount: Int?
     /// A query with every key masked attends uniformly to all keys instead of returning zeros: transformers' eager
     /// attention adds finfo.min to masked scores, which rounds every score of such a row (a left-pad query) to the
@@ -54,6 +55,10 @@ public enum Attention {
                                options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
+        if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform {
+            let output = DecodeAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
+            return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))
+        }
         // Softmax writes every probability and PV every output element.
         var probabilities = Tensor(unfilled: [d.batch, d.heads, d.queries, d.keys])
         var output = Tensor(unfilled: q.shape)

@@ -1,0 +1,114 @@
+// Attention of a few queries (a decoding step) over a long key/value cache, split along the keys as flash-decoding
+// splits it: each task takes one (batch, KV head) and a chunk of keys, scores its chunk for every query head of the
+// group with plain dot products over the cache's rows (no transposed copy of K), and keeps the chunk's running maximum,
+// exponent sum and weighted value sum; the chunks are then merged by rescaling to the overall maximum. With a few KV heads
+// and two cores, splitting by head alone left a core idle, and transposing K for the matrix product cost as much as the
+// product at 2,048 keys.
+import Foundation
+
+/// Flash-decoding attention for `Attention.forward` on decoding caches.
+enum DecodeAttention {
+    /// Queries at or below which a call over a cache's buffers comes here.
+    static let queryLimit = 4
+    /// The fewest keys a chunk holds: shorter chunks cost more in merging than they save in balance.
+    static let minimumChunk = 64
+
+    /// out (B, H, Tq, D) = softmax(scale · QKᵀ + bias, masked) V over the first `d.keys` rows of the cache buffers.
+    static func forward(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
+                        scale: Float) -> Tensor {
+        let group = d.heads / d.kvHeads
+        let groups = d.batch * d.kvHeads
+        let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
+        let chunkKeys = (d.keys + chunks - 1) / chunks
+        // Per task, per (head of the group, query): [maximum, sum, D weighted values].
+        let stride = d.headDim + 2
+        let perTask = group * d.queries * stride
+        var partial = [Float](repeating: 0, count: groups * chunks * perTask)
+        var output = Tensor(zeros: q.shape)
+        q.withPointer { qp in
+            k.withPointer { kp in
+                v.withPointer { vp in
+                    partial.withUnsafeMutableBufferPointer { buffer in
+                        nonisolated(unsafe) let partial = buffer.baseAddress!
+                        Parallel.rows(groups * chunks) { tasks in
+                            var scores = [Float](repeating: 0, count: chunkKeys)
+                            scores.withUnsafeMutableBufferPointer { scores in
+                                for task in tasks {
+                                    let (groupIndex, chunk) = (task / chunks, task % chunks)
+                                    let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
+                                    let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                                    let kv = d.kvOffset(b, first)
+                                    for h in first..<(first + group) {
+                                        for i in 0..<d.queries {
+                                            let slot = partial + task * perTask + ((h - first) * d.queries + i) * stride
+                                            chunkPartial(qp + d.qOffset(b, h) + i * d.headDim, kp + kv, vp + kv, keys: keys,
+                                                         b: b, h: h, i: i, d, options, scale, scores: scores.baseAddress!, into: slot)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        output.withMutablePointer { op in
+            partial.withUnsafeBufferPointer { partial in
+                for groupIndex in 0..<groups {
+                    let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                    for h in first..<(first + group) {
+                        for i in 0..<d.queries {
+                            let slots = (0..<chunks).map { partial.baseAddress! + (groupIndex * chunks + $0) * perTask
+                                + ((h - first) * d.queries + i) * stride }
+                            merge(slots, width: d.headDim, into: op + d.qOffset(b, h) + i * d.headDim)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// One query's scores over `keys`, their maximum m, Σ e^(s − m), and Σ e^(s − m) v, written to `slot`; a chunk with
+    /// every key masked gets m = −∞ and zero sums.
+    @inline(__always)
+    static func chunkPartial(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, keys: Range<Int>,
+                             b: Int, h: Int, i: Int, _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
+                             scores: UnsafeMutablePointer<Float>, into slot: UnsafeMutablePointer<Float>) {
+        let width = d.headDim
+        let biasOffset = options.bias.map { d.biasOffset(b, h, i, $0.count) }
+        for j in keys {
+            let s = keys.lowerBound
+            guard d.allowed(b, i, j, options) else { scores[j - s] = -.infinity; continue }
+            var score = scale * Vector.dot(q, k + j * width, width)
+            if let bias = options.bias, let biasOffset { score += bias.storage[biasOffset + j] }
+            scores[j - s] = score
+        }
+        let count = keys.count
+        let maximum = Vector.max(scores, count)
+        let values = slot + 2
+        values.update(repeating: 0, count: width)
+        slot[0] = maximum
+        slot[1] = 0
+        guard maximum > -.infinity else { return }
+        slot[1] = Vector.shiftedExp(scores, shift: maximum, into: scores, count)
+        for j in 0..<count {
+            Vector.addScaled(v + (keys.lowerBound + j) * width, by: scores[j], into: values, width)
+        }
+    }
+
+    /// Combines chunk partials: each chunk's sums rescaled by e^(m_c − M) for the overall maximum M, divided by the total.
+    /// A query with every key masked gets zeros.
+    static func merge(_ slots: [UnsafePointer<Float>], width: Int, into out: UnsafeMutablePointer<Float>) {
+        let maximum = slots.map { $0[0] }.max() ?? -.infinity
+        out.update(repeating: 0, count: width)
+        guard maximum > -.infinity else { return }
+        var total: Float = 0
+        for slot in slots where slot[0] > -.infinity {
+            let factor = Foundation.exp(slot[0] - maximum)
+            total += factor * slot[1]
+            Vector.addScaled(slot + 2, by: factor, into: out, width)
+        }
+        Vector.scale(UnsafePointer(out), by: 1 / total, into: out, width)
+    }
+}
