@@ -1,4 +1,4 @@
-// Integer products of GGUF weight blocks (Q4_0, Q4_1, Q8_0) with activations quantised to Q8 blocks, as llama.cpp's
+// Integer products of GGUF weight blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with activations quantised to Q8 blocks, as llama.cpp's
 // vec_dot kernels compute them: per 32-value block an exact integer dot product, then one float multiply-add by the two
 // scales. A tile of up to 4 weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight
 // block once per 4 tokens. Two forms: AVX2 (maddubs + madd, the floor) and AVX-512 VNNI (dpbusd on 256-bit lanes).
@@ -20,6 +20,26 @@ static inline float half_to_float(const unsigned char *p) {
 #define NIBBLES(p) _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)(p)), 4), \
                                                      _mm_loadu_si128((const __m128i *)(p))), _mm256_set1_epi8(0x0F))
 
+// The 32 bits at p as 32 bytes, 0x10 where the bit is set (Q5's fifth bits, already in place to OR onto the nibbles):
+// byte j takes the mask byte j / 8, then keeps only bit j % 8 by comparing against a one-bit pattern.
+static inline __m256i fifth_bits_avx2(const unsigned char *p) AVX2;
+static inline __m256i fifth_bits_avx2(const unsigned char *p) {
+    int bits;
+    __builtin_memcpy(&bits, p, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select), _mm256_set1_epi8(0x10));
+}
+
+// The same with AVX-512 BW's mask-to-bytes move.
+static inline __m256i fifth_bits_vnni(const unsigned char *p) VNNI;
+static inline __m256i fifth_bits_vnni(const unsigned char *p) {
+    unsigned int bits;
+    __builtin_memcpy(&bits, p, 4);
+    return _mm256_and_si256(_mm256_movm_epi8((__mmask32)bits), _mm256_set1_epi8(0x10));
+}
+
 static inline __m256i dot_avx2(__m256i u, __m256i s) AVX2;
 static inline __m256i dot_avx2(__m256i u, __m256i s) {
     // u8 x s8 pairs summed to int16 (at most 2 x 255 x 128 = 65,280 only for Q8's |w| = 128, which
@@ -39,7 +59,7 @@ static inline float hsum(__m256 v) {
 }
 
 // One rn x cn tile (rn, cn <= 4; constant at each call so the accumulators stay in registers).
-#define DEFINE_TILE(NAME, ATTR, DOT)                                                                                    \
+#define DEFINE_TILE(NAME, ATTR, DOT, BITS)                                                                                    \
     ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
         const signed char *xq, const float *xd, const float *xs, int blocks, float *y, long ldc, const int rn,         \
         const int cn) {                                                                                                \
@@ -48,7 +68,8 @@ static inline float hsum(__m256 v) {
         for (int r = 0; r < 4; r++)                                                                                    \
             for (int t = 0; t < 4; t++) { acc[r][t] = _mm256_setzero_ps(); offset[r][t] = 0; }                         \
         const long columns = (long)blocks * 32;                                                                        \
-        const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : 34;                                        \
+        const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 :                   \
+                         type == KILN_Q5_1 ? 24 : 34;                                                                  \
         for (int b = 0; b < blocks; b++) {                                                                             \
             __m256i xv[4];                                                                                             \
             float dx[4], sx[4];                                                                                        \
@@ -69,6 +90,15 @@ static inline float hsum(__m256 v) {
                         const __m256i sums = DOT(magnitude, _mm256_sign_epi8(xv[t], q));                               \
                         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
                     }                                                                                                  \
+                } else if (type == KILN_Q5_0 || type == KILN_Q5_1) {                                                   \
+                    const int q51 = type == KILN_Q5_1;                                                                 \
+                    const __m256i q = _mm256_or_si256(NIBBLES(block + (q51 ? 8 : 6)), BITS(block + (q51 ? 4 : 2)));    \
+                    const float m = q51 ? half_to_float(block + 2) : -16 * dw;                                         \
+                    for (int t = 0; t < cn; t++) {                                                                     \
+                        const __m256i sums = DOT(q, xv[t]);                                                            \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
+                        offset[r][t] += m * sx[t];                                                                     \
+                    }                                                                                                  \
                 } else {                                                                                               \
                     const int q41 = type == KILN_Q4_1;                                                                 \
                     const __m256i q = NIBBLES(block + (q41 ? 4 : 2));                                                  \
@@ -85,8 +115,8 @@ static inline float hsum(__m256 v) {
             for (int t = 0; t < cn; t++) y[t * ldc + r] = hsum(acc[r][t]) + offset[r][t];                               \
     }
 
-DEFINE_TILE(tile_avx2, AVX2, dot_avx2)
-DEFINE_TILE(tile_vnni, VNNI, dot_vnni)
+DEFINE_TILE(tile_avx2, AVX2, dot_avx2, fifth_bits_avx2)
+DEFINE_TILE(tile_vnni, VNNI, dot_vnni, fifth_bits_vnni)
 
 // Walks the weight rows in tiles of 4 and, within each, the activation rows in tiles of CN (4 where there are 32 vector
 // registers, 2 under AVX2's 16, so the accumulators never spill); every call below has constant type and shape, so
@@ -119,6 +149,8 @@ DEFINE_TILE(tile_vnni, VNNI, dot_vnni)
                 float *yt = y + t * ldc + r;                                                                           \
                 if (type == KILN_Q4_0) { TILE_CASES(TILE, KILN_Q4_0) }                                                 \
                 else if (type == KILN_Q4_1) { TILE_CASES(TILE, KILN_Q4_1) }                                            \
+                else if (type == KILN_Q5_0) { TILE_CASES(TILE, KILN_Q5_0) }                                            \
+                else if (type == KILN_Q5_1) { TILE_CASES(TILE, KILN_Q5_1) }                                            \
                 else { TILE_CASES(TILE, KILN_Q8_0) }                                                                   \
             }                                                                                                          \
         }                                                                                                              \

@@ -107,6 +107,15 @@ struct LoadingGGUFTests {
         #expect(reader.metadataKeys.first == "general.architecture")
     }
 
+    @Test("Q5_0 and Q5_1 dequantise as gguf.quants.dequantize (Tests/Fixtures/gguf_q5)", arguments: [GGMLType.q5_0, .q5_1])
+    func fiveBitBlocks(_ type: GGMLType) throws {
+        let fixture = try SafeTensorsReader(url: LoadingFixtures.root.appendingPathComponent("gguf_q5/q5_blocks.safetensors"))
+        let raw = try fixture.withBytes("\(type).blocks") { Data($0) }
+        let expected = try fixture.floats("\(type).dequantized")
+        let matrix = try QuantizedMatrix(type: type, rows: 3, columns: 128, bytes: raw)
+        #expect(matrix.dequantized().storage == expected)
+    }
+
     @Test("Block dequantisation equals gguf.quants.dequantize for Q4_0, Q4_1, Q8_0, Q4_K, Q6_K")
     func blocks() throws {
         let reader = try GGUFReader(data: LoadingGGUFWriter.sample().build())
@@ -166,8 +175,8 @@ struct LoadingGGUFTests {
         #expect(throws: GGUFError.invalidDimensions(name: "q")) { try GGUFReader(data: dims.build()) }
         dims.tensors = [(name: "q", dims: [1, 1, 1, 1, 1], type: 0, data: [0, 0, 0, 0])]
         #expect(throws: GGUFError.tooManyDimensions(name: "q", count: 5)) { try GGUFReader(data: dims.build()) }
-        dims.tensors = [(name: "q", dims: [32], type: 6, data: [UInt8](repeating: 0, count: 22))]
-        #expect(throws: GGUFError.unsupportedTensorType(name: "q", type: 6)) { try GGUFReader(data: dims.build()) }
+        dims.tensors = [(name: "q", dims: [256], type: 10, data: [UInt8](repeating: 0, count: 84))]
+        #expect(throws: GGUFError.unsupportedTensorType(name: "q", type: 10)) { try GGUFReader(data: dims.build()) }
 
         var lying = Array(LoadingGGUFWriter().build())
         lying.replaceSubrange(8..<16, with: LoadingGGUFWriter.le(UInt64.max))

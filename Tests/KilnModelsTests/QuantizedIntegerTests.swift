@@ -32,17 +32,19 @@ struct QuantizedIntegerTests {
             bytes += [UInt8(scale & 0xFF), UInt8(scale >> 8)]
             switch type {
             case .q8_0: bytes += (0..<32).map { _ in UInt8(bitPattern: Int8(Int(stream.next() % 255) - 127)) }
-            case .q4_1:
+            case .q4_1, .q5_1:
                 let minimum = Float16(-Float(stream.next() % 1000) / 10_000).bitPattern
                 bytes += [UInt8(minimum & 0xFF), UInt8(minimum >> 8)]
-                bytes += (0..<16).map { _ in UInt8(stream.next() % 256) }
+                bytes += (0..<(type == .q5_1 ? 20 : 16)).map { _ in UInt8(stream.next() % 256) }
+            case .q5_0: bytes += (0..<20).map { _ in UInt8(stream.next() % 256) }
             default: bytes += (0..<16).map { _ in UInt8(stream.next() % 256) }
             }
         }
         return try QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: Data(bytes))
     }
 
-    @Test("Both kernel forms equal the Swift reference on every tile shape", arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+    @Test("Both kernel forms equal the Swift reference on every tile shape, and the reference equals the dequantised weights",
+          arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
     func kernelsMatchReference(_ type: GGMLType) throws {
         var stream = Stream(state: 7 + UInt64(type.rawValue))
         for (wrows, xrows, blocks) in [(1, 1, 1), (4, 1, 18), (7, 3, 2), (9, 6, 5), (13, 4, 48), (4, 9, 3)] {
@@ -51,6 +53,19 @@ struct QuantizedIntegerTests {
             let x = (0..<(xrows * columns)).map { _ in stream.uniform() * 3 }
             let activations = x.withUnsafeBufferPointer { Q8Activations($0.baseAddress!, rows: xrows, columns: columns, type: type) }
             let expected = QuantizedInteger.referenceGemm(weight: weight, activations: activations, rows: xrows)
+            // Against ggml's dequantisation (GGUFQuant, checked against gguf-py) times the dequantised activations; Q4_1's
+            // and Q5_1's offsets use llama.cpp's float16-rounded block sums, which moves them by up to 2⁻¹¹ of m·Σx.
+            let widened = weight.dequantized().storage
+            let tolerance = type == .q4_1 || type == .q5_1 ? 2e-3 : 1e-4
+            for t in 0..<xrows {
+                for r in 0..<wrows {
+                    var sum = 0.0
+                    for i in 0..<columns {
+                        sum += Double(widened[r * columns + i]) * Double(activations.q[t * columns + i]) * Double(activations.d[t * blocks + i / 32])
+                    }
+                    #expect(abs(Double(expected[t * wrows + r]) - sum) <= tolerance * max(1, abs(sum)), "reference \(type) [\(t), \(r)]")
+                }
+            }
             for (name, dispatch) in QuantizedIntegerTests.forms() {
                 var y = [Float](repeating: .nan, count: xrows * wrows)
                 x.withUnsafeBufferPointer { xp in

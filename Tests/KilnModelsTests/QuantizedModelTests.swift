@@ -22,8 +22,8 @@ struct QuantizedModelTests {
         for block in 0..<(rows * columns / type.blockSize) {
             let base = block * type.typeSize
             switch type {
-            case .q4_0, .q8_0: scale(base)
-            case .q4_1, .q4_K: scale(base); scale(base + 2)
+            case .q4_0, .q5_0, .q8_0: scale(base)
+            case .q4_1, .q5_1, .q4_K: scale(base); scale(base + 2)
             case .q6_K: scale(base + 208)
             case .f16: scale(base)
             case .bf16: bytes[base + 1] = 0x3C

@@ -15,7 +15,7 @@ enum {
 int kiln_cpu_features(void);
 
 /// GGUF block types of the integer kernels (values are Kiln's, not ggml's).
-enum { KILN_Q4_0 = 0, KILN_Q4_1 = 1, KILN_Q8_0 = 2, KILN_Q4_K = 3, KILN_Q6_K = 4 };
+enum { KILN_Q4_0 = 0, KILN_Q4_1 = 1, KILN_Q8_0 = 2, KILN_Q4_K = 3, KILN_Q6_K = 4, KILN_Q5_0 = 5, KILN_Q5_1 = 6 };
 
 /// y[t * ldc + r] = row r of `weights` (`wrows` rows of `blocks` blocks of `type`, `rowBytes` apart) dotted with
 /// activation row t (`xrows` rows of blocks x 32 int8 in `xq`, scales xd[t * blocks + b], and xs[t * blocks + b] =

@@ -14,6 +14,10 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case q4_0 = 2
     /// 32 × 4-bit, f16 scale and minimum.
     case q4_1 = 3
+    /// 32 × 5-bit (a nibble plus one bit of a 32-bit mask), one f16 scale, offset 16.
+    case q5_0 = 6
+    /// 32 × 5-bit, f16 scale and minimum.
+    case q5_1 = 7
     /// 32 × int8, one f16 scale.
     case q8_0 = 8
     /// 256-element super-block of 8 × 32 4-bit values with 6-bit scales and minimums.
@@ -27,7 +31,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: 1
-        case .q4_0, .q4_1, .q8_0: 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: 32
         case .q4_K, .q6_K: 256 // QK_K
         }
     }
@@ -39,6 +43,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f16, .bf16: 2
         case .q4_0: 18      // f16 d + 16 nibble bytes
         case .q4_1: 20      // f16 d, f16 m + 16 nibble bytes
+        case .q5_0: 22      // f16 d, 4 bytes of fifth bits, 16 nibble bytes
+        case .q5_1: 24      // f16 d, f16 m, 4 bytes of fifth bits, 16 nibble bytes
         case .q8_0: 34      // f16 d + 32 int8
         case .q4_K: 144     // f16 d, f16 dmin, 12 packed 6-bit scales/mins, 128 nibble bytes
         case .q6_K: 210     // 128 low nibbles, 64 high 2-bit pairs, 16 int8 scales, f16 d
@@ -79,6 +85,21 @@ public enum GGUFQuant {
                 out[j] = Float(q & 0x0F) * d + m
                 out[j + 16] = Float(q >> 4) * d + m
             }
+        case .q5_0:
+            // dequantize_row_q5_0: bit j of qh is value j's fifth bit, bit j + 16 value j + 16's; offset 16.
+            let d = half(b, 0), qh = fifthBits(b, 2)
+            for j in 0..<16 {
+                let q = b[6 + j]
+                out[j] = Float(Int(UInt32(q & 0x0F) | (qh >> j) << 4 & 0x10) - 16) * d
+                out[j + 16] = Float(Int(UInt32(q >> 4) | (qh >> (j + 12)) & 0x10) - 16) * d
+            }
+        case .q5_1:
+            let d = half(b, 0), m = half(b, 2), qh = fifthBits(b, 4)
+            for j in 0..<16 {
+                let q = b[8 + j]
+                out[j] = Float(UInt32(q & 0x0F) | (qh >> j) << 4 & 0x10) * d + m
+                out[j + 16] = Float(UInt32(q >> 4) | (qh >> (j + 12)) & 0x10) * d + m
+            }
         case .q8_0:
             let d = half(b, 0)
             for j in 0..<32 { out[j] = Float(Int8(bitPattern: b[2 + j])) * d }
@@ -87,6 +108,12 @@ public enum GGUFQuant {
         case .q6_K:
             dequantizeQ6K(b, out)
         }
+    }
+
+    /// The 32 fifth bits of a Q5 block, little-endian at `offset`.
+    @inline(__always)
+    static func fifthBits(_ b: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
+        UInt32(b[offset]) | UInt32(b[offset + 1]) << 8 | UInt32(b[offset + 2]) << 16 | UInt32(b[offset + 3]) << 24
     }
 
     /// `get_scale_min_k4`: 8 pairs of 6-bit (scale, min) packed into 12 bytes.

@@ -39,7 +39,7 @@ enum QuantizedDot {
         case .bf16: bf16(row, x, columns)
         case .f16: f16(row, x, columns)
         case .f32: f32(row, x, columns)
-        case .q4_K, .q6_K: widened(type, row, x, columns, scratch)
+        case .q5_0, .q5_1, .q4_K, .q6_K: widened(type, row, x, columns, scratch)
         }
     }
 

@@ -26,8 +26,9 @@ struct Q8Activations {
     var q: [Int8]
     /// rows × blocks scales, rounded to float16 as llama.cpp stores them.
     var d: [Float]
-    /// rows × blocks of scale × Σ q: Q4_1's offset term (float16-rounded from the float32 scale, llama.cpp's Q8_1 `s`)
-    /// or Q4_0's (the float16 scale times the integer sum, so the −8 offset is exact as in llama.cpp's Q4_0 kernel).
+    /// rows × blocks of scale × Σ q: Q4_1's and Q5_1's offset term (float16-rounded from the float32 scale, llama.cpp's
+    /// Q8_1 `s`) or Q4_0's and Q5_0's (the float16 scale times the integer sum, so the −8 or −16 offset is exact as in
+    /// llama.cpp's kernels).
     var s: [Float]
 
     /// Quantises `rows` rows of `columns` (a multiple of 32) floats for weights of `type`.
@@ -36,7 +37,7 @@ struct Q8Activations {
         q = [Int8](repeating: 0, count: rows * columns)
         d = [Float](repeating: 0, count: rows * blocks)
         s = [Float](repeating: 0, count: rows * blocks)
-        let halfSum = type == .q4_1
+        let halfSum = type == .q4_1 || type == .q5_1
         q.withUnsafeMutableBufferPointer { qp in
             for block in 0..<(rows * blocks) {
                 let p = x + block * 32
@@ -67,16 +68,18 @@ struct Q8Activations {
     }
 }
 
-/// Matrix products of Q4_0, Q4_1 and Q8_0 weights with int8-quantised activations.
+/// Matrix products of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights with int8-quantised activations.
 enum QuantizedInteger {
     /// The block types with integer kernels.
-    static func supports(_ type: GGMLType) -> Bool { type == .q4_0 || type == .q4_1 || type == .q8_0 }
+    static func supports(_ type: GGMLType) -> Bool { [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0].contains(type) }
 
     /// The kernels' code for `type`.
     static func code(_ type: GGMLType) -> Int32 {
         switch type {
         case .q4_0: Int32(KILN_Q4_0)
         case .q4_1: Int32(KILN_Q4_1)
+        case .q5_0: Int32(KILN_Q5_0)
+        case .q5_1: Int32(KILN_Q5_1)
         default: Int32(KILN_Q8_0)
         }
     }
@@ -145,6 +148,11 @@ enum QuantizedInteger {
                             let w: Int32
                             switch weight.type {
                             case .q8_0: w = Int32(block.load(fromByteOffset: 2 + i, as: Int8.self))
+                            case .q5_0, .q5_1:
+                                let one = weight.type == .q5_1 ? 2 : 0
+                                let packed = block.load(fromByteOffset: 6 + one + i % 16, as: UInt8.self)
+                                let bits = block.loadUnaligned(fromByteOffset: 2 + one, as: UInt32.self)
+                                w = Int32(i < 16 ? packed & 0x0F : packed >> 4) | Int32((bits >> i) & 1) << 4
                             default:
                                 let packed = block.load(fromByteOffset: (weight.type == .q4_1 ? 4 : 2) + i % 16, as: UInt8.self)
                                 w = Int32(i < 16 ? packed & 0x0F : packed >> 4)
@@ -152,10 +160,11 @@ enum QuantizedInteger {
                             sum += w * a
                         }
                         total += dw * dx * Float(sum)
-                        if weight.type == .q4_1 {
-                            total += HalfFloat.f16ToF32((block + 2).loadUnaligned(as: UInt16.self)) * sx
-                        } else if weight.type == .q4_0 {
-                            total -= 8 * dw * sx
+                        switch weight.type {
+                        case .q4_1, .q5_1: total += HalfFloat.f16ToF32((block + 2).loadUnaligned(as: UInt16.self)) * sx
+                        case .q4_0: total -= 8 * dw * sx
+                        case .q5_0: total -= 16 * dw * sx
+                        default: break
                         }
                     }
                     y[t * weight.rows + r] = total
