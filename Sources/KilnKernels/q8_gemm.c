@@ -90,22 +90,17 @@ static inline float hsum(__m256 v) {
                         const __m256i sums = DOT(magnitude, _mm256_sign_epi8(xv[t], q));                               \
                         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
                     }                                                                                                  \
-                } else if (type == KILN_Q5_0 || type == KILN_Q5_1) {                                                   \
-                    const int q51 = type == KILN_Q5_1;                                                                 \
-                    const __m256i q = _mm256_or_si256(NIBBLES(block + (q51 ? 8 : 6)), BITS(block + (q51 ? 4 : 2)));    \
-                    const float m = q51 ? half_to_float(block + 2) : -16 * dw;                                         \
-                    for (int t = 0; t < cn; t++) {                                                                     \
-                        const __m256i sums = DOT(q, xv[t]);                                                            \
-                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
-                        offset[r][t] += m * sx[t];                                                                     \
-                    }                                                                                                  \
                 } else {                                                                                               \
-                    const int q41 = type == KILN_Q4_1;                                                                 \
-                    const __m256i q = NIBBLES(block + (q41 ? 4 : 2));                                                  \
-                    const float m = q41 ? half_to_float(block + 2) : -8 * dw;                                          \
+                    /* Q4: nibbles, offset 8 or the block's m; Q5: nibbles with the fifth bits ORed on, offset 16 or m. */\
+                    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;                                           \
+                    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;                                        \
+                    const unsigned char *nibbles = block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0);                     \
+                    const __m256i low = NIBBLES(nibbles);                                                              \
+                    const __m256i q = five ? _mm256_or_si256(low, BITS(block + (withMin ? 4 : 2))) : low;              \
+                    const float m = withMin ? half_to_float(block + 2) : (five ? -16 : -8) * dw;                       \
                     for (int t = 0; t < cn; t++) {                                                                     \
                         const __m256i sums = DOT(q, xv[t]);                                                            \
-                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
+                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);  \
                         offset[r][t] += m * sx[t];                                                                     \
                     }                                                                                                  \
                 }                                                                                                      \

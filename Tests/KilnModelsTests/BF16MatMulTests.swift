@@ -13,15 +13,7 @@ struct BF16MatMulTests {
     /// Whether this CPU runs the kernels (the AVX2 floor has none, so there is nothing to compare).
     static let native = KernelDispatch(cpu: kiln_cpu_features(), environment: [:]).bf16
 
-    /// A reproducible stream of numbers.
-    struct Stream {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return state >> 33
-        }
-        mutating func uniform() -> Float { Float(next() % 20_001) / 10_000 - 1 }
-    }
+    typealias Stream = QuantizedIntegerTests.Stream
 
     @Test("Rounding to bf16: nearest, ties to even, NaN quiet, subnormals to zero, overflow to infinity",
           arguments: [(0x3F80_0000, 0x3F80),
