@@ -31,19 +31,17 @@ enum DecodeAttention {
                     partial.withUnsafeMutableBufferPointer { buffer in
                         nonisolated(unsafe) let partial = buffer.baseAddress!
                         Parallel.rows(groups * chunks) { tasks in
-                            var scores = [Float](repeating: 0, count: chunkKeys)
+                            var scores = [Float](repeating: 0, count: group * chunkKeys)
                             scores.withUnsafeMutableBufferPointer { scores in
                                 for task in tasks {
                                     let (groupIndex, chunk) = (task / chunks, task % chunks)
                                     let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
                                     let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
                                     let kv = d.kvOffset(b, first)
-                                    for h in first..<(first + group) {
-                                        for i in 0..<d.queries {
-                                            let slot = partial + task * perTask + ((h - first) * d.queries + i) * stride
-                                            chunkPartial(qp + d.qOffset(b, h) + i * d.headDim, kp + kv, vp + kv, keys: keys,
-                                                         b: b, h: h, i: i, d, options, scale, scores: scores.baseAddress!, into: slot)
-                                        }
+                                    for i in 0..<d.queries {
+                                        chunkPartials(qp, kp + kv, vp + kv, keys: keys, b: b, heads: first..<(first + group), i: i,
+                                                      d, options, scale, scores: scores.baseAddress!, stride: chunkKeys,
+                                                      into: partial + task * perTask + i * stride, slotStride: d.queries * stride)
                                     }
                                 }
                             }
@@ -69,31 +67,41 @@ enum DecodeAttention {
         return output
     }
 
-    /// One query's scores over `keys`, their maximum m, Σ e^(s − m), and Σ e^(s − m) v, written to `slot`; a chunk with
-    /// every key masked gets m = −∞ and zero sums.
+    /// Query i of every head in `heads` (one KV group) over `keys`: each head's scores, their maximum m, Σ e^(s − m), and
+    /// Σ e^(s − m) v, written to its slot (`slotStride` apart). Each key and value row is read once for the whole group and
+    /// its mask checked once. A chunk with every key masked gets m = −∞ and zero sums.
     @inline(__always)
-    static func chunkPartial(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, keys: Range<Int>,
-                             b: Int, h: Int, i: Int, _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
-                             scores: UnsafeMutablePointer<Float>, into slot: UnsafeMutablePointer<Float>) {
-        let width = d.headDim
-        let biasOffset = options.bias.map { d.biasOffset(b, h, i, $0.count) }
+    static func chunkPartials(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, keys: Range<Int>,
+                              b: Int, heads: Range<Int>, i: Int, _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
+                              scores: UnsafeMutablePointer<Float>, stride: Int, into slots: UnsafeMutablePointer<Float>,
+                              slotStride: Int) {
+        let width = d.headDim, start = keys.lowerBound
+        let queries = heads.map { q + d.qOffset(b, $0) + i * width }
+        let biasOffsets = options.bias.map { bias in heads.map { d.biasOffset(b, $0, i, bias.count) } }
         for j in keys {
-            let s = keys.lowerBound
-            guard d.allowed(b, i, j, options) else { scores[j - s] = -.infinity; continue }
-            var score = scale * Vector.dot(q, k + j * width, width)
-            if let bias = options.bias, let biasOffset { score += bias.storage[biasOffset + j] }
-            scores[j - s] = score
+            guard d.allowed(b, i, j, options) else {
+                for g in 0..<heads.count { scores[g * stride + j - start] = -.infinity }
+                continue
+            }
+            let row = k + j * width
+            for g in 0..<heads.count { scores[g * stride + j - start] = scale * Vector.dot(queries[g], row, width) }
+            if let bias = options.bias, let biasOffsets {
+                for g in 0..<heads.count { scores[g * stride + j - start] += bias.storage[biasOffsets[g] + j] }
+            }
         }
         let count = keys.count
-        let maximum = Vector.max(scores, count)
-        let values = slot + 2
-        values.update(repeating: 0, count: width)
-        slot[0] = maximum
-        slot[1] = 0
-        guard maximum > -.infinity else { return }
-        slot[1] = Vector.shiftedExp(scores, shift: maximum, into: scores, count)
+        for g in 0..<heads.count {
+            let slot = slots + g * slotStride, row = scores + g * stride
+            let maximum = Vector.max(row, count)
+            (slot + 2).update(repeating: 0, count: width)
+            slot[0] = maximum
+            slot[1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: row, count) : 0
+        }
         for j in 0..<count {
-            Vector.addScaled(v + (keys.lowerBound + j) * width, by: scores[j], into: values, width)
+            let value = v + (start + j) * width
+            for g in 0..<heads.count where slots[g * slotStride] > -.infinity {
+                Vector.addScaled(value, by: scores[g * stride + j], into: slots + g * slotStride + 2, width)
+            }
         }
     }
 
