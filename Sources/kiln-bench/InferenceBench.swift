@@ -88,6 +88,7 @@ struct InferenceBench: AsyncParsableCommand {
         try QuantizedArithmetic.$loading.withValue(c.dtype.hasSuffix("--fast") ? .fast : .exact) { try measureKilnLoaded(c) }
     }
 
+    /// `measureKiln` inside the chosen arithmetic: loads the case's model and times it.
     func measureKilnLoaded(_ c: Case) throws -> (speed: (prefill: Double, decode: Double), bytes: Int) {
         switch (c.model, c.dtype) {
         case ("gpt2-124m", _):

@@ -1,5 +1,5 @@
 // y = x Wᵀ (+ b) with W in its stored block encoding. A matrix loaded for the fast arithmetic goes to
-// `QuantizedInteger` (Q4_0/Q4_1/Q8_0) or `QuantizedIntegerK` (Q4_K/Q6_K), llama.cpp's numerics, or to `BF16MatMul`
+// `QuantizedInteger` (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0) or `QuantizedIntegerK` (Q4_K/Q6_K), llama.cpp's numerics, or to `BF16MatMul`
 // (bf16 at any row count, where the CPU has bf16 dot products); otherwise the exact
 // float32 paths, split as llama.cpp splits mul_mat:
 // - few rows of x (decoding): each output row is a dot product that widens W's blocks in registers, so
@@ -33,7 +33,7 @@ public enum QuantizedMatMul {
             y.withMutablePointer { yp in
                 weight.withBase { base in
                     // Prefill stays on widened tiles and sgemm even for integer matrices: at 128+ rows OpenBLAS's float
-                    // kernels ran 1.9× faster here than the integer tiles (AVX2, 2 cores; docs/benchmarks.md).
+                    // kernels ran 1.9× faster than the integer tiles on AVX2 and 2.3× on VNNI (2 cores; docs/benchmarks.md).
                     let integer = weight.arithmetic == .fast && rows <= blockedRowLimit
                     if BF16MatMul.applies(to: weight) {
                         BF16MatMul.forward(x: xp, rows: rows, weight: weight, base: base, y: yp)
