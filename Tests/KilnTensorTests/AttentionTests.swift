@@ -101,6 +101,14 @@ struct AttentionTests {
         #expect(diff < 1e-5, "max abs diff \(diff)")
     }
 
+    @Test("A decoding step over a cache with no keys in use gives zeros, not a crash")
+    func decodeWithoutKeys() {
+        let q = KernelTests.random([1, 2, 1, 4], seed: 76), k = Tensor(zeros: [1, 1, 3, 4])
+        var options = AttentionOptions(causal: false)
+        options.keyCount = 0
+        #expect(Attention.forward(query: q, key: k, value: k, options: options).0.storage == [Float](repeating: 0, count: 8))
+    }
+
     @Test("Fully masked query rows give zero output and zero probabilities, not NaN")
     func fullyMaskedRows() {
         // Left padding of 3 with a causal mask: queries 0–2 see only padding.

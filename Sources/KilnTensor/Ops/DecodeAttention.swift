@@ -16,6 +16,8 @@ enum DecodeAttention {
     /// out (B, H, Tq, D) = softmax(scale · QKᵀ + bias, masked) V over the first `d.keys` rows of the cache buffers.
     static func forward(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
                         scale: Float) -> Tensor {
+        // No keys in use: every query sees nothing, and the chunk buffers below would be empty.
+        guard d.keys > 0 else { return Tensor(zeros: q.shape) }
         let group = d.heads / d.kvHeads
         let groups = d.batch * d.kvHeads
         let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
