@@ -56,10 +56,18 @@ struct InferenceBench: AsyncParsableCommand {
                      Case(model: "smollm2-135m", dtype: "Q4_1 GGUF", torchDtype: "float32"),
                      Case(model: "smollm2-135m", dtype: "Q4_1 GGUF --fast", torchDtype: "float32")]
         var results: [(Case, kiln: (prefill: Double, decode: Double), bytes: Int, torch: (prefill: Double, decode: Double)?)] = []
+        // Rows with the same PyTorch case (a "--fast" row and its exact row; the Q4_1 rows and SmolLM2 float32, since
+        // torch_peer.py runs the same float32 shape for them) share one measurement.
+        var torchRuns: [String: (prefill: Double, decode: Double)] = [:]
         for c in cases where only.map({ "\(c.model) \(c.dtype)".contains($0) }) ?? true {
             let (kiln, bytes) = try measureKiln(c)
-            let torch = noTorch ? nil : try PeerProcess.torch(model: c.model, dtype: c.torchDtype, promptTokens: promptTokens,
-                                                               newTokens: newTokens, threads: threads, repeats: repeats)
+            var torch: (prefill: Double, decode: Double)?
+            if !noTorch {
+                let key = "\(c.model) \(c.torchDtype)"
+                torch = try torchRuns[key] ?? PeerProcess.torch(model: c.model, dtype: c.torchDtype, promptTokens: promptTokens,
+                                                                 newTokens: newTokens, threads: threads, repeats: repeats)
+                torchRuns[key] = torch
+            }
             results.append((c, kiln, bytes, torch))
         }
         bandwidth = max(bandwidth, MemoryBandwidth.measure())
