@@ -24,6 +24,35 @@ struct QuantizedIntegerTests {
         return [("AVX2", KernelDispatch(cpu: Int32(KILN_CPU_AVX2), environment: [:]))] + (native.vnni ? [("VNNI", native)] : [])
     }
 
+    /// Expects the integer reference `expected` (rows × weight.rows) to equal ggml's dequantised weights (GGUFQuant,
+    /// checked against gguf-py) times the dequantised activations: int8 values `q`, one scale in `d` per `perScale` values.
+    static func expectDequantised(_ expected: [Float], weight: QuantizedMatrix, q: [Int8], d: [Float], perScale: Int, rows: Int,
+                                  tolerance: Double) {
+        let (columns, wrows) = (weight.columns, weight.rows)
+        let widened = weight.dequantized().storage
+        for t in 0..<rows {
+            for r in 0..<wrows {
+                var sum = 0.0
+                for i in 0..<columns {
+                    sum += Double(widened[r * columns + i]) * Double(q[t * columns + i]) * Double(d[(t * columns + i) / perScale])
+                }
+                #expect(abs(Double(expected[t * wrows + r]) - sum) <= tolerance * max(1, abs(sum)), "reference \(weight.type) [\(t), \(r)]")
+            }
+        }
+    }
+
+    /// Expects every kernel form here (`forms`) to write `expected` (rows × outputs) within float32 rounding through
+    /// `run(dispatch, y)`.
+    static func expectForms(_ expected: [Float], label: String, _ run: (KernelDispatch, UnsafeMutablePointer<Float>) -> Void) {
+        for (name, dispatch) in forms() {
+            var y = [Float](repeating: .nan, count: expected.count)
+            y.withUnsafeMutableBufferPointer { run(dispatch, $0.baseAddress!) }
+            for i in 0..<y.count {
+                #expect(abs(y[i] - expected[i]) <= 1e-5 * max(1, abs(expected[i])), "\(name) \(label) [\(i)]")
+            }
+        }
+    }
+
     /// `rows` rows of random `type` blocks with finite float16 scales (and Q8 values in llama.cpp's −127…127).
     static func matrix(_ type: GGMLType, rows: Int, columns: Int, stream: inout Stream) throws -> QuantizedMatrix {
         var bytes = [UInt8]()
@@ -53,31 +82,14 @@ struct QuantizedIntegerTests {
             let x = (0..<(xrows * columns)).map { _ in stream.uniform() * 3 }
             let activations = x.withUnsafeBufferPointer { Q8Activations($0.baseAddress!, rows: xrows, columns: columns, type: type) }
             let expected = QuantizedInteger.referenceGemm(weight: weight, activations: activations, rows: xrows)
-            // Against ggml's dequantisation (GGUFQuant, checked against gguf-py) times the dequantised activations; Q4_1's
-            // and Q5_1's offsets use llama.cpp's float16-rounded block sums, which moves them by up to 2⁻¹¹ of m·Σx.
-            let widened = weight.dequantized().storage
-            let tolerance = type == .q4_1 || type == .q5_1 ? 2e-3 : 1e-4
-            for t in 0..<xrows {
-                for r in 0..<wrows {
-                    var sum = 0.0
-                    for i in 0..<columns {
-                        sum += Double(widened[r * columns + i]) * Double(activations.q[t * columns + i]) * Double(activations.d[t * blocks + i / 32])
-                    }
-                    #expect(abs(Double(expected[t * wrows + r]) - sum) <= tolerance * max(1, abs(sum)), "reference \(type) [\(t), \(r)]")
-                }
-            }
-            for (name, dispatch) in QuantizedIntegerTests.forms() {
-                var y = [Float](repeating: .nan, count: xrows * wrows)
+            // Q4_1's and Q5_1's offsets use llama.cpp's float16-rounded block sums, which moves them by up to 2⁻¹¹ of m·Σx.
+            Self.expectDequantised(expected, weight: weight, q: activations.q, d: activations.d, perScale: 32, rows: xrows,
+                                   tolerance: type == .q4_1 || type == .q5_1 ? 2e-3 : 1e-4)
+            Self.expectForms(expected, label: "\(type) \(wrows)x\(xrows)x\(blocks)") { dispatch, y in
                 x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        weight.withBase { base in
-                            QuantizedInteger.forward(x: xp.baseAddress!, rows: xrows, weight: weight, base: base, y: yp.baseAddress!,
-                                                     dispatch: dispatch)
-                        }
+                    weight.withBase { base in
+                        QuantizedInteger.forward(x: xp.baseAddress!, rows: xrows, weight: weight, base: base, y: y, dispatch: dispatch)
                     }
-                }
-                for i in 0..<y.count {
-                    #expect(abs(y[i] - expected[i]) <= 1e-5 * max(1, abs(expected[i])), "\(name) \(type) \(wrows)x\(xrows)x\(blocks) [\(i)]")
                 }
             }
         }
@@ -151,33 +163,13 @@ struct QuantizedIntegerKTests {
             let x = (0..<(xrows * columns)).map { _ in stream.uniform() * 2 }
             let activations = x.withUnsafeBufferPointer { Q8KActivations($0.baseAddress!, rows: xrows, columns: columns) }
             let expected = QuantizedIntegerK.referenceGemm(weight: weight, activations: activations, rows: xrows)
-            // The reference's integer decomposition against ggml's dequantisation (GGUFQuant, checked against gguf-py):
-            // the same weights times the dequantised activations.
-            let widened = weight.dequantized().storage
-            for t in 0..<xrows {
-                for r in 0..<wrows {
-                    var sum = 0.0
-                    for b in 0..<supers {
-                        for i in 0..<256 {
-                            let a = Double(activations.q[t * columns + b * 256 + i]) * Double(activations.d[t * supers + b])
-                            sum += Double(widened[r * columns + b * 256 + i]) * a
-                        }
-                    }
-                    #expect(abs(Double(expected[t * wrows + r]) - sum) <= 1e-4 * max(1, abs(sum)), "reference \(type) [\(t), \(r)]")
-                }
-            }
-            for (name, dispatch) in QuantizedIntegerTests.forms() {
-                var y = [Float](repeating: .nan, count: xrows * wrows)
+            QuantizedIntegerTests.expectDequantised(expected, weight: weight, q: activations.q, d: activations.d, perScale: 256,
+                                                    rows: xrows, tolerance: 1e-4)
+            QuantizedIntegerTests.expectForms(expected, label: "\(type) \(wrows)x\(xrows)x\(supers)") { dispatch, y in
                 x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        weight.withBase { base in
-                            QuantizedIntegerK.forward(x: xp.baseAddress!, rows: xrows, weight: weight, base: base, y: yp.baseAddress!,
-                                                      dispatch: dispatch)
-                        }
+                    weight.withBase { base in
+                        QuantizedIntegerK.forward(x: xp.baseAddress!, rows: xrows, weight: weight, base: base, y: y, dispatch: dispatch)
                     }
-                }
-                for i in 0..<y.count {
-                    #expect(abs(y[i] - expected[i]) <= 1e-5 * max(1, abs(expected[i])), "\(name) \(type) \(wrows)x\(xrows)x\(supers) [\(i)]")
                 }
             }
         }

@@ -91,24 +91,31 @@ enum QuantizedInteger {
     /// y (rows × weight.rows) = x Wᵀ with x quantised per block, output rows split across the cores.
     static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                         y: UnsafeMutablePointer<Float>, dispatch: KernelDispatch = .current) {
-        let (columns, outer, blocks) = (weight.columns, weight.rows, weight.columns / 32)
-        let activations = Q8Activations(x, rows: rows, columns: columns, type: weight.type)
-        let type = code(weight.type), rowBytes = weight.rowBytes, vnni = dispatch.vnni
+        let activations = Q8Activations(x, rows: rows, columns: weight.columns, type: weight.type)
+        launch(dispatch.vnni ? kiln_q8_gemm_vnni : kiln_q8_gemm_avx2, type: code(weight.type), weight: weight, base: base,
+               rows: rows, q: activations.q, d: activations.d, third: activations.s, thirdPerScale: 1, y: y)
+    }
+
+    /// The C entry point of an integer kernel form; `S` is the element of its third activation array (Q8's block sums,
+    /// Q8_K's sums of 16).
+    typealias Kernel<S> = (Int32, UnsafeRawPointer?, Int, Int32, UnsafePointer<Int8>?, UnsafePointer<Float>?,
+                           UnsafePointer<S>?, Int32, Int32, UnsafeMutablePointer<Float>?, Int) -> Void
+
+    /// Runs `kernel` over every (4-row weight tile, activation chunk) of y = x Wᵀ (`split`): activations as int8 `q`, one
+    /// scale in `d` per block of the weight type, and `thirdPerScale` values of `third` per scale.
+    static func launch<S>(_ kernel: Kernel<S>, type: Int32, weight: QuantizedMatrix, base: UnsafeRawPointer, rows: Int,
+                          q: [Int8], d: [Float], third: [S], thirdPerScale: Int, y: UnsafeMutablePointer<Float>) {
+        let (columns, outer, rowBytes) = (weight.columns, weight.rows, weight.rowBytes)
+        let scales = columns / weight.type.blockSize
         nonisolated(unsafe) let (base, y) = (base, y)
-        activations.q.withUnsafeBufferPointer { q in
-            activations.d.withUnsafeBufferPointer { d in
-                activations.s.withUnsafeBufferPointer { s in
-                    nonisolated(unsafe) let (q, d, s) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+        q.withUnsafeBufferPointer { q in
+            d.withUnsafeBufferPointer { d in
+                third.withUnsafeBufferPointer { third in
+                    nonisolated(unsafe) let (q, d, third) = (q.baseAddress!, d.baseAddress!, third.baseAddress!)
                     split(outer: outer, rows: rows) { first, count, start, chunk in
-                        let args = (base + first * rowBytes, q + start * columns, d + start * blocks, s + start * blocks,
-                                    y + start * outer + first)
-                        if vnni {
-                            kiln_q8_gemm_vnni(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
-                                              Int32(blocks), args.4, outer)
-                        } else {
-                            kiln_q8_gemm_avx2(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
-                                              Int32(blocks), args.4, outer)
-                        }
+                        let w = base + first * rowBytes, out = y + start * outer + first
+                        let (qt, dt, tt) = (q + start * columns, d + start * scales, third + start * scales * thirdPerScale)
+                        kernel(type, w, rowBytes, Int32(count), qt, dt, tt, Int32(chunk), Int32(scales), out, outer)
                     }
                 }
             }

@@ -51,28 +51,10 @@ enum QuantizedIntegerK {
     /// y (rows × weight.rows) = x Wᵀ, output rows split across the cores in 4-row tiles.
     static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                         y: UnsafeMutablePointer<Float>, dispatch: KernelDispatch = .current) {
-        let (columns, outer, supers) = (weight.columns, weight.rows, weight.columns / 256)
-        let activations = Q8KActivations(x, rows: rows, columns: columns)
-        let type = Int32(weight.type == .q4_K ? KILN_Q4_K : KILN_Q6_K), rowBytes = weight.rowBytes, vnni = dispatch.vnni
-        nonisolated(unsafe) let (base, y) = (base, y)
-        activations.q.withUnsafeBufferPointer { q in
-            activations.d.withUnsafeBufferPointer { d in
-                activations.sums.withUnsafeBufferPointer { s in
-                    nonisolated(unsafe) let (q, d, s) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
-                    QuantizedInteger.split(outer: outer, rows: rows) { first, count, start, chunk in
-                        let args = (base + first * rowBytes, q + start * columns, d + start * supers, s + start * supers * 16,
-                                    y + start * outer + first)
-                        if vnni {
-                            kiln_q8k_gemm_vnni(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
-                                               Int32(supers), args.4, outer)
-                        } else {
-                            kiln_q8k_gemm_avx2(type, args.0, rowBytes, Int32(count), args.1, args.2, args.3, Int32(chunk),
-                                               Int32(supers), args.4, outer)
-                        }
-                    }
-                }
-            }
-        }
+        let activations = Q8KActivations(x, rows: rows, columns: weight.columns)
+        QuantizedInteger.launch(dispatch.vnni ? kiln_q8k_gemm_vnni : kiln_q8k_gemm_avx2,
+                                type: Int32(weight.type == .q4_K ? KILN_Q4_K : KILN_Q6_K), weight: weight, base: base, rows: rows,
+                                q: activations.q, d: activations.d, third: activations.sums, thirdPerScale: 16, y: y)
     }
 
     /// The kernels' reference: each weight value as an integer with its integer sub-block scale (and minimum or −32
