@@ -1,15 +1,16 @@
-// Building a tokenizer from GGUF metadata (`tokenizer.ggml.*`), the way transformers' GGUF
-// conversion (`integrations/ggml.py`) does:
-// - "gpt2": GGUFGPTConverter → GPT2Converter: byte-level BPE over tokens + merges, ByteLevel
-//   pre-tokenizer (GPT-2 regex, prefix space per `add_space_prefix`, default off) unless
+// Building a tokenizer from GGUF metadata (`tokenizer.ggml.*`), the way transformers 5.25's GGUF
+// conversion (`integrations/gguf/gguf_tokenizer_mapping.py`) does:
+// - "gpt2": `GPT2Tokenizer(vocab, merges)`: byte-level BPE over tokens + merges, ByteLevel
+//   pre-tokenizer (GPT-2 regex, no prefix space whatever `add_space_prefix` says) unless
 //   `tokenizer.ggml.pre` names a split of its own (then Split(regex) + ByteLevel without regex),
-//   ByteLevel decoder, and every control token (type 3) spelled in the byte-level alphabet
-//   registered as a special added token. Tokens outside the alphabet are respelled through it.
-// - "llama": GGUFLlamaConverter over tokens + scores + types, encoded here with the SentencePiece
-//   BPE code (what llama.cpp does too); control tokens become special added tokens.
-// BOS/EOS: transformers' conversion never reads `tokenizer.ggml.add_bos_token`; Kiln follows the
-// flag as llama.cpp does (absent: true for "llama", false for "gpt2"), which agrees with the
-// SmolLM2 fixture (flag false, no BOS).
+//   ByteLevel decoder. Tokens outside the byte-level alphabet are respelled through it.
+// - "llama": `LlamaTokenizer(vocab, merges)` over tokens + scores + types, encoded here with the
+//   SentencePiece BPE code. Its pre-tokenizer is Metaspace(prepend "first", no split), which adds
+//   no second "▁" to a text that starts with a space (" Hello" → "▁Hello", where llama.cpp and
+//   SentencePiece give "▁▁Hello"), and it ignores `tokenizer.ggml.add_space_prefix`.
+// Control tokens (type 3) become special added tokens, user-defined ones (type 4) plain added
+// tokens, both matched whole in text. BOS/EOS follow `tokenizer.ggml.add_bos_token` /
+// `add_eos_token` (absent: BOS for "llama" only), as both transformers and llama.cpp do.
 
 import Foundation
 
@@ -74,6 +75,11 @@ extension Tokenizer {
             // Registering a token that the vocabulary already has keeps its vocabulary id.
             added.append(AddedToken(content: t, id: model.id(for: t) ?? i, special: true))
         }
+        // User-defined tokens (type 4, e.g. "<think>") are matched whole, as llama.cpp does, when the
+        // vocabulary spells them as written.
+        for (i, t) in tokens.enumerated() where i < types.count && types[i] == 4 {
+            if let id = model.id(for: t) { added.append(AddedToken(content: t, id: id, special: false)) }
+        }
         parts.addedTokens = added
         if let pre = gguf.string("tokenizer.ggml.pre"), let regex = ggufSplitPatterns[pre] {
             let split = try TokenPattern(JSONNode(["Regex": regex], path: "tokenizer.ggml.pre"))
@@ -82,8 +88,7 @@ extension Tokenizer {
                 ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: false),
             ])
         } else {
-            let prefixSpace = gguf.metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? false
-            parts.preTokenizer = ByteLevelPreTokenizer(addPrefixSpace: prefixSpace, useRegex: true)
+            parts.preTokenizer = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
         }
         parts.decoder = ByteLevelDecoder()
         return parts
@@ -101,14 +106,14 @@ extension Tokenizer {
         }
         var spec = SentencePieceSpec(pieces: pieces, modelType: 2)
         if let unk = gguf.specialTokenID("unknown"), unk >= 0, unk < tokens.count { spec.unkId = unk }
-        spec.addDummyPrefix = gguf.metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? true
         var parts = try sentencePieceParts(spec, restartAfterLiteral: false)
-        if types != nil {
-            parts.addedTokens = pieces.indices.filter { pieces[$0].type == .control }.map { AddedToken(content: pieces[$0].text, id: $0, special: true) }
-        } else {
-            // Without types, transformers registers the unknown, BOS and EOS tokens as specials.
-            let named = [spec.unkId, gguf.specialTokenID("bos") ?? -1, gguf.specialTokenID("eos") ?? -1]
-            parts.addedTokens = Array(Set(named.filter { $0 >= 0 && $0 < tokens.count })).sorted().map { AddedToken(content: tokens[$0], id: $0, special: true) }
+        parts.preTokenizer = MetaspacePreTokenizer(replacement: "\u{2581}", prependScheme: "first", split: false)
+        // transformers registers control pieces and the named unknown/BOS/EOS/padding tokens as
+        // specials (so "<unk>" written in text is the unknown token), user-defined pieces as plain.
+        let named = Set([spec.unkId] + ["bos", "eos", "padding"].compactMap { gguf.specialTokenID($0) })
+        parts.addedTokens = pieces.indices.compactMap { i in
+            if pieces[i].type == .control || named.contains(i) { return AddedToken(content: pieces[i].text, id: i, special: true) }
+            return pieces[i].type == .userDefined ? AddedToken(content: pieces[i].text, id: i, special: false) : nil
         }
         return parts
     }
@@ -125,11 +130,11 @@ extension Tokenizer {
         let gpt4o = #"[^\r\n\p{L}\p{N}]?"# + upper + "*" + lower + "+" + suffix + #"|[^\r\n\p{L}\p{N}]?"# + upper + "+" + lower + "*" + suffix
             + #"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         var table: [String: String] = [:]
-        for name in ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "dbrx", "smaug-bpe"] { table[name] = llama3 }
-        for name in ["qwen2", "deepseek-r1-qwen", "kormo", "megrez"] { table[name] = qwen2 }
+        for name in ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano", "dbrx", "smaug-bpe"] { table[name] = llama3 }
+        for name in ["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez"] { table[name] = qwen2 }
         table["qwen35"] = qwen35
         table["tekken"] = tekken
-        for name in ["gpt-4o", "llama4", "minimax-m2"] { table[name] = gpt4o }
+        for name in ["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"] { table[name] = gpt4o }
         return table
     }()
 }
