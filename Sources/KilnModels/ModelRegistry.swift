@@ -64,7 +64,7 @@ public enum ModelRegistry {
     /// Loads the model of an HF folder with its family's loader (with unmerged LoRA `adapters`, if any), or of a `.gguf` file in place.
     /// - Throws: `RegistryError.unsupportedModelType`, `GGUFError`/`GGUFModelError`, or the family's load errors.
     public static func loadModel(folder: URL, adapters: AdapterUpdates = [:]) throws -> any CausalLM {
-        if isGGUF(folder) { return try GGUFModel.load(reader: GGUFReader(url: folder), adapters: adapters) }
+        if isGGUF(folder) { return try GGUFModel.loadAny(reader: GGUFReader(url: folder), adapters: adapters) }
         let type = try modelType(folder: folder)
         guard let loader = loaders[type] else { throw RegistryError.unsupportedModelType(type, supported: supportedTypes) }
         if !adapters.isEmpty {
@@ -111,10 +111,10 @@ public struct LoadedModel: Sendable {
         if ModelRegistry.isGGUF(folder) {
             let reader = try GGUFReader(url: folder)
             let model = try AdapterSlots.$loading.withValue(adapterSlots) {
-                try QuantizedArithmetic.$loading.withValue(arithmetic) { try GGUFModel.load(reader: reader, adapters: adapters) }
+                try QuantizedArithmetic.$loading.withValue(arithmetic) { try GGUFModel.loadAny(reader: reader, adapters: adapters) }
             }
-            ggufConfiguration = model.configuration
-            modelType = model.configuration.modelType.rawValue
+            ggufConfiguration = (model as? LlamaModel)?.configuration
+            modelType = GGUFModel.architectures[reader.architecture ?? ""] ?? "llama"
             self.model = model
             tokenizer = try Tokenizer(gguf: reader)
             chatTemplate = try reader.string("tokenizer.chat_template").map { source throws(ChatTemplateError) in

@@ -3,6 +3,7 @@
 // hand, and the dispatch rule's environment switches.
 import Foundation
 import KilnKernels
+import KilnTensor
 import Testing
 @testable import KilnModels
 
@@ -93,6 +94,30 @@ struct QuantizedIntegerTests {
                 }
             }
         }
+    }
+
+    @Test("Prefill on the fast path (more than 64 rows, widened weights and sgemm) multiplies the quantised activations",
+          arguments: [GGMLType.q4_0, .q4_1, .q5_1, .q8_0, .q4_K, .q6_K])
+    func prefillQuantisesActivations(_ type: GGMLType) throws {
+        var stream = Stream(state: 101 + UInt64(type.rawValue))
+        let (rows, xrows) = (5, 70)
+        let kQuant = QuantizedIntegerK.supports(type)
+        let columns = kQuant ? 512 : 96
+        let weight = try QuantizedArithmetic.$loading.withValue(.fast) {
+            kQuant ? try QuantizedIntegerKTests.matrix(type, rows: rows, columns: columns, stream: &stream)
+                : try Self.matrix(type, rows: rows, columns: columns, stream: &stream)
+        }
+        let x = (0..<(xrows * columns)).map { _ in stream.uniform() * 3 }
+        let (q, d) = x.withUnsafeBufferPointer { xp -> ([Int8], [Float]) in
+            if kQuant {
+                let a = Q8KActivations(xp.baseAddress!, rows: xrows, columns: columns)
+                return (a.q, a.d)
+            }
+            let a = Q8Activations(xp.baseAddress!, rows: xrows, columns: columns, type: type)
+            return (a.q, a.d)
+        }
+        let y = QuantizedMatMul.forward(Tensor(shape: [xrows, columns], storage: x), weight: weight)
+        Self.expectDequantised(y.storage, weight: weight, q: q, d: d, perScale: kQuant ? 256 : 32, rows: xrows, tolerance: 1e-4)
     }
 
     @Test("Activations quantise as llama.cpp's AVX2 quantiser: scale amax/127 stored as float16, values x·127/amax rounded half to even")

@@ -142,7 +142,7 @@ public struct BertEncoder: Sendable {
             return LayerNormLayer(weight: try t.take(weight, [c.hiddenSize]), bias: try t.take(bias, [c.hiddenSize]), eps: c.eps)
         }
         func linear(_ prefix: String, _ out: Int, _ input: Int) throws(ModelError) -> LinearLayer {
-            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]))
+            LinearLayer(weight: .dense(try t.take(prefix + ".weight", [out, input])), bias: try t.take(prefix + ".bias", [out]))
         }
         self.configuration = c
         words = try t.take("embeddings.word_embeddings.weight", [c.vocabSize, c.hiddenSize])

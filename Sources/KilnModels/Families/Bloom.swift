@@ -114,12 +114,12 @@ public struct BloomModel: CausalLM {
     /// The validated configuration.
     public let configuration: BloomConfiguration
     /// (V, C) `word_embeddings`, also the LM head when tied.
-    let wordEmbeddings: Tensor
+    let wordEmbeddings: LinearWeight
     let wordEmbeddingsLayerNorm: LayerNormLayer
     let blocks: [BloomBlock]
     let lnF: LayerNormLayer
     /// (V, C): `word_embeddings`, or `lm_head.weight` when the config unties it.
-    let lmHead: Tensor
+    let lmHead: LinearWeight
     /// (H) ALiBi slopes, float32 as `build_alibi_tensor` computes them.
     let slopes: [Float]
 
@@ -141,18 +141,23 @@ public struct BloomModel: CausalLM {
     /// Builds the model from sanitized weights and adapters (`transformer.`-prefixed HF names, query_key_value regrouped q|k|v).
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
     public init(configuration: BloomConfiguration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
+        try self.init(configuration: configuration, tensors: CheckpointTensors(tensors: weights, adapters: adapters))
+    }
+
+    /// Builds the model from sanitized names whose matrices may stay in a GGUF file's encoding.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
+    public init(configuration: BloomConfiguration, tensors t: CheckpointTensors) throws(ModelError) {
         let c = configuration
         let width = c.hiddenSize
-        let t = CheckpointTensors(tensors: weights, adapters: adapters)
         func norm(_ prefix: String) throws(ModelError) -> LayerNormLayer {
             LayerNormLayer(weight: try t.take(prefix + ".weight", [width]), bias: try t.take(prefix + ".bias", [width]), eps: c.eps)
         }
         func linear(_ prefix: String, _ out: Int, _ input: Int) throws(ModelError) -> LinearLayer {
-            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
+            LinearLayer(weight: try t.takeLinear(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
                         updates: try t.updates(prefix + ".weight", outputs: out, inputs: input))
         }
         self.configuration = c
-        wordEmbeddings = try t.take("transformer.word_embeddings.weight", [c.vocabSize, width])
+        wordEmbeddings = try t.takeLinear("transformer.word_embeddings.weight", [c.vocabSize, width])
         wordEmbeddingsLayerNorm = try norm("transformer.word_embeddings_layernorm")
         var blocks: [BloomBlock] = []
         for layer in 0..<c.layerCount {
@@ -168,7 +173,7 @@ public struct BloomModel: CausalLM {
         }
         self.blocks = blocks
         lnF = try norm("transformer.ln_f")
-        lmHead = c.tieWordEmbeddings ? wordEmbeddings : try t.take("lm_head.weight", [c.vocabSize, width])
+        lmHead = c.tieWordEmbeddings ? wordEmbeddings : try t.takeLinear("lm_head.weight", [c.vocabSize, width])
         slopes = ALiBi.slopes(heads: c.heads)
     }
 
@@ -190,7 +195,7 @@ public struct BloomModel: CausalLM {
         let keyMask = fullMask.joined().map { $0 == 1 }
         let keyPositions = ALiBi.keyPositions(mask: keyMask, batch: batch, steps: fullMask[0].count)
         let alibi = ALiBi.bias(slopes: slopes, keyPositions: keyPositions, batch: batch)
-        let embedded = Embedding.forward(ids: Array(ids.joined()), table: wordEmbeddings).reshaped([batch, steps, width])
+        let embedded = wordEmbeddings.gather(Array(ids.joined())).reshaped([batch, steps, width])
         var x = wordEmbeddingsLayerNorm(embedded)
         var hidden: [Tensor] = lastStepOnly ? [] : [x]
         for (layer, block) in blocks.enumerated() {
@@ -199,7 +204,7 @@ public struct BloomModel: CausalLM {
         }
         x = lnF(lastStepOnly ? FamilyOps.lastStep(x) : x)
         if !lastStepOnly { hidden.append(x) }
-        return CausalLMOutput(logits: MatMul.forward(x, weight: lmHead), hiddenStates: hidden)
+        return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hidden)
     }
 
     // MARK: - sanitize

@@ -271,8 +271,8 @@ enum FamilyOps {
 
 /// A PyTorch `nn.Linear`: weight (OC, C), optional bias (OC).
 struct LinearLayer: Sendable {
-    /// (OC, C), PyTorch layout.
-    var weight: Tensor
+    /// (OC, C), PyTorch layout: Float32, or a GGUF file's blocks read in place.
+    var weight: LinearWeight
     /// (OC) or nil.
     var bias: Tensor?
     /// LoRA updates added beside the frozen weight.
@@ -280,7 +280,7 @@ struct LinearLayer: Sendable {
 
     /// x (…, C) → (…, OC).
     func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = MatMul.forward(x, weight: weight, bias: bias)
+        var y = weight.apply(x, bias: bias)
         for update in updates { update.add(to: &y, input: x) }
         return y
     }

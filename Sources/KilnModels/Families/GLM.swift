@@ -73,7 +73,7 @@ public struct GLMConfiguration: Sendable, Equatable {
 /// `nn.Linear` `<name>.weight` (OC, C) and, when `bias`, `<name>.bias` (OC), shape-checked.
 private func glmLinear(_ tensors: CheckpointTensors, _ name: String, outputs: Int, inputs: Int,
                        bias: Bool) throws(ModelError) -> LinearLayer {
-    LinearLayer(weight: try tensors.take("\(name).weight", [outputs, inputs]),
+    LinearLayer(weight: try tensors.takeLinear("\(name).weight", [outputs, inputs]),
                 bias: bias ? try tensors.take("\(name).bias", [outputs]) : nil,
                 updates: try tensors.updates("\(name).weight", outputs: outputs, inputs: inputs))
 }
@@ -163,21 +163,27 @@ public typealias GLMCache = LlamaCache
 public struct GLMModel: CausalLM {
     /// The resolved settings.
     public let configuration: GLMConfiguration
-    var embedTokens: Tensor
+    var embedTokens: LinearWeight
     var layers: [GLMBlock]
     var norm: Tensor
-    var lmHead: Tensor
+    var lmHead: LinearWeight
 
     /// Builds the model from HF-named "glm" tensors, checking each shape against the configuration.
     /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
     public init(configuration c: GLMConfiguration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
-        let tensors = CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters)
+        try self.init(configuration: c, tensors: CheckpointTensors(tensors: Self.sanitize(weights: weights, configuration: c), adapters: adapters))
+    }
+
+    /// Builds the model from HF-named tensors whose matrices may stay in a GGUF file's encoding; a tied head is
+    /// the embedding whatever the file stores.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape` naming the tensor.
+    public init(configuration c: GLMConfiguration, tensors: CheckpointTensors) throws(ModelError) {
         configuration = c
-        embedTokens = try tensors.take("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
+        embedTokens = try tensors.takeLinear("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize])
         layers = []
         for index in 0..<c.layerCount { layers.append(try GLMBlock(tensors, index: index, c)) }
         norm = try tensors.take("model.norm.weight", [c.hiddenSize])
-        lmHead = try tensors.take("lm_head.weight", [c.vocabSize, c.hiddenSize])
+        lmHead = c.tieWordEmbeddings ? embedTokens : try tensors.takeLinear("lm_head.weight", [c.vocabSize, c.hiddenSize])
     }
 
     /// Loads a "glm" folder.
@@ -223,7 +229,7 @@ public struct GLMModel: CausalLM {
                                                                    layers: layers.count, vocabulary: c.vocabSize)
         let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
-        var x = Embedding.forward(ids: Array(inputIds.joined()), table: embedTokens).reshaped([batch, steps, c.hiddenSize])
+        var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = [x]
         for (index, layer) in layers.enumerated() {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
@@ -231,7 +237,7 @@ public struct GLMModel: CausalLM {
         }
         x = RMSNorm.forward(x, weight: norm, eps: c.normEps).0
         hiddenStates.append(x)
-        return CausalLMOutput(logits: MatMul.forward(x, weight: lmHead), hiddenStates: hiddenStates)
+        return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }
 }
 

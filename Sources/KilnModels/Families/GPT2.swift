@@ -132,13 +132,13 @@ public struct GPT2Model: CausalLM {
     /// The validated configuration.
     public let configuration: GPT2Configuration
     /// (V, C) token embeddings `wte`, also the LM head when tied.
-    let wte: Tensor
+    let wte: LinearWeight
     /// (maxPositions, C) learned position embeddings `wpe`.
     let wpe: Tensor
     let blocks: [GPT2Block]
     let lnF: LayerNormLayer
     /// (V, C): `wte`, or `lm_head.weight` when the config unties it.
-    let lmHead: Tensor
+    let lmHead: LinearWeight
 
     /// Loads config.json and the checkpoint from an HF GPT-2 folder.
     /// - Throws: `ConfigError`, `SafeTensorsError`, or `ModelError` naming a missing or misshapen tensor.
@@ -157,18 +157,23 @@ public struct GPT2Model: CausalLM {
     /// Builds the model from sanitized weights (`transformer.`-prefixed HF names, Linear layout).
     /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
     public init(configuration: GPT2Configuration, weights: [String: Tensor], adapters: AdapterUpdates = [:]) throws(ModelError) {
+        try self.init(configuration: configuration, tensors: CheckpointTensors(tensors: weights, adapters: adapters))
+    }
+
+    /// Builds the model from sanitized names whose matrices may stay in a GGUF file's encoding.
+    /// - Throws: `ModelError.missingTensor` or `.wrongShape`.
+    public init(configuration: GPT2Configuration, tensors t: CheckpointTensors) throws(ModelError) {
         let c = configuration
         let (width, inner) = (c.hiddenSize, c.intermediateSize)
-        let t = CheckpointTensors(tensors: weights, adapters: adapters)
         func norm(_ prefix: String) throws(ModelError) -> LayerNormLayer {
             LayerNormLayer(weight: try t.take(prefix + ".weight", [width]), bias: try t.take(prefix + ".bias", [width]), eps: c.eps)
         }
         func linear(_ prefix: String, _ out: Int, _ input: Int) throws(ModelError) -> LinearLayer {
-            LinearLayer(weight: try t.take(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
+            LinearLayer(weight: try t.takeLinear(prefix + ".weight", [out, input]), bias: try t.take(prefix + ".bias", [out]),
                         updates: try t.updates(prefix + ".weight", outputs: out, inputs: input))
         }
         self.configuration = c
-        wte = try t.take("transformer.wte.weight", [c.vocabSize, width])
+        wte = try t.takeLinear("transformer.wte.weight", [c.vocabSize, width])
         wpe = try t.take("transformer.wpe.weight", [c.maxPositions, width])
         var blocks: [GPT2Block] = []
         for layer in 0..<c.layerCount {
@@ -185,7 +190,7 @@ public struct GPT2Model: CausalLM {
         }
         self.blocks = blocks
         lnF = try norm("transformer.ln_f")
-        lmHead = c.tieWordEmbeddings ? wte : try t.take("lm_head.weight", [c.vocabSize, width])
+        lmHead = c.tieWordEmbeddings ? wte : try t.takeLinear("lm_head.weight", [c.vocabSize, width])
     }
 
     /// ids, mask (B, T); positionIds (B, T) or nil for 0..<T (HF's `cache_position` default, whatever the mask).
@@ -209,7 +214,7 @@ public struct GPT2Model: CausalLM {
     func run(ids: [[Int]], positions: [[Int]], keyMask: [Bool]?, caches: inout [LayerKVCache],
              lastStepOnly: Bool) -> CausalLMOutput {
         let (batch, steps, width) = (ids.count, ids[0].count, configuration.hiddenSize)
-        let tokens = Embedding.forward(ids: Array(ids.joined()), table: wte)
+        let tokens = wte.gather(Array(ids.joined()))
         let places = Embedding.forward(ids: Array(positions.joined()), table: wpe)
         var x = FamilyOps.add(tokens, places).reshaped([batch, steps, width])
         var hidden: [Tensor] = lastStepOnly ? [] : [x]
@@ -219,7 +224,7 @@ public struct GPT2Model: CausalLM {
         }
         x = lnF(lastStepOnly ? FamilyOps.lastStep(x) : x)
         if !lastStepOnly { hidden.append(x) }
-        return CausalLMOutput(logits: MatMul.forward(x, weight: lmHead), hiddenStates: hidden)
+        return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hidden)
     }
 
     // MARK: - sanitize
@@ -267,13 +272,13 @@ extension GPT2Model {
     /// Bytes of weights one decoding step reads: every matrix and norm once (the tied wte once, as the LM head);
     /// the embedding lookups touch one row each.
     public var weightBytes: Int {
-        var floats = lmHead.count + lnF.weight.count + lnF.bias.count
+        var bytes = lmHead.byteCount + (lnF.weight.count + lnF.bias.count) * 4
         for block in blocks {
             for linear in [block.attention.cAttn, block.attention.cProj, block.mlp.cFc, block.mlp.cProj] {
-                floats += linear.weight.count + (linear.bias?.count ?? 0)
+                bytes += linear.weight.byteCount + (linear.bias?.count ?? 0) * 4
             }
-            floats += block.ln1.weight.count * 2 + block.ln2.weight.count * 2
+            bytes += (block.ln1.weight.count * 2 + block.ln2.weight.count * 2) * 4
         }
-        return floats * 4
+        return bytes
     }
 }

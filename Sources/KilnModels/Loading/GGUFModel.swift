@@ -27,10 +27,13 @@ extension GGUFModelError: LocalizedError {
     }
 }
 
-/// GGUF files of LLaMA-shaped architectures as runnable models.
+/// GGUF files as runnable models: LLaMA-shaped architectures here, GPT-2, BLOOM and GLM in GGUFFamilies.swift.
 public enum GGUFModel {
-    /// `general.architecture` values → HF `model_type`; each runs on the LLaMA blocks.
-    public static let architectures: [String: String] = ["llama": "llama", "mistral": "mistral", "qwen2": "qwen2", "qwen3": "qwen3"]
+    /// `general.architecture` values → HF `model_type` (llama.cpp's "chatglm" is GLM-4's `glm`).
+    public static let architectures: [String: String] = ["llama": "llama", "mistral": "mistral", "qwen2": "qwen2", "qwen3": "qwen3",
+                                                         "gpt2": "gpt2", "bloom": "bloom", "chatglm": "glm"]
+    /// The architectures that run on the LLaMA blocks (`load`, `checkpoint`, and training from a GGUF base).
+    public static let llamaArchitectures = ["llama", "mistral", "qwen2", "qwen3"]
 
     /// Opens `url` and builds its model.
     /// - Throws: `GGUFError`, `GGUFModelError`, `ConfigError` or `ModelError` naming what is at fault.
@@ -85,6 +88,10 @@ public enum GGUFModel {
     /// for code that builds its own graph over the weights.
     /// - Throws: `GGUFModelError`, `ConfigError` or `ModelError`.
     public static func checkpoint(reader: GGUFReader) throws -> (LlamaConfiguration, CheckpointTensors) {
+        let arch = reader.architecture ?? ""
+        guard architectures[arch] != nil else { throw GGUFModelError.unsupportedArchitecture(arch, supported: architectures.keys.sorted()) }
+        // The GPT-2, BLOOM and GLM files run through `loadAny`; this path (and training) is the LLaMA blocks'.
+        guard llamaArchitectures.contains(arch) else { throw GGUFModelError.unsupportedArchitecture(arch, supported: llamaArchitectures) }
         let config = try configuration(reader: reader)
         var c: LlamaConfiguration
         switch config.modelType {
@@ -132,6 +139,7 @@ public enum GGUFModel {
         guard let modelType = architectures[arch] else {
             throw .unsupportedArchitecture(arch, supported: architectures.keys.sorted())
         }
+        if let json = try familyConfigJSON(reader: reader) { return json }
         func int(_ suffix: String) throws(GGUFModelError) -> Int {
             guard let value = reader.hyperparameter(suffix)?.intValue else { throw .missingMetadata("\(arch).\(suffix)") }
             return value

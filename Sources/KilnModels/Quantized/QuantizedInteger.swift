@@ -70,6 +70,21 @@ struct Q8Activations {
 
 /// Matrix products of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights with int8-quantised activations.
 enum QuantizedInteger {
+    /// x rows as the integer kernels see them: each value replaced by its quantised block value (scale × int8, per 32
+    /// for the Q4/Q5/Q8 types, per 256 as Q8_K for the K-quants). Prefill multiplies these in float32 against the
+    /// widened weights, which is llama.cpp's arithmetic up to float summation order, at float sgemm speed.
+    static func roundTrip(_ x: UnsafePointer<Float>, rows: Int, columns: Int, type: GGMLType) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * columns)
+        if QuantizedIntegerK.supports(type) {
+            let a = Q8KActivations(x, rows: rows, columns: columns)
+            for i in 0..<out.count { out[i] = a.d[i / 256] * Float(a.q[i]) }
+        } else {
+            let a = Q8Activations(x, rows: rows, columns: columns, type: type)
+            for i in 0..<out.count { out[i] = a.d[i / 32] * Float(a.q[i]) }
+        }
+        return out
+    }
+
     /// The block types with integer kernels.
     static func supports(_ type: GGMLType) -> Bool { [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0].contains(type) }
 

@@ -32,8 +32,9 @@ public enum QuantizedMatMul {
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 weight.withBase { base in
-                    // Prefill stays on widened tiles and sgemm even for integer matrices: at 128+ rows OpenBLAS's float
-                    // kernels ran 1.9× faster than the integer tiles on AVX2 and 2.3× on VNNI (2 cores; docs/benchmarks.md).
+                    // Prefill stays on widened tiles and sgemm even for integer matrices, with the activations
+                    // quantised and widened back: at 128+ rows OpenBLAS's float kernels ran 1.9× faster than the
+                    // integer tiles on AVX2 and 2.3× on VNNI (2 cores; docs/benchmarks.md).
                     let integer = weight.arithmetic == .fast && rows <= blockedRowLimit
                     if BF16MatMul.applies(to: weight) {
                         BF16MatMul.forward(x: xp, rows: rows, weight: weight, base: base, y: yp)
@@ -45,6 +46,10 @@ public enum QuantizedMatMul {
                         fused(x: xp, rows: rows, weight: weight, base: base, y: yp)
                     } else if rows <= blockedRowLimit {
                         blocked(x: xp, rows: rows, weight: weight, base: base, y: yp)
+                    } else if weight.arithmetic == .fast && (QuantizedInteger.supports(weight.type) || QuantizedIntegerK.supports(weight.type)) {
+                        // llama.cpp quantises the activations of prefill too; without this, prompt logits differ by ~1.
+                        let quantised = QuantizedInteger.roundTrip(xp, rows: rows, columns: inner, type: weight.type)
+                        quantised.withUnsafeBufferPointer { tiled(x: $0.baseAddress!, rows: rows, weight: weight, base: base, y: yp) }
                     } else {
                         tiled(x: xp, rows: rows, weight: weight, base: base, y: yp)
                     }
