@@ -59,7 +59,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS"),
         // The engine is optimised in debug builds too: its tests run real models, which unoptimised SIMD
         // loops would make minutes slower than the compile time this costs.
-        .target(name: "KilnTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
+        .target(name: "KilnTensor", dependencies: ["CBLAS", "KilnKernels"], swiftSettings: engineSettings),
         .target(name: "KilnModels", dependencies: ["KilnTensor", "KilnKernels"], swiftSettings: engineSettings),
         // C kernels for instruction sets above the Swift floor (AVX-512), chosen at run time by what the CPU reports.
         .target(name: "KilnKernels", cSettings: [.unsafeFlags(["-O3"])]),

@@ -37,6 +37,10 @@ void kiln_q8k_gemm_avx2(int type, const void *weights, long rowBytes, int wrows,
 void kiln_q8k_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
                         const short *xb, int xrows, int supers, float *y, long ldc);
 
+/// x[i] rounded to float16 (to nearest, ties to even, subnormals kept) and widened back, in place: llama.cpp's float16
+/// KV cache and float16 operands, through F16C.
+void kiln_round_f16(float *x, long count);
+
 /// out[i] = x[i] rounded to bfloat16, to nearest with ties to even, subnormals to zero (AVX-512 BF16's conversion).
 void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 

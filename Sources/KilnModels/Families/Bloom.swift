@@ -63,12 +63,15 @@ struct BloomAttention: Sendable {
     /// (C, C).
     var dense: LinearLayer
     var heads: Int
+    /// llama.cpp's float16 attention numerics (`CheckpointTensors.llamaCppNumerics`).
+    var halfPrecision = false
 
     /// x is (B, T, C); alibi (B, H, Tk) and keyMask (B·Tk) cover cached and new keys. Returns (B, T, C) before the residual.
     func forward(_ x: Tensor, alibi: Tensor, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
         // HF: baddbmm(alibi, q, kᵀ, beta=1, alpha=1/√D) + causal mask, softmax in float32, then PV. Fully masked
         // (left-pad) query rows differ (HF: uniform over all keys; here: zeros) but no real position reads them.
-        let options = AttentionOptions(causal: true, keyMask: keyMask, bias: alibi)
+        var options = AttentionOptions(causal: true, keyMask: keyMask, bias: alibi)
+        options.halfPrecision = halfPrecision
         return dense(cache.attend(fusedQKV: queryKeyValue(x), heads: heads, options: options))
     }
 }
@@ -81,9 +84,14 @@ struct BloomMLP: Sendable {
     var denseHTo4H: LinearLayer
     /// (C, 4C).
     var dense4HToH: LinearLayer
+    /// llama.cpp's float16 GELU table instead of BLOOM's (`CheckpointTensors.llamaCppNumerics`).
+    var tabulated = false
 
     /// x (B, T, C) → (B, T, C) before the residual.
-    func forward(_ x: Tensor) -> Tensor { dense4HToH(GELU.forward(denseHTo4H(x), approximation: .bloom)) }
+    func forward(_ x: Tensor) -> Tensor {
+        let h = denseHTo4H(x)
+        return dense4HToH(tabulated ? GELU.llamaCppForward(h) : GELU.forward(h, approximation: .bloom))
+    }
 }
 
 // MARK: - Block
@@ -165,10 +173,11 @@ public struct BloomModel: CausalLM {
             blocks.append(BloomBlock(
                 inputLayerNorm: try norm(p + ".input_layernorm"),
                 selfAttention: BloomAttention(queryKeyValue: try linear(p + ".self_attention.query_key_value", 3 * width, width),
-                                              dense: try linear(p + ".self_attention.dense", width, width), heads: c.heads),
+                                              dense: try linear(p + ".self_attention.dense", width, width), heads: c.heads,
+                                              halfPrecision: t.llamaCppNumerics),
                 postAttentionLayerNorm: try norm(p + ".post_attention_layernorm"),
                 mlp: BloomMLP(denseHTo4H: try linear(p + ".mlp.dense_h_to_4h", 4 * width, width),
-                              dense4HToH: try linear(p + ".mlp.dense_4h_to_h", width, 4 * width)),
+                              dense4HToH: try linear(p + ".mlp.dense_4h_to_h", width, 4 * width), tabulated: t.llamaCppNumerics),
                 residualPostLayerNorm: c.residualPostLayerNorm))
         }
         self.blocks = blocks

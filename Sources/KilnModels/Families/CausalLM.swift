@@ -65,6 +65,9 @@ public struct CheckpointTensors: Sendable {
     public var quantized: [String: QuantizedMatrix] = [:]
     /// Unmerged LoRA updates by the weight name they apply to.
     public var adapters: AdapterUpdates = [:]
+    /// Set by the GGUF loaders for the fast arithmetic: attention and GELU then round to float16 where llama.cpp does
+    /// (its float16 KV cache and GELU table), so the quantised products see llama.cpp's activations.
+    public var llamaCppNumerics = false
 
     /// Wraps tensors already under the names a family reads.
     public init(tensors: [String: Tensor], quantized: [String: QuantizedMatrix] = [:], adapters: AdapterUpdates = [:]) {
@@ -188,7 +191,10 @@ public struct LayerKVCache: Sendable {
 
     /// Runs attention of `query` over this cache after appending the step's keys and values.
     public mutating func attend(query: Tensor, keys newKeys: Tensor, values newValues: Tensor, options: AttentionOptions) -> Tensor {
-        let (keys, values, count) = append(keys: newKeys, values: newValues)
+        // llama.cpp's cache holds float16 keys and values.
+        let (keys, values, count) = options.halfPrecision
+            ? append(keys: HalfRounding.rounded(newKeys), values: HalfRounding.rounded(newValues))
+            : append(keys: newKeys, values: newValues)
         var options = options
         options.keyCount = count
         return Attention.forward(query: query, key: keys, value: values, options: options).0

@@ -84,10 +84,13 @@ private func glmLinear(_ tensors: CheckpointTensors, _ name: String, outputs: In
 struct GLMAttention: Sendable {
     var qProj, kProj, vProj, oProj: LinearLayer
     let configuration: GLMConfiguration
+    /// llama.cpp's float16 attention numerics (`CheckpointTensors.llamaCppNumerics`).
+    let halfPrecision: Bool
 
     /// Loads `<prefix>.{q,k,v,o}_proj`.
     init(_ tensors: CheckpointTensors, prefix: String, _ c: GLMConfiguration) throws(ModelError) {
         configuration = c
+        halfPrecision = tensors.llamaCppNumerics
         let (q, kv) = (c.attentionHeads * c.headDim, c.kvHeads * c.headDim)
         qProj = try glmLinear(tensors, "\(prefix).q_proj", outputs: q, inputs: c.hiddenSize, bias: c.qkvBias)
         kProj = try glmLinear(tensors, "\(prefix).k_proj", outputs: kv, inputs: c.hiddenSize, bias: c.qkvBias)
@@ -106,7 +109,8 @@ struct GLMAttention: Sendable {
         let v = Heads.split(vProj(x), heads: c.kvHeads)
         // As in LlamaAttention: fully masked (left-pad) queries get zeros here, uniform weights in HF eager; no
         // real position reads them.
-        let options = AttentionOptions(causal: true, keyMask: keyMask)
+        var options = AttentionOptions(causal: true, keyMask: keyMask)
+        options.halfPrecision = halfPrecision
         return oProj(Heads.merge(cache.attend(query: q, keys: k, values: v, options: options)))
     }
 }

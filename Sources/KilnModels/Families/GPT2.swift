@@ -85,12 +85,15 @@ struct GPT2Attention: Sendable {
     var heads: Int
     /// 1/√D, further divided by (layer + 1) under `scale_attn_by_inverse_layer_idx`.
     var scale: Float
+    /// llama.cpp's float16 attention numerics (`CheckpointTensors.llamaCppNumerics`).
+    var halfPrecision = false
 
     /// x is (B, T, C); keyMask (B·Tk) covers cached and new keys. Appends this step's k, v to `cache`.
     func forward(_ x: Tensor, keyMask: [Bool]?, cache: inout LayerKVCache) -> Tensor {
         // HF eager: scores + causal/padding mask, softmax, PV. Fully masked (left-pad) query rows differ
         // (HF: uniform over all keys; here: zeros) but no real position reads them.
-        let options = AttentionOptions(causal: true, keyMask: keyMask, scale: scale)
+        var options = AttentionOptions(causal: true, keyMask: keyMask, scale: scale)
+        options.halfPrecision = halfPrecision
         return cProj(cache.attend(fusedQKV: cAttn(x), heads: heads, options: options))
     }
 }
@@ -104,9 +107,14 @@ struct GPT2MLP: Sendable {
     /// (C, I) after sanitize.
     var cProj: LinearLayer
     var activation: GELUApproximation
+    /// llama.cpp's float16 GELU table instead of `activation` (`CheckpointTensors.llamaCppNumerics`).
+    var tabulated = false
 
     /// x (B, T, C) → (B, T, C).
-    func forward(_ x: Tensor) -> Tensor { cProj(GELU.forward(cFc(x), approximation: activation)) }
+    func forward(_ x: Tensor) -> Tensor {
+        let h = cFc(x)
+        return cProj(tabulated ? GELU.llamaCppForward(h) : GELU.forward(h, approximation: activation))
+    }
 }
 
 // MARK: - Block
@@ -183,10 +191,11 @@ public struct GPT2Model: CausalLM {
             blocks.append(GPT2Block(
                 ln1: try norm(p + ".ln_1"),
                 attention: GPT2Attention(cAttn: try linear(p + ".attn.c_attn", 3 * width, width),
-                                         cProj: try linear(p + ".attn.c_proj", width, width), heads: c.heads, scale: scale),
+                                         cProj: try linear(p + ".attn.c_proj", width, width), heads: c.heads, scale: scale,
+                                         halfPrecision: t.llamaCppNumerics),
                 ln2: try norm(p + ".ln_2"),
                 mlp: GPT2MLP(cFc: try linear(p + ".mlp.c_fc", inner, width), cProj: try linear(p + ".mlp.c_proj", width, inner),
-                             activation: c.activation)))
+                             activation: c.activation, tabulated: t.llamaCppNumerics)))
         }
         self.blocks = blocks
         lnF = try norm("transformer.ln_f")

@@ -130,9 +130,12 @@ struct LlamaAttention: Sendable {
     var qProj, kProj, vProj, oProj: LlamaLinear
     var qNorm, kNorm: Tensor?
     let configuration: LlamaConfiguration
+    /// llama.cpp's float16 attention numerics (`CheckpointTensors.llamaCppNumerics`).
+    let halfPrecision: Bool
 
     /// Loads `<prefix>.{q,k,v,o}_proj` and, for Qwen3, `<prefix>.{q,k}_norm` (D).
     init(_ tensors: CheckpointTensors, prefix: String, _ c: LlamaConfiguration) throws(ModelError) {
+        halfPrecision = tensors.llamaCppNumerics
         configuration = c
         qProj = try LlamaLinear(tensors, "\(prefix).q_proj", outputs: c.attentionHeads * c.headDim, inputs: c.hiddenSize, bias: c.qkvBias)
         kProj = try LlamaLinear(tensors, "\(prefix).k_proj", outputs: c.kvHeads * c.headDim, inputs: c.hiddenSize, bias: c.qkvBias)
@@ -151,7 +154,8 @@ struct LlamaAttention: Sendable {
         let v = Heads.split(vProj(x), heads: c.kvHeads)
         // Eager HF adds finfo.min to masked scores; for a query with any visible key that is exactly −∞'s zero
         // weight. Fully masked (left-pad) queries differ: HF spreads them uniformly, Attention returns zeros.
-        let options = AttentionOptions(causal: true, keyMask: keyMask, window: c.slidingWindow)
+        var options = AttentionOptions(causal: true, keyMask: keyMask, window: c.slidingWindow)
+        options.halfPrecision = halfPrecision
         return oProj(Heads.merge(cache.attend(query: q, keys: k, values: v, options: options)))
     }
 

@@ -88,6 +88,7 @@ extension GGUFModel {
     /// Every tensor under the family's name: matrices in place, vectors widened.
     static func familyTensors(_ reader: GGUFReader, rename: (String) throws(GGUFModelError) -> String) throws -> CheckpointTensors {
         var tensors = CheckpointTensors(tensors: [:])
+        tensors.llamaCppNumerics = QuantizedArithmetic.loading == .fast
         for info in reader.tensorInfos {
             let name = try rename(info.name)
             switch info.dimensions.count {

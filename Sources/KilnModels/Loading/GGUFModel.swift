@@ -103,6 +103,7 @@ public enum GGUFModel {
         // llama.cpp's converter permutes q/k rows for "llama" (and "mistral") into the neighbour-pair layout.
         if reader.architecture == "llama" || reader.architecture == "mistral" { c.ropeLayout = .interleaved }
         var tensors = CheckpointTensors(tensors: [:])
+        tensors.llamaCppNumerics = QuantizedArithmetic.loading == .fast
         for info in reader.tensorInfos {
             let name = try hfName(info.name)
             if info.name == "rope_freqs.weight" {

@@ -29,6 +29,8 @@ public enum QuantizedMatMul {
         let rows = inner == 0 ? 0 : x.count / inner
         let outer = weight.rows
         var y = Tensor(zeros: Array(x.shape.dropLast()) + [outer])
+        // llama.cpp converts the other operand of a float16 product to float16.
+        let x = weight.type == .f16 && weight.arithmetic == .fast ? HalfRounding.rounded(x) : x
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 weight.withBase { base in

@@ -25,6 +25,9 @@ public struct AttentionOptions: Sendable {
     /// attention adds finfo.min to masked scores, which rounds every score of such a row (a left-pad query) to the
     /// same value. Training matches it, since a label can sit right after a left pad.
     public var fullyMaskedUniform = false
+    /// llama.cpp's numerics (its float16 KV cache, without flash attention): q, k and v rounded to float16 before the
+    /// products, and each row of probabilities rounded to float16 before PV. Inference only.
+    public var halfPrecision = false
 
     /// Options with causal masking on by default.
     public init(causal: Bool = true, keyMask: [Bool]? = nil, bias: Tensor? = nil, window: Int? = nil, scale: Float? = nil) {
@@ -51,11 +54,17 @@ public struct AttentionCache: Sendable {
 /// softmax(QKᵀ·scale + bias + mask) V.
 public enum Attention {
     /// q is (B, H, Tq, D), k and v are (B, KVH, Tk, D) with H a multiple of KVH; returns (B, H, Tq, D) and the cache.
-    public static func forward(query q: Tensor, key k: Tensor, value v: Tensor,
+    public static func forward(query: Tensor, key: Tensor, value: Tensor,
                                options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
+        var (q, k, v) = (query, key, value)
+        if options.halfPrecision {
+            // A cache's buffers (keyCount set) were rounded as they were appended.
+            q = HalfRounding.rounded(q)
+            if options.keyCount == nil { (k, v) = (HalfRounding.rounded(k), HalfRounding.rounded(v)) }
+        }
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
-        if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform {
+        if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform && !options.halfPrecision {
             let output = DecodeAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
             return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))
         }
@@ -132,6 +141,7 @@ public enum Attention {
         } else {
             Softmax.rowForward(UnsafePointer(row), row, d.keys)
         }
+        if options.halfPrecision { HalfRounding.round(row, count: d.keys) }
     }
 
     /// Backward: returns (dq, dk, dv); dk and dv sum over the query heads sharing each KV head.
