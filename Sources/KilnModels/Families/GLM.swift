@@ -34,6 +34,8 @@ public struct GLMConfiguration: Sendable, Equatable {
     public var qkvBias: Bool
     /// The R/2 inverse frequencies, R = D · `partial_rotary_factor` rotated dims per head.
     public var inverseFrequencies: [Float]
+    /// llama.cpp's way of computing the angles, for GGUF files on the fast path; nil: position × `inverseFrequencies`.
+    public var llamaCppRope: RoPE.LlamaCpp?
 
     /// Reads the fields "glm" and "chatglm" share; the family checks `model_type` and its own options first.
     /// - Throws: `ModelError.unsupportedOption` for an activation, rope type or rotary width GLM does not implement.
@@ -231,7 +233,8 @@ public struct GLMModel: CausalLM {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
-        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
+        let rope = c.llamaCppRope?.table(positions: Array(positions.joined()))
+            ?? RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
         var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = [x]

@@ -46,6 +46,9 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var ropeLayout: RoPELayout = .halfSplit
     /// cos/sin multiplier (YaRN's `attention_factor`; 1 for the other rope types).
     public var ropeAttentionScaling: Float
+    /// llama.cpp's way of computing the angles, set for GGUF files on the fast path (`CheckpointTensors.llamaCppNumerics`);
+    /// nil: position × `inverseFrequencies`.
+    public var llamaCppRope: RoPE.LlamaCpp?
 
     /// Reads the fields every LLaMA-shaped family shares; the family sets the bias, norm and window flags after.
     /// - Throws: `ModelError.unsupportedOption` for an activation or rope type these blocks do not implement.
@@ -344,8 +347,8 @@ public struct LlamaModel: CausalLM {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
-        let rope = RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies,
-                              attentionScaling: c.ropeAttentionScaling)
+        let rope = c.llamaCppRope?.table(positions: Array(positions.joined()))
+            ?? RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies, attentionScaling: c.ropeAttentionScaling)
 
         var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
         var hiddenStates = lastStepOnly ? [] : [x]

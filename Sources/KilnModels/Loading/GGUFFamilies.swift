@@ -29,8 +29,11 @@ extension GGUFModel {
             tensors.adapters = BloomModel.sanitize(adapters: adapters, heads: c.heads)
             return try BloomModel(configuration: c, tensors: tensors)
         case "chatglm":
-            let c = try GLMConfiguration.glm(config)
+            var c = try GLMConfiguration.glm(config)
             var tensors = try splitFusedQKV(familyTensors(reader, rename: glmName), c)
+            if tensors.llamaCppNumerics, let rope = config.rope {
+                c.llamaCppRope = RoPE.LlamaCpp(base: Float(rope.theta), rotaryDim: 2 * c.inverseFrequencies.count)
+            }
             tensors.adapters = adapters
             return try GLMModel(configuration: c, tensors: tensors)
         default:

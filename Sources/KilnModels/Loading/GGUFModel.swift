@@ -104,6 +104,7 @@ public enum GGUFModel {
         if reader.architecture == "llama" || reader.architecture == "mistral" { c.ropeLayout = .interleaved }
         var tensors = CheckpointTensors(tensors: [:])
         tensors.llamaCppNumerics = QuantizedArithmetic.loading == .fast
+        var ropeDivisors: [Float]?
         for info in reader.tensorInfos {
             let name = try hfName(info.name)
             if info.name == "rope_freqs.weight" {
@@ -113,6 +114,7 @@ public enum GGUFModel {
                     throw ModelError.wrongShape(tensor: info.name, expected: [c.inverseFrequencies.count], found: [divisors.count])
                 }
                 c.inverseFrequencies = zip(c.inverseFrequencies, divisors).map { $0 / $1 }
+                ropeDivisors = divisors
             } else if info.dimensions.count == 1 {
                 tensors.tensors[name] = Tensor(shape: [info.elementCount], storage: try reader.dequantize(info.name))
             } else if info.dimensions.count == 2 {
@@ -123,6 +125,11 @@ public enum GGUFModel {
         }
         // A tied head is the embedding, whatever the file stores.
         if c.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
+        // YaRN and the llama3 keys keep Kiln's angles (llama.cpp's YaRN ramp is not mirrored).
+        if tensors.llamaCppNumerics, let rope = config.rope, rope.kind == .default || rope.kind == .linear {
+            c.llamaCppRope = RoPE.LlamaCpp(base: Float(rope.theta), rotaryDim: c.headDim, divisors: ropeDivisors,
+                                           freqScale: rope.kind == .linear ? 1 / Float(rope.factor) : 1)
+        }
         return (c, tensors)
     }
 

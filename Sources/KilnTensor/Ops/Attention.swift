@@ -26,7 +26,7 @@ public struct AttentionOptions: Sendable {
     /// same value. Training matches it, since a label can sit right after a left pad.
     public var fullyMaskedUniform = false
     /// llama.cpp's numerics (its float16 KV cache, without flash attention): q, k and v rounded to float16 before the
-    /// products, and each row of probabilities rounded to float16 before PV. Inference only.
+    /// products, and (but in decoding steps) each row of probabilities rounded to float16 before PV. Inference only.
     public var halfPrecision = false
 
     /// Options with causal masking on by default.
@@ -64,7 +64,9 @@ public enum Attention {
         }
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
-        if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform && !options.halfPrecision {
+        // Decoding steps keep flash-decoding under `halfPrecision` too: it never forms normalised probabilities to round,
+        // and rounding them moves a result by float16 noise only, while the two-pass form would cost decode speed.
+        if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform {
             let output = DecodeAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
             return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))
         }

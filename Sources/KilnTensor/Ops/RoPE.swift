@@ -39,6 +39,45 @@ public struct RoPETable: Sendable {
 
 /// Rotary embeddings on (B, H, T, D) tensors, rotating the first `rotaryDim` (R) dims of each head.
 public enum RoPE {
+    /// The angles as llama.cpp computes them (ggml `ggml_rope_cache_init` / `rope_yarn` without YaRN): per position, θ
+    /// starts at the position and is multiplied by base^(−2/R) once per frequency in float32, each θ divided by that
+    /// frequency's factor (a Llama 3.1 file's `rope_freqs`) and multiplied by `freqScale` (linear scaling). The
+    /// repeated product rounds differently from position × inverse frequency from position 3 on, which is enough to
+    /// move a quantised model's float16 keys and logits.
+    public struct LlamaCpp: Sendable, Equatable {
+        /// `rope.freq_base`.
+        public var base: Float
+        /// R, the rotated dims per head.
+        public var rotaryDim: Int
+        /// Per-frequency divisors (R/2), or nil.
+        public var divisors: [Float]?
+        /// 1 / the linear scaling factor (1 without scaling).
+        public var freqScale: Float
+
+        /// Settings for a file's rope metadata.
+        public init(base: Float, rotaryDim: Int, divisors: [Float]? = nil, freqScale: Float = 1) {
+            (self.base, self.rotaryDim, self.divisors, self.freqScale) = (base, rotaryDim, divisors, freqScale)
+        }
+
+        /// cos/sin rows for `positions`.
+        public func table(positions: [Int]) -> RoPETable {
+            let half = rotaryDim / 2
+            let step = Foundation.pow(base, -2 / Float(rotaryDim))
+            var cosines = [Float](repeating: 0, count: positions.count * half)
+            var sines = cosines
+            for (row, position) in positions.enumerated() {
+                var theta = Float(position)
+                for i in 0..<half {
+                    let angle = freqScale * (theta / (divisors?[i] ?? 1))
+                    cosines[row * half + i] = Foundation.cos(angle)
+                    sines[row * half + i] = Foundation.sin(angle)
+                    theta *= step
+                }
+            }
+            return RoPETable(cos: cosines, sin: sines, frequencies: half)
+        }
+    }
+
     /// The R/2 inverse frequencies `1 / theta^(2i/R)` in Float32, then the scaling (transformers'
     /// `_compute_default_rope_parameters`, `_compute_linear_scaling_rope_parameters`, `_compute_llama3_parameters`).
     public static func inverseFrequencies(rotaryDim: Int, theta: Float, scaling: RoPEScaling = .none) -> [Float] {
