@@ -71,18 +71,49 @@ struct Q8Activations {
 /// Matrix products of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights with int8-quantised activations.
 enum QuantizedInteger {
     /// x rows as the integer kernels see them: each value replaced by its quantised block value (scale × int8, per 32
-    /// for the Q4/Q5/Q8 types, per 256 as Q8_K for the K-quants). Prefill multiplies these in float32 against the
-    /// widened weights, which is llama.cpp's arithmetic up to float summation order, at float sgemm speed.
+    /// for the Q4/Q5/Q8 types as `Q8Activations` rounds them, per 256 as Q8_K for the K-quants). Prefill multiplies
+    /// these in float32 against the widened weights, which is llama.cpp's arithmetic up to float summation order, at
+    /// float sgemm speed.
     static func roundTrip(_ x: UnsafePointer<Float>, rows: Int, columns: Int, type: GGMLType) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * columns)
-        if QuantizedIntegerK.supports(type) {
-            let a = Q8KActivations(x, rows: rows, columns: columns)
-            for i in 0..<out.count { out[i] = a.d[i / 256] * Float(a.q[i]) }
-        } else {
-            let a = Q8Activations(x, rows: rows, columns: columns, type: type)
-            for i in 0..<out.count { out[i] = a.d[i / 32] * Float(a.q[i]) }
+        let count = rows * columns
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            nonisolated(unsafe) let out = out.baseAddress!
+            let blockSize = QuantizedIntegerK.supports(type) ? 256 : 32
+            Parallel.rows(count / blockSize, minimumPerTask: 256) { blocks in
+                for block in blocks {
+                    if blockSize == 32 { roundTrip32(x + block * 32, into: out + block * 32) } else { roundTrip256(x + block * 256, into: out + block * 256) }
+                }
+            }
+            initialized = count
         }
-        return out
+    }
+
+    /// One 32-block: scale amax/127 rounded to float16, values x·127/amax rounded half to even (as `Q8Activations`).
+    @inline(__always) static func roundTrip32(_ p: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let v = (UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
+        let amax = Swift.max(Q8Activations.magnitude(v.0).max(), Q8Activations.magnitude(v.1).max())
+        let scale = Float(Float16(amax / 127))
+        let inverse: Float = amax != 0 ? 127 / amax : 0
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        UnsafeMutableRawPointer(out).storeBytes(of: ((v.0 * inverse + magic) - magic) * scale, as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(out + 16).storeBytes(of: ((v.1 * inverse + magic) - magic) * scale, as: SIMD16<Float>.self)
+    }
+
+    /// One Q8_K super-block: scale −max/127 from the largest-magnitude value, rounded half to even, at most 127 (as
+    /// `Q8KActivations`).
+    static func roundTrip256(_ p: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        var largest: Float = 0, magnitude: Float = 0
+        for j in 0..<256 where abs(p[j]) > magnitude {
+            magnitude = abs(p[j])
+            largest = p[j]
+        }
+        guard magnitude > 0 else {
+            out.update(repeating: 0, count: 256)
+            return
+        }
+        let inverse = -127 / largest
+        let d = 1 / inverse
+        for j in 0..<256 { out[j] = d * Swift.min(127, (inverse * p[j]).rounded(.toNearestOrEven)) }
     }
 
     /// The block types with integer kernels.
