@@ -208,10 +208,11 @@ final class SentencePieceBPEModel: TokenModel {
 }
 
 /// SentencePiece normalization as a pre-tokenizer, because the dummy prefix depends on whether a
-/// piece starts the input: optional NFKC, extra-whitespace removal, " " → "▁", then "▁" in front.
+/// piece starts the input: the model's precompiled charsmap, extra-whitespace removal, " " → "▁", then "▁" in front.
 struct SentencePieceNormalizer: PreTokenizer {
-    /// NFKC stands in for the precompiled charsmap of "nmt_nfkc"/"nfkc" models (an approximation:
-    /// the charsmap also folds some whitespace and control characters differently).
+    /// The model's compiled rules ("nmt_nfkc", "nfkc", "nmt_nfkc_cf", custom TSVs); nil for "identity".
+    let charsMap: PrecompiledCharsMap?
+    /// Without a charsmap, a "…nfkc…" name falls back to plain NFKC (a file that names a rule but omits its table).
     let nfkc: Bool
     let caseFold: Bool
     let addDummyPrefix: Bool
@@ -220,6 +221,7 @@ struct SentencePieceNormalizer: PreTokenizer {
 
     init(spec: SentencePieceSpec) {
         let name = spec.normalizerName
+        charsMap = spec.charsMap
         nfkc = name.contains("nfkc") || (spec.hasCharsMap && name != "identity")
         caseFold = name.hasSuffix("_cf")
         addDummyPrefix = spec.addDummyPrefix
@@ -235,6 +237,7 @@ struct SentencePieceNormalizer: PreTokenizer {
     }
 
     func normalize(_ input: String, atStart: Bool) -> String {
+        if let charsMap { return normalize(input, atStart: atStart, charsMap: charsMap) }
         var text = nfkc ? input.precomposedStringWithCompatibilityMapping : input
         if caseFold { text = text.lowercased() }
         var out = String.UnicodeScalarView()
@@ -255,5 +258,29 @@ struct SentencePieceNormalizer: PreTokenizer {
         if out.isEmpty { return "" }
         if addDummyPrefix && atStart { out.insert(escapeWhitespaces ? "\u{2581}" : " ", at: out.startIndex) }
         return String(out)
+    }
+
+    /// `Normalizer::Normalize` over the charsmap's steps: leading spaces dropped and runs collapsed when removing extra
+    /// whitespace (a step's leading spaces go when the previous step ended in one), the dummy prefix in front, " "
+    /// escaped as "▁", trailing spaces dropped.
+    func normalize(_ input: String, atStart: Bool, charsMap: PrecompiledCharsMap) -> String {
+        let steps = charsMap.pieces(input)
+        var index = 0
+        if removeExtraWhitespaces { while index < steps.count && steps[index] == [0x20] { index += 1 } }
+        guard index < steps.count else { return "" }
+        let space: [UInt8] = escapeWhitespaces ? [0xE2, 0x96, 0x81] : [0x20]
+        var out: [UInt8] = addDummyPrefix && atStart ? space : []
+        var previousSpace = removeExtraWhitespaces
+        for step in steps[index...] {
+            var bytes = step[...]
+            if previousSpace { while bytes.first == 0x20 { bytes = bytes.dropFirst() } }
+            if !bytes.isEmpty {
+                for byte in bytes { if byte == 0x20 { out += space } else { out.append(byte) } }
+                previousSpace = bytes.last == 0x20
+            }
+            if !removeExtraWhitespaces { previousSpace = false }
+        }
+        if removeExtraWhitespaces { while out.count >= space.count && Array(out.suffix(space.count)) == space { out.removeLast(space.count) } }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -129,6 +129,8 @@ struct SentencePieceSpec: Sendable {
     /// `normalizer_spec.name` ("identity", "nmt_nfkc", "nfkc", …); empty when absent.
     var normalizerName = ""
     var hasCharsMap = false
+    /// `normalizer_spec.precompiled_charsmap`, parsed; nil when absent or empty.
+    var charsMap: PrecompiledCharsMap?
     var addDummyPrefix = true
     var removeExtraWhitespaces = true
     var escapeWhitespaces = true
@@ -227,7 +229,9 @@ struct SentencePieceSpec: Sendable {
                 normalizerName = try r.string()
             case 2:
                 try r.expect(.lengthDelimited, wire, field: "precompiled_charsmap")
-                hasCharsMap = !(try r.lengthDelimited()).isEmpty
+                let blob = Array(bytes[try r.lengthDelimited()])
+                hasCharsMap = !blob.isEmpty
+                charsMap = blob.isEmpty ? nil : try PrecompiledCharsMap(blob)
             case 3, 4, 5:
                 try r.expect(.varint, wire, field: "normalizer_spec.\(field)")
                 let on = try r.varint() != 0
