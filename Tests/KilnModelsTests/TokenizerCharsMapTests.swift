@@ -55,3 +55,37 @@ struct TokenizerCharsMapTests {
         #expect(wild?.pieces("AAA").count == 3)
     }
 }
+
+@Suite("tokenizer.json Precompiled normalizer")
+struct TokenizerPrecompiledTests {
+    struct Case: Decodable {
+        let text: String
+        let precompiled: String
+        let ids: [Int]
+    }
+
+    @Test("The normalizer alone and the whole T5-shaped pipeline equal the tokenizers library on every case")
+    func matchesTokenizersLibrary() throws {
+        let folder = TokenizerCharsMapTests.folder
+        let json = try Data(contentsOf: folder.appendingPathComponent("precompiled_tokenizer.json"))
+        let tokenizer = try Tokenizer(tokenizerJSON: json, config: nil)
+        let root = try JSONNode.parse(json)
+        let normalizerNode = try #require(root["normalizer"]?["normalizers"]?.array().first)
+        let normalizer = try makeNormalizer(normalizerNode)
+        let lines = try String(contentsOf: folder.appendingPathComponent("precompiled_cases.jsonl"), encoding: .utf8)
+        let cases = try lines.split(separator: "\n").map { try JSONDecoder().decode(Case.self, from: Data($0.utf8)) }
+        #expect(cases.count == 29)
+        for c in cases {
+            #expect(normalizer.normalize(c.text) == c.precompiled, "\(String(reflecting: c.text))")
+            #expect(tokenizer.encode(c.text, addSpecialTokens: false) == c.ids, "\(String(reflecting: c.text))")
+        }
+    }
+
+    @Test("A malformed charsmap in tokenizer.json is a typed error; a null one normalizes nothing")
+    func malformed() throws {
+        #expect(throws: TokenizerError.self) { try makeNormalizer(JSONNode(["type": "Precompiled", "precompiled_charsmap": "not base64!"])) }
+        #expect(throws: TokenizerError.self) { try makeNormalizer(JSONNode(["type": "Precompiled", "precompiled_charsmap": "AQID"])) }
+        let null = try makeNormalizer(JSONNode(["type": "Precompiled", "precompiled_charsmap": NSNull()]))
+        #expect(null.normalize("x\u{00A0}y") == "x\u{00A0}y")
+    }
+}

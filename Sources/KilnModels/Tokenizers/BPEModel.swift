@@ -24,6 +24,7 @@ func makeModel(_ node: JSONNode) throws(TokenizerError) -> any TokenModel {
     switch type {
     case "BPE": return try BPEModel(node)
     case "WordPiece": return try WordPieceModel(node)
+    case "Unigram": return try SentencePieceUnigramModel(tokenizerJSON: node)
     default: throw .unsupportedType(stage: "model", type: type)
     }
 }

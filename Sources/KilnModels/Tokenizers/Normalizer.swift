@@ -30,6 +30,14 @@ func makeNormalizer(_ node: JSONNode) throws(TokenizerError) -> any Normalizer {
             handleChineseChars: try node.bool("handle_chinese_chars", default: true),
             stripAccents: try node["strip_accents"].map { n throws(TokenizerError) in try n.bool() },
             lowercase: try node.bool("lowercase", default: true))
+    case "Precompiled":
+        // An empty charsmap (some converted files) normalizes nothing.
+        let field = node["precompiled_charsmap"].flatMap { $0.value is NSNull ? nil : $0 }
+        let encoded = try field.map { n throws(TokenizerError) in try n.string() } ?? ""
+        guard let blob = Data(base64Encoded: encoded) else {
+            throw .invalidValue(path: node.path + ".precompiled_charsmap", expected: "base64")
+        }
+        return blob.isEmpty ? SequenceNormalizer(stages: []) : PrecompiledNormalizer(map: try PrecompiledCharsMap([UInt8](blob)))
     case "Sequence":
         var stages: [any Normalizer] = []
         for child in try node.required("normalizers").array() { stages.append(try makeNormalizer(child)) }

@@ -25,14 +25,14 @@ struct PrecompiledCharsMap: Sendable {
         replacements = Array(blob[(4 + trieBytes)...])
     }
 
-    /// The longest rule matching `bytes` at `start`: its replacement and the bytes it consumes; nil when none matches.
-    func longestMatch(_ bytes: [UInt8], at start: Int) -> (replacement: ArraySlice<UInt8>, length: Int)? {
+    /// Every rule matching a prefix of `bytes[start...]`, shortest first: (offset of its replacement, bytes matched).
+    private func matches(_ bytes: [UInt8], at start: Int) -> [(value: Int, length: Int)] {
         // darts-clone's commonPrefixSearch: offset() = (unit >> 10) << ((unit & 0x200) >> 6), label() = unit &
-        // 0x800000FF, has_leaf() = bit 8, value() = unit & 0x7FFFFFFF.
-        var node = 0
-        guard let root = units.first else { return nil }
-        node ^= Int((root >> 10) << ((root & 0x200) >> 6))
-        var best: (value: Int, length: Int)?
+        // 0x800000FF, has_leaf() = bit 8, value() = unit & 0x7FFFFFFF. Positions are checked so a hostile table
+        // ends the search instead of reading out of bounds.
+        guard let root = units.first else { return [] }
+        var node = Int((root >> 10) << ((root & 0x200) >> 6))
+        var found: [(value: Int, length: Int)] = []
         var i = start
         while i < bytes.count {
             let byte = bytes[i]
@@ -44,13 +44,32 @@ struct PrecompiledCharsMap: Sendable {
             guard unit & 0x8000_00FF == UInt32(byte) else { break }
             node ^= Int((unit >> 10) << ((unit & 0x200) >> 6))
             guard node >= 0, node < units.count else { break }
-            if (unit >> 8) & 1 == 1 { best = (Int(units[node] & 0x7FFF_FFFF), i - start + 1) }
+            if (unit >> 8) & 1 == 1 { found.append((Int(units[node] & 0x7FFF_FFFF), i - start + 1)) }
             i += 1
         }
-        guard let best, best.value < replacements.count else { return nil }
-        var end = best.value
+        return found
+    }
+
+    /// The NUL-terminated replacement at `offset`, or nil past the blob.
+    private func replacement(at offset: Int) -> ArraySlice<UInt8>? {
+        guard offset >= 0, offset < replacements.count else { return nil }
+        var end = offset
         while end < replacements.count && replacements[end] != 0 { end += 1 }
-        return (replacements[best.value..<end], best.length)
+        return replacements[offset..<end]
+    }
+
+    /// The longest rule matching `bytes` at `start` (SentencePiece's choice): its replacement and the bytes it consumes;
+    /// nil when none matches.
+    func longestMatch(_ bytes: [UInt8], at start: Int) -> (replacement: ArraySlice<UInt8>, length: Int)? {
+        guard let best = matches(bytes, at: start).last, let text = replacement(at: best.value) else { return nil }
+        return (text, best.length)
+    }
+
+    /// The replacement of the shortest rule matching a prefix of `bytes` (tokenizers' `Precompiled::transform`, which
+    /// then replaces the whole chunk with it); nil when none matches.
+    func firstMatch(_ bytes: [UInt8]) -> String? {
+        guard let first = matches(bytes, at: 0).first, let text = replacement(at: first.value) else { return nil }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Splits `text` into (normalized piece, consumed bytes) steps, as SentencePiece's `NormalizePrefix` walks it.
@@ -81,3 +100,26 @@ struct PrecompiledCharsMap: Sendable {
         return length
     }
 }
+
+/// tokenizers' `Precompiled` normalizer (tokenizer.json of T5, ALBERT, XLM-R: the charsmap base64-encoded), which
+/// walks grapheme clusters rather than SentencePiece's longest rules: a cluster under 6 bytes with a rule matching its
+/// start becomes that rule's replacement whole; otherwise each character is replaced by its rule or kept.
+struct PrecompiledNormalizer: Normalizer {
+    let map: PrecompiledCharsMap
+
+    func normalize(_ text: String) -> String {
+        var out = ""
+        for cluster in text {
+            let bytes = Array(String(cluster).utf8)
+            if bytes.count < 6, let replaced = map.firstMatch(bytes) {
+                out += replaced
+                continue
+            }
+            for scalar in cluster.unicodeScalars {
+                if let replaced = map.firstMatch(Array(String(scalar).utf8)) { out += replaced } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+}
+

@@ -1,8 +1,10 @@
 // SentencePiece's Unigram encoder (upstream `unigram_model.cc`, `EncodeOptimized`): Viterbi over
 // every piece that starts at each character, keeping per end position the best total score.
 // Unused pieces are skipped, user-defined pieces score `length * max_score - 0.1` so they always
-// win, and a character no piece covers costs `min_score - 10` as the unknown piece. Not checked
-// against a fixture (none of the shipped models is Unigram); it follows the upstream code path.
+// win, and a character no piece covers costs `min_score - 10` as the unknown piece; runs of unknown
+// characters fuse into one unknown piece. Checked against sentencepiece on a trained model
+// (Tests/Fixtures/sentencepiece_nmt) and, for tokenizer.json's `Unigram` model (the same lattice in
+// the tokenizers library), against tokenizers on the same vocabulary.
 
 import Foundation
 
@@ -59,6 +61,35 @@ final class SentencePieceUnigramModel: TokenModel {
         }
         byteFallback = spec.byteFallback
         unkId = spec.unkId >= 0 && spec.unkId < spec.pieces.count ? spec.unkId : nil
+    }
+
+    /// tokenizers' `Unigram` model of tokenizer.json: `vocab` as [piece, score] pairs, `unk_id`, `byte_fallback`.
+    /// - Throws: `TokenizerError.invalidValue` for a malformed vocabulary or an unknown id outside it.
+    convenience init(tokenizerJSON node: JSONNode) throws(TokenizerError) {
+        var pieces: [SentencePieceSpec.Piece] = []
+        for entry in try node.required("vocab").array() {
+            let pair = try entry.array()
+            guard pair.count == 2, let score = pair[1].value as? Double ?? (pair[1].value as? Int).map(Double.init) else {
+                throw .invalidValue(path: entry.path, expected: "a [piece, score] pair")
+            }
+            pieces.append(.init(text: try pair[0].string(), score: Float(score), type: .normal))
+        }
+        guard !pieces.isEmpty else { throw .invalidValue(path: node.path + ".vocab", expected: "a non-empty vocabulary") }
+        let unk = try node["unk_id"].flatMap { $0.value is NSNull ? nil : $0 }.map { n throws(TokenizerError) in try n.int() }
+        if let unk {
+            guard unk >= 0 && unk < pieces.count else { throw .invalidValue(path: node.path + ".unk_id", expected: "an id in the vocabulary") }
+            pieces[unk].type = .unknown
+        }
+        let byteFallback = try node.bool("byte_fallback", default: false)
+        if byteFallback {
+            for i in pieces.indices where pieces[i].text.count == 6 && pieces[i].text.hasPrefix("<0x") && pieces[i].text.hasSuffix(">") {
+                pieces[i].type = .byte
+            }
+        }
+        var spec = SentencePieceSpec(pieces: pieces, modelType: 1)
+        spec.unkId = unk ?? -1
+        spec.byteFallback = byteFallback
+        try self.init(spec: spec)
     }
 
     var ids: [Int] { Array(texts.indices) }

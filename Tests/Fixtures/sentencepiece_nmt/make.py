@@ -51,3 +51,26 @@ with open(os.path.join(here, "cases.jsonl"), "w") as f:
     for row in rows:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
 print(len(rows), "cases")
+
+# The unigram model as a tokenizer.json with the `Precompiled` normalizer (the T5/ALBERT/XLM-R shape transformers'
+# converters write), built and run by the tokenizers library: `precompiled` is that normalizer alone on each text,
+# `ids` the whole pipeline's encoding.
+from sentencepiece import sentencepiece_model_pb2
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
+from tokenizers.models import Unigram
+
+proto = sentencepiece_model_pb2.ModelProto()
+with open(os.path.join(here, "unigram_nmt_nfkc.model"), "rb") as f:
+    proto.ParseFromString(f.read())
+charsmap = proto.normalizer_spec.precompiled_charsmap
+tokenizer = Tokenizer(Unigram([(p.piece, p.score) for p in proto.pieces], unk_id=0))
+tokenizer.normalizer = normalizers.Sequence([normalizers.Precompiled(charsmap), normalizers.Replace(Regex(" {2,}"), " ")])
+tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+tokenizer.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+tokenizer.save(os.path.join(here, "precompiled_tokenizer.json"))
+alone = normalizers.Precompiled(charsmap)
+with open(os.path.join(here, "precompiled_cases.jsonl"), "w") as f:
+    for text in texts + ["e\u0301\u0301x", "a\u200d\u200db", "\u1100\u1161\u11a8 한"]:
+        f.write(json.dumps({"text": text, "precompiled": alone.normalize_str(text), "ids": tokenizer.encode(text).ids},
+                           ensure_ascii=False) + "\n")
+print("precompiled cases written")
