@@ -116,8 +116,14 @@ struct TokenizerFuzzTests {
     func typedErrors() {
         #expect(throws: TokenizerError.self) { try Tokenizer(tokenizerJSON: Data("{".utf8), config: nil) }
         #expect(throws: TokenizerError.missingKey("model")) { try Tokenizer(tokenizerJSON: Data("{}".utf8), config: nil) }
-        #expect(throws: TokenizerError.unsupportedType(stage: "model", type: "Unigram")) {
+        #expect(throws: TokenizerError.unsupportedType(stage: "model", type: "WordLevel")) {
+            try Tokenizer(tokenizerJSON: Data(#"{"model":{"type":"WordLevel","vocab":{}}}"#.utf8), config: nil)
+        }
+        #expect(throws: TokenizerError.invalidValue(path: "model.vocab", expected: "a non-empty vocabulary")) {
             try Tokenizer(tokenizerJSON: Data(#"{"model":{"type":"Unigram","vocab":[]}}"#.utf8), config: nil)
+        }
+        #expect(throws: TokenizerError.self) {
+            try Tokenizer(tokenizerJSON: Data(#"{"model":{"type":"Unigram","vocab":[["a", "x"]],"unk_id":3}}"#.utf8), config: nil)
         }
         #expect(throws: TokenizerError.invalidRegex("(?<")) {
             try Tokenizer(tokenizerJSON: Data(#"{"model":{"type":"BPE","vocab":{},"merges":[]},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(?<"},"behavior":"Isolated"}}"#.utf8), config: nil)
