@@ -152,4 +152,96 @@ DEFINE_TILE(tile_vnni, VNNI, dot_vnni, fifth_bits_vnni)
     }
 
 DEFINE_GEMM(kiln_q8_gemm_avx2, AVX2, tile_avx2, 2)
-DEFINE_GEMM(kiln_q8_gemm_vnni, VNNI, tile_vnni, 4)
+DEFINE_GEMM(q8_gemm_vnni_tiles, static VNNI, tile_vnni, 4)
+
+// Decoding (one activation row) on 512-bit registers: two consecutive blocks per dpbusd, their two float16 scales
+// widened together and spread over the halves, so a block costs about half the instructions of the 256-bit tile,
+// which is what bounds a single-row product (the weights stream from memory faster than the tile consumes them).
+static inline float hsum512(__m512 v) VNNI;
+static inline float hsum512(__m512 v) {
+    return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
+// [s0 x 8 | s1 x 8] from two float16 scales.
+static inline __m512 pair_scales(const unsigned char *a, const unsigned char *b) VNNI;
+static inline __m512 pair_scales(const unsigned char *a, const unsigned char *b) {
+    unsigned short ha, hb;
+    __builtin_memcpy(&ha, a, 2);
+    __builtin_memcpy(&hb, b, 2);
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)ha | ((int)hb << 16)));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
+VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int type, const unsigned char *w, long rowBytes,
+    const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
+    const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
+    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
+    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
+    __m512 acc[4];
+    float offset[4];
+    for (int r = 0; r < 4; r++) { acc[r] = _mm512_setzero_ps(); offset[r] = 0; }
+    int b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
+        // (AVX-512 F's 64-bit insert: the 32-bit one needs DQ, which the dispatch does not check.)
+        const __m512 dx = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(xd[b]))),
+                                                              _mm256_castps_pd(_mm256_set1_ps(xd[b + 1])), 1));
+        for (int r = 0; r < rn; r++) {
+            const unsigned char *b0 = w + r * rowBytes + (long)b * size, *b1 = b0 + size;
+            _mm_prefetch((const char *)(b0 + 640), _MM_HINT_T0);
+            const __m512 scale = _mm512_mul_ps(pair_scales(b0, b1), dx);
+            __m512i sums;
+            if (type == KILN_Q8_0) {
+                const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                                     _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
+                // |w| · (x with w's sign): dpbusd multiplies unsigned by signed bytes.
+                const __mmask64 negative = _mm512_movepi8_mask(q);
+                const __m512i signedX = _mm512_mask_sub_epi8(xv, negative, _mm512_setzero_si512(), xv);
+                sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), signedX);
+            } else {
+                const unsigned char *n0 = b0 + 2 + (withMin ? 2 : 0) + (five ? 4 : 0), *n1 = n0 + size;
+                __m256i q0 = NIBBLES(n0), q1 = NIBBLES(n1);
+                if (five) {
+                    q0 = _mm256_or_si256(q0, fifth_bits_vnni(b0 + (withMin ? 4 : 2)));
+                    q1 = _mm256_or_si256(q1, fifth_bits_vnni(b1 + (withMin ? 4 : 2)));
+                }
+                sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), xv);
+                const float m0 = withMin ? half_to_float(b0 + 2) : (five ? -16 : -8) * half_to_float(b0);
+                const float m1 = withMin ? half_to_float(b1 + 2) : (five ? -16 : -8) * half_to_float(b1);
+                offset[r] += m0 * xs[b] + m1 * xs[b + 1];
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[r]);
+        }
+    }
+    float tail[4] = {0, 0, 0, 0};
+    if (b < blocks) {
+        for (int r = 0; r < rn; r++) tile_vnni(type, w + r * rowBytes + (long)b * size, rowBytes, xq + b * 32, xd + b, xs + b, 1, &tail[r], 1, 1, 1);
+    }
+    for (int r = 0; r < rn; r++) y[r] = hsum512(acc[r]) + offset[r] + tail[r];
+}
+
+#define ROW_CASES(TYPE)                                                                                                \
+    switch (rn) {                                                                                                      \
+    case 4: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 4); break;                                     \
+    case 3: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 3); break;                                     \
+    case 2: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 2); break;                                     \
+    default: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 1); break;                                    \
+    }
+
+VNNI void kiln_q8_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
+                            const float *xs, int xrows, int blocks, float *y, long ldc) {
+    if (xrows != 1) {
+        q8_gemm_vnni_tiles(type, weights, rowBytes, wrows, xq, xd, xs, xrows, blocks, y, ldc);
+        return;
+    }
+    const unsigned char *w = (const unsigned char *)weights;
+    for (int r = 0; r < wrows; r += 4) {
+        const int rn = wrows - r < 4 ? wrows - r : 4;
+        const unsigned char *wt = w + r * rowBytes;
+        if (type == KILN_Q4_0) { ROW_CASES(KILN_Q4_0) }
+        else if (type == KILN_Q4_1) { ROW_CASES(KILN_Q4_1) }
+        else if (type == KILN_Q5_0) { ROW_CASES(KILN_Q5_0) }
+        else if (type == KILN_Q5_1) { ROW_CASES(KILN_Q5_1) }
+        else { ROW_CASES(KILN_Q8_0) }
+    }
+}
