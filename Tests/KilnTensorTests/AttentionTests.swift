@@ -101,6 +101,22 @@ struct AttentionTests {
         #expect(diff < 1e-5, "max abs diff \(diff)")
     }
 
+    @Test("Decoding steps reading a float16 copy of the cache equal the naive loops over the float16-rounded keys and values",
+          arguments: decodeCases)
+    func decodeFromHalfCache(configuration: Case) {
+        var (q, k, v, options) = configuration.tensors(seed: 77)
+        q = HalfRounding.rounded(q)
+        (k, v) = (HalfRounding.rounded(k), HalfRounding.rounded(v))
+        func bits(_ t: Tensor) -> [UInt16] { t.storage.map { Float16($0).bitPattern } }
+        var cached = options
+        cached.keyCount = configuration.keys
+        cached.halfCache = HalfKV(keys: bits(k), values: bits(v))
+        // The float32 buffers are never read when the float16 copy is given.
+        let output = Attention.forward(query: q, key: Tensor(zeros: k.shape), value: Tensor(zeros: v.shape), options: cached).0
+        let diff = output.maxAbsDifference(Attention.naiveForward(query: q, key: k, value: v, options: options))
+        #expect(diff < 1e-5, "max abs diff \(diff)")
+    }
+
     @Test("A decoding step over a cache with no keys in use gives zeros, not a crash")
     func decodeWithoutKeys() {
         let q = KernelTests.random([1, 2, 1, 4], seed: 76), k = Tensor(zeros: [1, 1, 3, 4])

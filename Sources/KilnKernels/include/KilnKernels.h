@@ -41,6 +41,15 @@ void kiln_q8k_gemm_vnni(int type, const void *weights, long rowBytes, int wrows,
 /// KV cache and float16 operands, through F16C.
 void kiln_round_f16(float *x, long count);
 
+/// out[i] = x[i] as float16 bits (to nearest, ties to even): a float16 KV cache's rows.
+void kiln_to_f16(const float *x, unsigned short *out, long count);
+
+/// sum_i x[i] * h[i] with h float16, summed in float32: a query against a float16 key row.
+float kiln_dot_f16(const float *x, const unsigned short *h, long count);
+
+/// y[i] += a * h[i] with h float16: a weighted float16 value row added to an attention output.
+void kiln_axpy_f16(float a, const unsigned short *h, float *y, long count);
+
 /// out[i] = x[i] rounded to bfloat16, to nearest with ties to even, subnormals to zero (AVX-512 BF16's conversion).
 void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 

@@ -2,6 +2,7 @@
 // (logits and hidden states as transformers' `output_hidden_states=True` returns them), the typed error
 // for checkpoints and inputs a family refuses, and the per-layer key/value cache used by generation.
 import Foundation
+import KilnKernels
 import KilnTensor
 
 /// The outputs of one forward pass, in transformers' `CausalLMOutputWithPast` order.
@@ -162,6 +163,9 @@ public struct LayerKVCache: Sendable {
     public private(set) var values: Tensor?
     /// Tpast, the steps held.
     public private(set) var count = 0
+    /// Float16 copies of `keys` and `values` (same layout) for llama.cpp's numerics, which decoding steps read at half
+    /// the bytes; rebuilt from the float32 buffers whenever they no longer match them in size.
+    private var half: HalfKV?
 
     /// An empty cache.
     public init() {}
@@ -191,11 +195,15 @@ public struct LayerKVCache: Sendable {
 
     /// Runs attention of `query` over this cache after appending the step's keys and values.
     public mutating func attend(query: Tensor, keys newKeys: Tensor, values newValues: Tensor, options: AttentionOptions) -> Tensor {
-        // llama.cpp's cache holds float16 keys and values.
-        let (keys, values, count) = options.halfPrecision
-            ? append(keys: HalfRounding.rounded(newKeys), values: HalfRounding.rounded(newValues))
-            : append(keys: newKeys, values: newValues)
         var options = options
+        let (keys, values, count): (Tensor, Tensor, Int)
+        if options.halfPrecision {
+            // llama.cpp's cache holds float16 keys and values: rounded here, and mirrored as float16 bits for decoding.
+            (keys, values, count) = append(keys: HalfRounding.rounded(newKeys), values: HalfRounding.rounded(newValues))
+            options.halfCache = mirrorHalf(steps: newKeys.shape[2])
+        } else {
+            (keys, values, count) = append(keys: newKeys, values: newValues)
+        }
         options.keyCount = count
         return Attention.forward(query: query, key: keys, value: values, options: options).0
     }
@@ -205,6 +213,41 @@ public struct LayerKVCache: Sendable {
     public mutating func attend(fusedQKV: Tensor, heads: Int, options: AttentionOptions) -> Tensor {
         let qkv = FamilyOps.splitLast(fusedQKV, parts: 3).map { Heads.split($0, heads: heads) }
         return Heads.merge(attend(query: qkv[0], keys: qkv[1], values: qkv[2], options: options))
+    }
+
+    /// The float16 mirror after the last `steps` appended rows: those rows converted, or the whole buffers when the
+    /// mirror is missing or was sized for another capacity.
+    mutating func mirrorHalf(steps: Int) -> HalfKV {
+        guard let keys, let values else { return HalfKV(keys: [], values: []) }
+        let width = keys.shape[3], rows = keys.shape[2], groups = keys.shape[0] * keys.shape[1]
+        func converted(_ t: Tensor) -> [UInt16] {
+            [UInt16](unsafeUninitializedCapacity: t.count) { out, n in
+                t.withPointer { kiln_to_f16($0, out.baseAddress!, t.count) }
+                n = t.count
+            }
+        }
+        guard var mirror = half, mirror.keys.count == keys.count else {
+            let built = HalfKV(keys: converted(keys), values: converted(values))
+            half = built
+            return built
+        }
+        // Dropping the stored copy first leaves the mirror's buffers uniquely referenced, so they update in place.
+        half = nil
+        let first = count - steps
+        func update(_ source: Tensor, _ target: inout [UInt16]) {
+            source.withPointer { sp in
+                target.withUnsafeMutableBufferPointer { hp in
+                    for g in 0..<groups {
+                        let offset = (g * rows + first) * width
+                        kiln_to_f16(sp + offset, hp.baseAddress! + offset, steps * width)
+                    }
+                }
+            }
+        }
+        update(keys, &mirror.keys)
+        update(values, &mirror.values)
+        half = mirror
+        return mirror
     }
 
     /// A (B, KVH, capacity, D) buffer holding the first `rows` steps of `old`.

@@ -26,8 +26,12 @@ public struct AttentionOptions: Sendable {
     /// same value. Training matches it, since a label can sit right after a left pad.
     public var fullyMaskedUniform = false
     /// llama.cpp's numerics (its float16 KV cache, without flash attention): q, k and v rounded to float16 before the
-    /// products, and (but in decoding steps) each row of probabilities rounded to float16 before PV. Inference only.
+    /// products, and each row of probabilities rounded to float16 before PV (decoding steps in two passes over their
+    /// key chunks, `DecodeAttention.rounded`). Inference only.
     public var halfPrecision = false
+    /// A float16 copy of a decoding cache's key and value buffers (the same (B, KVH, capacity, D) layout), which
+    /// decoding steps read instead of `key` and `value`: half the bytes per step, as llama.cpp's float16 cache.
+    public var halfCache: HalfKV?
 
     /// Options with causal masking on by default.
     public init(causal: Bool = true, keyMask: [Bool]? = nil, bias: Tensor? = nil, window: Int? = nil, scale: Float? = nil) {
@@ -36,6 +40,19 @@ public struct AttentionOptions: Sendable {
         self.bias = bias
         self.window = window
         self.scale = scale
+    }
+}
+
+/// Float16 bit patterns of a decoding cache's keys and values, (B, KVH, capacity, D) each.
+public struct HalfKV: Sendable {
+    /// The keys' float16 bits.
+    public var keys: [UInt16]
+    /// The values' float16 bits.
+    public var values: [UInt16]
+
+    /// Wraps the two buffers.
+    public init(keys: [UInt16], values: [UInt16]) {
+        (self.keys, self.values) = (keys, values)
     }
 }
 
@@ -64,8 +81,6 @@ public enum Attention {
         }
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
-        // Decoding steps keep flash-decoding under `halfPrecision` too: it never forms normalised probabilities to round,
-        // and rounding them moves a result by float16 noise only, while the two-pass form would cost decode speed.
         if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform {
             let output = DecodeAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
             return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))

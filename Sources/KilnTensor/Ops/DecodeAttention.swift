@@ -3,8 +3,36 @@
 // group with plain dot products over the cache's rows (no transposed copy of K), and keeps the chunk's running maximum,
 // exponent sum and weighted value sum; the chunks are then merged by rescaling to the overall maximum. With a few KV heads
 // and two cores, splitting by head alone left a core idle, and transposing K for the matrix product cost as much as the
-// product at 2,048 keys.
+// product at 2,048 keys. Rows are read as float32 or, from a float16 copy of the cache (llama.cpp's numerics), at half
+// the bytes; under those numerics the probabilities are normalised and rounded before they weigh the values (`rounded`).
 import Foundation
+import KilnKernels
+
+/// Rows of a cache buffer, float32 or float16, as the decoding kernel reads them.
+protocol KVRows {
+    /// q · row j.
+    func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float
+    /// out += a · row j.
+    func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int)
+}
+
+/// Float32 rows.
+struct FloatRows: KVRows {
+    let base: UnsafePointer<Float>
+    @inline(__always) func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float { Vector.dot(q, base + j * width, width) }
+    @inline(__always) func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int) {
+        Vector.addScaled(base + j * width, by: a, into: out, width)
+    }
+}
+
+/// Float16 rows, widened by F16C as they are read.
+struct HalfRows: KVRows {
+    let base: UnsafePointer<UInt16>
+    @inline(__always) func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float { kiln_dot_f16(q, base + j * width, width) }
+    @inline(__always) func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int) {
+        kiln_axpy_f16(a, base + j * width, out, width)
+    }
+}
 
 /// Flash-decoding attention for `Attention.forward` on decoding caches.
 enum DecodeAttention {
@@ -18,6 +46,7 @@ enum DecodeAttention {
                         scale: Float) -> Tensor {
         // No keys in use: every query sees nothing, and the chunk buffers below would be empty.
         guard d.keys > 0 else { return Tensor(zeros: q.shape) }
+        if options.halfPrecision { return rounded(query: q, key: k, value: v, dims: d, options: options, scale: scale) }
         let group = d.heads / d.kvHeads
         let groups = d.batch * d.kvHeads
         let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
@@ -27,23 +56,36 @@ enum DecodeAttention {
         let perTask = group * d.queries * stride
         var partial = [Float](repeating: 0, count: groups * chunks * perTask)
         var output = Tensor(zeros: q.shape)
+        let half = options.halfCache
         q.withPointer { qp in
             k.withPointer { kp in
                 v.withPointer { vp in
-                    partial.withUnsafeMutableBufferPointer { buffer in
-                        nonisolated(unsafe) let partial = buffer.baseAddress!
-                        Parallel.rows(groups * chunks) { tasks in
-                            var scores = [Float](repeating: 0, count: group * chunkKeys)
-                            scores.withUnsafeMutableBufferPointer { scores in
-                                for task in tasks {
-                                    let (groupIndex, chunk) = (task / chunks, task % chunks)
-                                    let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
-                                    let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
-                                    let kv = d.kvOffset(b, first)
-                                    for i in 0..<d.queries {
-                                        chunkPartials(qp, kp + kv, vp + kv, keys: keys, b: b, heads: first..<(first + group), i: i,
-                                                      d, options, scale, scores: scores.baseAddress!, stride: chunkKeys,
-                                                      into: partial + task * perTask + i * stride, slotStride: d.queries * stride)
+                    (half?.keys ?? []).withUnsafeBufferPointer { hk in
+                        (half?.values ?? []).withUnsafeBufferPointer { hv in
+                            partial.withUnsafeMutableBufferPointer { buffer in
+                                nonisolated(unsafe) let partial = buffer.baseAddress!
+                                nonisolated(unsafe) let (hk, hv) = (hk, hv)
+                                Parallel.rows(groups * chunks) { tasks in
+                                    var scores = [Float](repeating: 0, count: group * chunkKeys)
+                                    scores.withUnsafeMutableBufferPointer { scores in
+                                        for task in tasks {
+                                            let (groupIndex, chunk) = (task / chunks, task % chunks)
+                                            let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
+                                            let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                                            let kv = d.kvOffset(b, first)
+                                            for i in 0..<d.queries {
+                                                let slots = partial + task * perTask + i * stride
+                                                if half != nil {
+                                                    chunkPartials(qp, HalfRows(base: hk.baseAddress! + kv), HalfRows(base: hv.baseAddress! + kv),
+                                                                  keys: keys, b: b, heads: first..<(first + group), i: i, d, options, scale,
+                                                                  scores: scores.baseAddress!, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
+                                                } else {
+                                                    chunkPartials(qp, FloatRows(base: kp + kv), FloatRows(base: vp + kv),
+                                                                  keys: keys, b: b, heads: first..<(first + group), i: i, d, options, scale,
+                                                                  scores: scores.baseAddress!, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -73,7 +115,7 @@ enum DecodeAttention {
     /// Σ e^(s − m) v, written to its slot (`slotStride` apart). Each key and value row is read once for the whole group and
     /// its mask checked once. A chunk with every key masked gets m = −∞ and zero sums.
     @inline(__always)
-    static func chunkPartials(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, keys: Range<Int>,
+    static func chunkPartials<Rows: KVRows>(_ q: UnsafePointer<Float>, _ k: Rows, _ v: Rows, keys: Range<Int>,
                               b: Int, heads: Range<Int>, i: Int, _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
                               scores: UnsafeMutablePointer<Float>, stride: Int, into slots: UnsafeMutablePointer<Float>,
                               slotStride: Int) {
@@ -85,8 +127,7 @@ enum DecodeAttention {
                 for g in 0..<heads.count { scores[g * stride + j - start] = -.infinity }
                 continue
             }
-            let row = k + j * width
-            for g in 0..<heads.count { scores[g * stride + j - start] = scale * Vector.dot(queries[g], row, width) }
+            for g in 0..<heads.count { scores[g * stride + j - start] = scale * k.dot(queries[g], row: j, width: width) }
             if let bias = options.bias, let biasOffsets {
                 for g in 0..<heads.count { scores[g * stride + j - start] += bias.storage[biasOffsets[g] + j] }
             }
@@ -100,9 +141,8 @@ enum DecodeAttention {
             slot[1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: row, count) : 0
         }
         for j in 0..<count {
-            let value = v + (start + j) * width
             for g in 0..<heads.count where slots[g * slotStride] > -.infinity {
-                Vector.addScaled(value, by: scores[g * stride + j], into: slots + g * slotStride + 2, width)
+                v.addScaled(row: start + j, by: scores[g * stride + j], into: slots + g * slotStride + 2, width: width)
             }
         }
     }
@@ -120,5 +160,140 @@ enum DecodeAttention {
             Vector.addScaled(slot + 2, by: factor, into: out, width)
         }
         Vector.scale(UnsafePointer(out), by: 1 / total, into: out, width)
+    }
+
+    /// llama.cpp's numerics over chunks: each row of probabilities is normalised over all keys and rounded to float16
+    /// before it weights the values, so the chunks cannot finish alone. Pass one scores each chunk and keeps its maximum
+    /// and exponent sum; those merge into the overall maximum M and sum S per query; pass two weights every value row by
+    /// float16(e^(s − M) / S) and the chunks' weighted sums add up.
+    static func rounded(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
+                        scale: Float) -> Tensor {
+        let group = d.heads / d.kvHeads
+        let groups = d.batch * d.kvHeads
+        let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
+        let chunkKeys = (d.keys + chunks - 1) / chunks
+        let rowsPerTask = d.queries * group
+        // Scores per (task, query, head, key); per (task, query, head): [maximum, sum], then D weighted values.
+        var scores = [Float](repeating: -.infinity, count: groups * chunks * rowsPerTask * chunkKeys)
+        var stats = [Float](repeating: 0, count: groups * chunks * rowsPerTask * 2)
+        var sums = [Float](repeating: 0, count: groups * chunks * rowsPerTask * d.headDim)
+        var output = Tensor(zeros: q.shape)
+        let half = options.halfCache
+        q.withPointer { qp in
+            k.withPointer { kp in
+                v.withPointer { vp in
+                    (half?.keys ?? []).withUnsafeBufferPointer { hk in
+                        (half?.values ?? []).withUnsafeBufferPointer { hv in
+                            scores.withUnsafeMutableBufferPointer { sb in
+                                stats.withUnsafeMutableBufferPointer { tb in
+                                    sums.withUnsafeMutableBufferPointer { wb in
+                                        nonisolated(unsafe) let (sp, tp, wp, hk, hv) = (sb.baseAddress!, tb.baseAddress!, wb.baseAddress!, hk, hv)
+                                        func pass<Rows: KVRows>(_ first: Bool, _ keyRows: (Int) -> Rows, _ valueRows: (Int) -> Rows) {
+                                            Parallel.rows(groups * chunks) { tasks in
+                                                for task in tasks {
+                                                    let (groupIndex, chunk) = (task / chunks, task % chunks)
+                                                    let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
+                                                    let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                                                    let kv = d.kvOffset(b, head)
+                                                    for i in 0..<d.queries {
+                                                        for g in 0..<group {
+                                                            let row = task * rowsPerTask + i * group + g
+                                                            let rowScores = sp + row * chunkKeys
+                                                            if first {
+                                                                scoreChunk(qp + d.qOffset(b, head + g) + i * d.headDim, keyRows(kv), keys: keys, b: b,
+                                                                           h: head + g, i: i, d, options, scale, into: rowScores, stats: tp + row * 2)
+                                                            } else {
+                                                                let merged = tp + (groupIndex * chunks * rowsPerTask + i * group + g) * 2
+                                                                weighValues(rowScores, count: keys.count, first: keys.lowerBound, maximum: merged[0],
+                                                                            inverse: merged[1], valueRows(kv), width: d.headDim, into: wp + row * d.headDim)
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                        func mergeStats() {
+                                            // Into the chunk-0 slot of each (group, query, head): overall maximum, 1 / overall sum.
+                                            for groupIndex in 0..<groups {
+                                                for r in 0..<rowsPerTask {
+                                                    let slot = { (chunk: Int) in tp + ((groupIndex * chunks + chunk) * rowsPerTask + r) * 2 }
+                                                    let maximum = (0..<chunks).map { slot($0)[0] }.max() ?? -.infinity
+                                                    var total: Float = 0
+                                                    if maximum > -.infinity {
+                                                        for c in 0..<chunks where slot(c)[0] > -.infinity { total += slot(c)[1] * Foundation.exp(slot(c)[0] - maximum) }
+                                                    }
+                                                    slot(0)[0] = maximum
+                                                    slot(0)[1] = total > 0 ? 1 / total : 0
+                                                }
+                                            }
+                                        }
+                                        if half != nil {
+                                            pass(true, { HalfRows(base: hk.baseAddress! + $0) }, { HalfRows(base: hv.baseAddress! + $0) })
+                                            mergeStats()
+                                            pass(false, { HalfRows(base: hk.baseAddress! + $0) }, { HalfRows(base: hv.baseAddress! + $0) })
+                                        } else {
+                                            pass(true, { FloatRows(base: kp + $0) }, { FloatRows(base: vp + $0) })
+                                            mergeStats()
+                                            pass(false, { FloatRows(base: kp + $0) }, { FloatRows(base: vp + $0) })
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        output.withMutablePointer { op in
+            sums.withUnsafeBufferPointer { wp in
+                for groupIndex in 0..<groups {
+                    let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+                    for i in 0..<d.queries {
+                        for g in 0..<group {
+                            let out = op + d.qOffset(b, head + g) + i * d.headDim
+                            for c in 0..<chunks {
+                                let row = (groupIndex * chunks + c) * rowsPerTask + i * group + g
+                                Vector.addScaled(wp.baseAddress! + row * d.headDim, by: 1, into: out, d.headDim)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// One head's scores for query i over `keys` (masked keys −∞), with their maximum and Σ e^(s − max) in `stats`.
+    @inline(__always)
+    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, h: Int, i: Int,
+                                         _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
+                                         into scores: UnsafeMutablePointer<Float>, stats: UnsafeMutablePointer<Float>) {
+        let biasOffset = options.bias.map { d.biasOffset(b, h, i, $0.count) }
+        for j in keys {
+            guard d.allowed(b, i, j, options) else {
+                scores[j - keys.lowerBound] = -.infinity
+                continue
+            }
+            var score = scale * k.dot(query, row: j, width: d.headDim)
+            if let bias = options.bias, let biasOffset { score += bias.storage[biasOffset + j] }
+            scores[j - keys.lowerBound] = score
+        }
+        let maximum = Vector.max(scores, keys.count)
+        stats[0] = maximum
+        var sum: Float = 0
+        if maximum > -.infinity { for j in 0..<keys.count { sum += Foundation.exp(scores[j] - maximum) } }
+        stats[1] = sum
+    }
+
+    /// Σ float16(e^(s − maximum) · inverse) · v over one chunk's keys into `out` (zeroed first).
+    @inline(__always)
+    static func weighValues<Rows: KVRows>(_ scores: UnsafePointer<Float>, count: Int, first: Int, maximum: Float, inverse: Float,
+                                          _ v: Rows, width: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: width)
+        guard maximum > -.infinity else { return }
+        for j in 0..<count where scores[j] > -.infinity {
+            let p = Float(Float16(Foundation.exp(scores[j] - maximum) * inverse))
+            if p != 0 { v.addScaled(row: first + j, by: p, into: out, width: width) }
+        }
     }
 }
