@@ -117,6 +117,24 @@ struct AttentionTests {
         #expect(diff < 1e-5, "max abs diff \(diff)")
     }
 
+    @Test("llama.cpp numerics in decoding steps: the float16 copy gives what the float32 buffers of the same values give, and both equal the general path",
+          arguments: decodeCases + [Case(batch: 1, heads: 20, kvHeads: 2, queries: 2, keys: 150, headDim: 12)])
+    func decodeRoundedFromHalfCache(configuration: Case) {
+        var (q, k, v, options) = configuration.tensors(seed: 78)
+        (k, v) = (HalfRounding.rounded(k), HalfRounding.rounded(v))
+        options.halfPrecision = true
+        func bits(_ t: Tensor) -> [UInt16] { t.storage.map { Float16($0).bitPattern } }
+        var cached = options
+        cached.keyCount = configuration.keys
+        let fromFloat = Attention.forward(query: q, key: k, value: v, options: cached).0
+        cached.halfCache = HalfKV(keys: bits(k), values: bits(v))
+        let fromHalf = Attention.forward(query: q, key: Tensor(zeros: k.shape), value: Tensor(zeros: v.shape), options: cached).0
+        // The general path (no keyCount) forms and rounds whole probability rows.
+        let general = Attention.forward(query: q, key: k, value: v, options: options).0
+        #expect(fromHalf.maxAbsDifference(fromFloat) < 1e-5)
+        #expect(fromFloat.maxAbsDifference(general) < 1e-5)
+    }
+
     @Test("A decoding step over a cache with no keys in use gives zeros, not a crash")
     func decodeWithoutKeys() {
         let q = KernelTests.random([1, 2, 1, 4], seed: 76), k = Tensor(zeros: [1, 1, 3, 4])

@@ -50,6 +50,16 @@ float kiln_dot_f16(const float *x, const unsigned short *h, long count);
 /// y[i] += a * h[i] with h float16: a weighted float16 value row added to an attention output.
 void kiln_axpy_f16(float a, const unsigned short *h, float *y, long count);
 
+/// scores[g * sstride + j] = scale * (q + g * qstride) . rows[j] for g < heads, j < count, rows float16 of `width`:
+/// one KV group's query heads against a chunk of a float16 key cache, each row widened once.
+void kiln_dots_f16(const float *q, long qstride, int heads, const unsigned short *rows, long count, long width, float scale,
+                   float *scores, long sstride);
+
+/// out[g * ostride + d] += sum_j p[g * pstride + j] * rows[j][d]: one KV group's probability rows weighing a chunk of a
+/// float16 value cache.
+void kiln_weigh_f16(const float *p, long pstride, int heads, const unsigned short *rows, long count, long width, float *out,
+                    long ostride);
+
 /// out[i] = x[i] rounded to bfloat16, to nearest with ties to even, subnormals to zero (AVX-512 BF16's conversion).
 void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 

@@ -16,6 +16,26 @@ protocol KVRows {
     func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int)
 }
 
+extension KVRows {
+    /// scores[g · sstride + j − keys.lowerBound] = scale · (q + g · qstride) · row j for the `heads` queries of a KV group.
+    func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
+                into scores: UnsafeMutablePointer<Float>, sstride: Int) {
+        for j in keys {
+            for g in 0..<heads { scores[g * sstride + j - keys.lowerBound] = scale * dot(q + g * qstride, row: j, width: width) }
+        }
+    }
+
+    /// (out + g · ostride) += Σ_j p[g · pstride + j − keys.lowerBound] · row j for the `heads` rows of a KV group.
+    func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
+               into out: UnsafeMutablePointer<Float>, ostride: Int) {
+        for j in keys {
+            for g in 0..<heads where p[g * pstride + j - keys.lowerBound] != 0 {
+                addScaled(row: j, by: p[g * pstride + j - keys.lowerBound], into: out + g * ostride, width: width)
+            }
+        }
+    }
+}
+
 /// Float32 rows.
 struct FloatRows: KVRows {
     let base: UnsafePointer<Float>
@@ -31,6 +51,14 @@ struct HalfRows: KVRows {
     @inline(__always) func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float { kiln_dot_f16(q, base + j * width, width) }
     @inline(__always) func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int) {
         kiln_axpy_f16(a, base + j * width, out, width)
+    }
+    func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
+                into scores: UnsafeMutablePointer<Float>, sstride: Int) {
+        kiln_dots_f16(q, qstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, scale, scores, sstride)
+    }
+    func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
+               into out: UnsafeMutablePointer<Float>, ostride: Int) {
+        kiln_weigh_f16(p, pstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, out, ostride)
     }
 }
 
@@ -190,26 +218,27 @@ enum DecodeAttention {
                                         nonisolated(unsafe) let (sp, tp, wp, hk, hv) = (sb.baseAddress!, tb.baseAddress!, wb.baseAddress!, hk, hv)
                                         func pass<Rows: KVRows>(_ first: Bool, _ keyRows: (Int) -> Rows, _ valueRows: (Int) -> Rows) {
                                             Parallel.rows(groups * chunks) { tasks in
+                                              var scratch = [Float](repeating: 0, count: group * chunkKeys)
+                                              scratch.withUnsafeMutableBufferPointer { scratch in
                                                 for task in tasks {
                                                     let (groupIndex, chunk) = (task / chunks, task % chunks)
                                                     let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
                                                     let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
                                                     let kv = d.kvOffset(b, head)
                                                     for i in 0..<d.queries {
-                                                        for g in 0..<group {
-                                                            let row = task * rowsPerTask + i * group + g
-                                                            let rowScores = sp + row * chunkKeys
-                                                            if first {
-                                                                scoreChunk(qp + d.qOffset(b, head + g) + i * d.headDim, keyRows(kv), keys: keys, b: b,
-                                                                           h: head + g, i: i, d, options, scale, into: rowScores, stats: tp + row * 2)
-                                                            } else {
-                                                                let merged = tp + (groupIndex * chunks * rowsPerTask + i * group + g) * 2
-                                                                weighValues(rowScores, count: keys.count, first: keys.lowerBound, maximum: merged[0],
-                                                                            inverse: merged[1], valueRows(kv), width: d.headDim, into: wp + row * d.headDim)
-                                                            }
+                                                        let row = task * rowsPerTask + i * group
+                                                        if first {
+                                                            scoreChunk(qp + d.qOffset(b, head) + i * d.headDim, keyRows(kv), keys: keys, b: b,
+                                                                       heads: head..<(head + group), i: i, d, options, scale, into: sp + row * chunkKeys,
+                                                                       stride: chunkKeys, stats: tp + row * 2, scratch: scratch.baseAddress!)
+                                                        } else {
+                                                            let merged = tp + (groupIndex * chunks * rowsPerTask + i * group) * 2
+                                                            weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: keys, merged: merged,
+                                                                        valueRows(kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch.baseAddress!)
                                                         }
                                                     }
                                                 }
+                                              }
                                             }
                                         }
                                         func mergeStats() {
@@ -263,37 +292,54 @@ enum DecodeAttention {
         return output
     }
 
-    /// One head's scores for query i over `keys` (masked keys −∞), with their maximum and Σ e^(s − max) in `stats`.
+    /// Query i of every head in `heads` (one KV group) over `keys`: scores (masked keys −∞, bias added) into rows
+    /// `stride` apart, and per head its maximum and Σ e^(s − max) into `stats` (two floats per head).
     @inline(__always)
-    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, h: Int, i: Int,
+    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, heads: Range<Int>, i: Int,
                                          _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
-                                         into scores: UnsafeMutablePointer<Float>, stats: UnsafeMutablePointer<Float>) {
-        let biasOffset = options.bias.map { d.biasOffset(b, h, i, $0.count) }
-        for j in keys {
-            guard d.allowed(b, i, j, options) else {
-                scores[j - keys.lowerBound] = -.infinity
-                continue
-            }
-            var score = scale * k.dot(query, row: j, width: d.headDim)
-            if let bias = options.bias, let biasOffset { score += bias.storage[biasOffset + j] }
-            scores[j - keys.lowerBound] = score
+                                         into scores: UnsafeMutablePointer<Float>, stride: Int, stats: UnsafeMutablePointer<Float>,
+                                         scratch: UnsafeMutablePointer<Float>) {
+        let count = keys.count
+        k.scores(query, qstride: d.queries * d.headDim, heads: heads.count, keys: keys, width: d.headDim, scale: scale,
+                 into: scores, sstride: stride)
+        for j in keys where !d.allowed(b, i, j, options) {
+            for g in 0..<heads.count { scores[g * stride + j - keys.lowerBound] = -.infinity }
         }
-        let maximum = Vector.max(scores, keys.count)
-        stats[0] = maximum
-        var sum: Float = 0
-        if maximum > -.infinity { for j in 0..<keys.count { sum += Foundation.exp(scores[j] - maximum) } }
-        stats[1] = sum
+        if let bias = options.bias {
+            for (g, h) in heads.enumerated() {
+                let offset = d.biasOffset(b, h, i, bias.count)
+                for j in keys where scores[g * stride + j - keys.lowerBound] > -.infinity {
+                    scores[g * stride + j - keys.lowerBound] += bias.storage[offset + j]
+                }
+            }
+        }
+        for g in 0..<heads.count {
+            let row = scores + g * stride
+            let maximum = Vector.max(row, count)
+            stats[2 * g] = maximum
+            stats[2 * g + 1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: scratch, count) : 0
+        }
     }
 
-    /// Σ float16(e^(s − maximum) · inverse) · v over one chunk's keys into `out` (zeroed first).
+    /// Σ float16(e^(s − M) / S) · v over one chunk's keys for each head of the group, M and 1/S from `merged` (two floats
+    /// per head), into rows of `out` (zeroed first), `width` apart.
     @inline(__always)
-    static func weighValues<Rows: KVRows>(_ scores: UnsafePointer<Float>, count: Int, first: Int, maximum: Float, inverse: Float,
-                                          _ v: Rows, width: Int, into out: UnsafeMutablePointer<Float>) {
-        out.update(repeating: 0, count: width)
-        guard maximum > -.infinity else { return }
-        for j in 0..<count where scores[j] > -.infinity {
-            let p = Float(Float16(Foundation.exp(scores[j] - maximum) * inverse))
-            if p != 0 { v.addScaled(row: first + j, by: p, into: out, width: width) }
+    static func weighValues<Rows: KVRows>(_ scores: UnsafePointer<Float>, stride: Int, heads: Int, keys: Range<Int>,
+                                          merged: UnsafePointer<Float>, _ v: Rows, width: Int, into out: UnsafeMutablePointer<Float>,
+                                          scratch: UnsafeMutablePointer<Float>) {
+        let count = keys.count
+        out.update(repeating: 0, count: heads * width)
+        for g in 0..<heads {
+            let p = scratch + g * stride
+            let (maximum, inverse) = (merged[2 * g], merged[2 * g + 1])
+            guard maximum > -.infinity else {
+                p.update(repeating: 0, count: count)
+                continue
+            }
+            _ = Vector.shiftedExp(scores + g * stride, shift: maximum, into: p, count)
+            Vector.scale(UnsafePointer(p), by: inverse, into: p, count)
+            HalfRounding.round(p, count: count)
         }
+        v.weigh(scratch, pstride: stride, heads: heads, keys: keys, width: width, into: out, ostride: width)
     }
 }
