@@ -14,10 +14,16 @@ protocol KVRows {
     func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float
     /// out += a · row j.
     func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int)
+    /// scores[g · sstride + j − keys.lowerBound] = scale · (q + g · qstride) · row j for the `heads` queries of a KV group.
+    func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
+                into scores: UnsafeMutablePointer<Float>, sstride: Int)
+    /// (out + g · ostride) += Σ_j p[g · pstride + j − keys.lowerBound] · row j for the `heads` rows of a KV group.
+    func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
+               into out: UnsafeMutablePointer<Float>, ostride: Int)
 }
 
 extension KVRows {
-    /// scores[g · sstride + j − keys.lowerBound] = scale · (q + g · qstride) · row j for the `heads` queries of a KV group.
+    /// Row by row through `dot` (float32 rows).
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int) {
         for j in keys {
@@ -25,7 +31,7 @@ extension KVRows {
         }
     }
 
-    /// (out + g · ostride) += Σ_j p[g · pstride + j − keys.lowerBound] · row j for the `heads` rows of a KV group.
+    /// Row by row through `addScaled` (float32 rows).
     func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
                into out: UnsafeMutablePointer<Float>, ostride: Int) {
         for j in keys {
