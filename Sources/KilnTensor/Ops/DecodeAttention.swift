@@ -68,6 +68,43 @@ struct HalfRows: KVRows {
     }
 }
 
+/// A decoding call's split of the work: each KV group's keys in chunks, one task per (group, chunk).
+struct DecodeSplit {
+    /// Query heads per KV head, KV groups (batch × KV heads), chunks per group, keys per chunk.
+    let group, groups, chunks, chunkKeys: Int
+
+    /// One task's place: its KV group, keys, batch row, first query head and the group's offset in the cache buffers.
+    struct Task {
+        let groupIndex: Int, keys: Range<Int>, b: Int, head: Int, kv: Int
+    }
+
+    /// Enough chunks to keep every core busy, none shorter than `minimumChunk` keys.
+    init(_ d: Attention.Dims, minimumChunk: Int) {
+        group = d.heads / d.kvHeads
+        groups = d.batch * d.kvHeads
+        chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
+        chunkKeys = (d.keys + chunks - 1) / chunks
+    }
+
+    /// Task `index`'s place.
+    func task(_ index: Int, _ d: Attention.Dims) -> Task {
+        let (groupIndex, chunk) = (index / chunks, index % chunks)
+        let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
+        return Task(groupIndex: groupIndex, keys: (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys), b: b, head: head,
+                    kv: d.kvOffset(b, head))
+    }
+
+    /// Runs `body` over every task across the cores, each core's tasks sharing a scratch of `group · chunkKeys` floats.
+    func forEach(_ d: Attention.Dims, _ body: (Int, Task, UnsafeMutablePointer<Float>) -> Void) {
+        Parallel.rows(groups * chunks) { tasks in
+            var scratch = [Float](repeating: 0, count: group * chunkKeys)
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                for index in tasks { body(index, task(index, d), scratch.baseAddress!) }
+            }
+        }
+    }
+}
+
 /// Flash-decoding attention for `Attention.forward` on decoding caches.
 enum DecodeAttention {
     /// Queries at or below which a call over a cache's buffers comes here.
@@ -75,54 +112,49 @@ enum DecodeAttention {
     /// The fewest keys a chunk holds: shorter chunks cost more in merging than they save in balance.
     static let minimumChunk = 64
 
+    /// q's, k's and v's storage and, when given, the float16 copy's keys and values (nil otherwise).
+    static func withBuffers(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ half: HalfKV?,
+                            _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<UInt16>?,
+                                     UnsafePointer<UInt16>?) -> Void) {
+        q.withPointer { qp in
+            k.withPointer { kp in
+                v.withPointer { vp in
+                    (half?.keys ?? []).withUnsafeBufferPointer { hk in
+                        (half?.values ?? []).withUnsafeBufferPointer { hv in
+                            body(qp, kp, vp, half == nil ? nil : hk.baseAddress, half == nil ? nil : hv.baseAddress)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// out (B, H, Tq, D) = softmax(scale · QKᵀ + bias, masked) V over the first `d.keys` rows of the cache buffers.
     static func forward(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
                         scale: Float) -> Tensor {
         // No keys in use: every query sees nothing, and the chunk buffers below would be empty.
         guard d.keys > 0 else { return Tensor(zeros: q.shape) }
         if options.halfPrecision { return rounded(query: q, key: k, value: v, dims: d, options: options, scale: scale) }
-        let group = d.heads / d.kvHeads
-        let groups = d.batch * d.kvHeads
-        let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
-        let chunkKeys = (d.keys + chunks - 1) / chunks
+        let split = DecodeSplit(d, minimumChunk: minimumChunk)
+        let (group, groups, chunks, chunkKeys) = (split.group, split.groups, split.chunks, split.chunkKeys)
         // Per task, per (head of the group, query): [maximum, sum, D weighted values].
         let stride = d.headDim + 2
         let perTask = group * d.queries * stride
         var partial = [Float](repeating: 0, count: groups * chunks * perTask)
         var output = Tensor(zeros: q.shape)
-        let half = options.halfCache
-        q.withPointer { qp in
-            k.withPointer { kp in
-                v.withPointer { vp in
-                    (half?.keys ?? []).withUnsafeBufferPointer { hk in
-                        (half?.values ?? []).withUnsafeBufferPointer { hv in
-                            partial.withUnsafeMutableBufferPointer { buffer in
-                                nonisolated(unsafe) let partial = buffer.baseAddress!
-                                nonisolated(unsafe) let (hk, hv) = (hk, hv)
-                                Parallel.rows(groups * chunks) { tasks in
-                                    var scores = [Float](repeating: 0, count: group * chunkKeys)
-                                    scores.withUnsafeMutableBufferPointer { scores in
-                                        for task in tasks {
-                                            let (groupIndex, chunk) = (task / chunks, task % chunks)
-                                            let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
-                                            let (b, first) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
-                                            let kv = d.kvOffset(b, first)
-                                            for i in 0..<d.queries {
-                                                let slots = partial + task * perTask + i * stride
-                                                if half != nil {
-                                                    chunkPartials(qp, HalfRows(base: hk.baseAddress! + kv), HalfRows(base: hv.baseAddress! + kv),
-                                                                  keys: keys, b: b, heads: first..<(first + group), i: i, d, options, scale,
-                                                                  scores: scores.baseAddress!, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
-                                                } else {
-                                                    chunkPartials(qp, FloatRows(base: kp + kv), FloatRows(base: vp + kv),
-                                                                  keys: keys, b: b, heads: first..<(first + group), i: i, d, options, scale,
-                                                                  scores: scores.baseAddress!, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
+        partial.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let partial = buffer.baseAddress!
+            withBuffers(q, k, v, options.halfCache) { qp, kp, vp, hk, hv in
+                split.forEach(d) { index, t, scores in
+                    for i in 0..<d.queries {
+                        let slots = partial + index * perTask + i * stride
+                        let heads = t.head..<(t.head + group)
+                        if let hk, let hv {
+                            chunkPartials(qp, HalfRows(base: hk + t.kv), HalfRows(base: hv + t.kv), keys: t.keys, b: t.b, heads: heads, i: i,
+                                          d, options, scale, scores: scores, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
+                        } else {
+                            chunkPartials(qp, FloatRows(base: kp + t.kv), FloatRows(base: vp + t.kv), keys: t.keys, b: t.b, heads: heads, i: i,
+                                          d, options, scale, scores: scores, stride: chunkKeys, into: slots, slotStride: d.queries * stride)
                         }
                     }
                 }
@@ -202,76 +234,57 @@ enum DecodeAttention {
     /// float16(e^(s − M) / S) and the chunks' weighted sums add up.
     static func rounded(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
                         scale: Float) -> Tensor {
-        let group = d.heads / d.kvHeads
-        let groups = d.batch * d.kvHeads
-        let chunks = max(1, min((d.keys + minimumChunk - 1) / minimumChunk, (8 * Parallel.cores + groups - 1) / groups))
-        let chunkKeys = (d.keys + chunks - 1) / chunks
+        let split = DecodeSplit(d, minimumChunk: minimumChunk)
+        let (group, groups, chunks, chunkKeys) = (split.group, split.groups, split.chunks, split.chunkKeys)
         let rowsPerTask = d.queries * group
         // Scores per (task, query, head, key); per (task, query, head): [maximum, sum], then D weighted values.
         var scores = [Float](repeating: -.infinity, count: groups * chunks * rowsPerTask * chunkKeys)
         var stats = [Float](repeating: 0, count: groups * chunks * rowsPerTask * 2)
         var sums = [Float](repeating: 0, count: groups * chunks * rowsPerTask * d.headDim)
         var output = Tensor(zeros: q.shape)
-        let half = options.halfCache
-        q.withPointer { qp in
-            k.withPointer { kp in
-                v.withPointer { vp in
-                    (half?.keys ?? []).withUnsafeBufferPointer { hk in
-                        (half?.values ?? []).withUnsafeBufferPointer { hv in
-                            scores.withUnsafeMutableBufferPointer { sb in
-                                stats.withUnsafeMutableBufferPointer { tb in
-                                    sums.withUnsafeMutableBufferPointer { wb in
-                                        nonisolated(unsafe) let (sp, tp, wp, hk, hv) = (sb.baseAddress!, tb.baseAddress!, wb.baseAddress!, hk, hv)
-                                        func pass<Rows: KVRows>(_ first: Bool, _ keyRows: (Int) -> Rows, _ valueRows: (Int) -> Rows) {
-                                            Parallel.rows(groups * chunks) { tasks in
-                                              var scratch = [Float](repeating: 0, count: group * chunkKeys)
-                                              scratch.withUnsafeMutableBufferPointer { scratch in
-                                                for task in tasks {
-                                                    let (groupIndex, chunk) = (task / chunks, task % chunks)
-                                                    let keys = (chunk * chunkKeys)..<min(d.keys, (chunk + 1) * chunkKeys)
-                                                    let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
-                                                    let kv = d.kvOffset(b, head)
-                                                    for i in 0..<d.queries {
-                                                        let row = task * rowsPerTask + i * group
-                                                        if first {
-                                                            scoreChunk(qp + d.qOffset(b, head) + i * d.headDim, keyRows(kv), keys: keys, b: b,
-                                                                       heads: head..<(head + group), i: i, d, options, scale, into: sp + row * chunkKeys,
-                                                                       stride: chunkKeys, stats: tp + row * 2, scratch: scratch.baseAddress!)
-                                                        } else {
-                                                            let merged = tp + (groupIndex * chunks * rowsPerTask + i * group) * 2
-                                                            weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: keys, merged: merged,
-                                                                        valueRows(kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch.baseAddress!)
-                                                        }
-                                                    }
-                                                }
-                                              }
-                                            }
-                                        }
-                                        func mergeStats() {
-                                            // Into the chunk-0 slot of each (group, query, head): overall maximum, 1 / overall sum.
-                                            for groupIndex in 0..<groups {
-                                                for r in 0..<rowsPerTask {
-                                                    let slot = { (chunk: Int) in tp + ((groupIndex * chunks + chunk) * rowsPerTask + r) * 2 }
-                                                    let maximum = (0..<chunks).map { slot($0)[0] }.max() ?? -.infinity
-                                                    var total: Float = 0
-                                                    if maximum > -.infinity {
-                                                        for c in 0..<chunks where slot(c)[0] > -.infinity { total += slot(c)[1] * Foundation.exp(slot(c)[0] - maximum) }
-                                                    }
-                                                    slot(0)[0] = maximum
-                                                    slot(0)[1] = total > 0 ? 1 / total : 0
-                                                }
-                                            }
-                                        }
-                                        if half != nil {
-                                            pass(true, { HalfRows(base: hk.baseAddress! + $0) }, { HalfRows(base: hv.baseAddress! + $0) })
-                                            mergeStats()
-                                            pass(false, { HalfRows(base: hk.baseAddress! + $0) }, { HalfRows(base: hv.baseAddress! + $0) })
-                                        } else {
-                                            pass(true, { FloatRows(base: kp + $0) }, { FloatRows(base: vp + $0) })
-                                            mergeStats()
-                                            pass(false, { FloatRows(base: kp + $0) }, { FloatRows(base: vp + $0) })
-                                        }
-                                    }
+        scores.withUnsafeMutableBufferPointer { sb in
+            stats.withUnsafeMutableBufferPointer { tb in
+                sums.withUnsafeMutableBufferPointer { wb in
+                    nonisolated(unsafe) let (sp, tp, wp) = (sb.baseAddress!, tb.baseAddress!, wb.baseAddress!)
+                    withBuffers(q, k, v, options.halfCache) { qp, kp, vp, hk, hv in
+                        // Pass one: scores, and each chunk's maximum and exponent sum.
+                        split.forEach(d) { index, t, scratch in
+                            for i in 0..<d.queries {
+                                let row = index * rowsPerTask + i * group
+                                let (query, heads) = (qp + d.qOffset(t.b, t.head) + i * d.headDim, t.head..<(t.head + group))
+                                if let hk {
+                                    scoreChunk(query, HalfRows(base: hk + t.kv), keys: t.keys, b: t.b, heads: heads, i: i, d, options, scale,
+                                               into: sp + row * chunkKeys, stride: chunkKeys, stats: tp + row * 2, scratch: scratch)
+                                } else {
+                                    scoreChunk(query, FloatRows(base: kp + t.kv), keys: t.keys, b: t.b, heads: heads, i: i, d, options, scale,
+                                               into: sp + row * chunkKeys, stride: chunkKeys, stats: tp + row * 2, scratch: scratch)
+                                }
+                            }
+                        }
+                        // Into the chunk-0 slot of each (group, query, head): overall maximum, 1 / overall sum.
+                        for groupIndex in 0..<groups {
+                            for r in 0..<rowsPerTask {
+                                let slot = { (chunk: Int) in tp + ((groupIndex * chunks + chunk) * rowsPerTask + r) * 2 }
+                                let maximum = (0..<chunks).map { slot($0)[0] }.max() ?? -.infinity
+                                var total: Float = 0
+                                if maximum > -.infinity {
+                                    for c in 0..<chunks where slot(c)[0] > -.infinity { total += slot(c)[1] * Foundation.exp(slot(c)[0] - maximum) }
+                                }
+                                slot(0)[0] = maximum
+                                slot(0)[1] = total > 0 ? 1 / total : 0
+                            }
+                        }
+                        // Pass two: rounded probabilities weigh the values.
+                        split.forEach(d) { index, t, scratch in
+                            for i in 0..<d.queries {
+                                let row = index * rowsPerTask + i * group
+                                let merged = tp + (t.groupIndex * chunks * rowsPerTask + i * group) * 2
+                                if let hv {
+                                    weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: t.keys, merged: merged,
+                                                HalfRows(base: hv + t.kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch)
+                                } else {
+                                    weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: t.keys, merged: merged,
+                                                FloatRows(base: vp + t.kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch)
                                 }
                             }
                         }
