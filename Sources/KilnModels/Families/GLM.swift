@@ -226,10 +226,11 @@ public struct GLMModel: CausalLM {
     }
 
     /// As `forward(inputIds:attentionMask:positionIds:)` for T new steps after the Tpast in `cache`, which it
-    /// extends; masks are the new steps' only, default positions continue at Tpast.
+    /// extends; masks are the new steps' only, default positions continue at Tpast. With `lastStepOnly` the logits
+    /// are (B, 1, V) for each row's last step and no hidden states are kept (generation).
     /// - Throws: `ModelError.invalidInput` for ragged rows, ids outside the vocabulary or a cache of another shape.
     public func forward(inputIds: [[Int]], attentionMask: [[Int]]?, positionIds: [[Int]]?,
-                        cache: inout GLMCache) throws(ModelError) -> CausalLMOutput {
+                        cache: inout GLMCache, lastStepOnly: Bool = false) throws(ModelError) -> CausalLMOutput {
         let c = configuration
         let (batch, steps, positions, keyMask) = try cache.advance(inputIds: inputIds, attentionMask: attentionMask, positionIds: positionIds,
                                                                    layers: layers.count, vocabulary: c.vocabSize)
@@ -237,13 +238,13 @@ public struct GLMModel: CausalLM {
             ?? RoPE.table(positions: Array(positions.joined()), inverseFrequencies: c.inverseFrequencies)
 
         var x = embedTokens.gather(Array(inputIds.joined())).reshaped([batch, steps, c.hiddenSize])
-        var hiddenStates = [x]
+        var hiddenStates = lastStepOnly ? [] : [x]
         for (index, layer) in layers.enumerated() {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
-            if index < layers.count - 1 { hiddenStates.append(x) }
+            if !lastStepOnly && index < layers.count - 1 { hiddenStates.append(x) }
         }
-        x = RMSNorm.forward(x, weight: norm, eps: c.normEps).0
-        hiddenStates.append(x)
+        x = RMSNorm.forward(lastStepOnly ? FamilyOps.lastStep(x) : x, weight: norm, eps: c.normEps).0
+        if !lastStepOnly { hiddenStates.append(x) }
         return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }
 }
@@ -259,7 +260,6 @@ extension GLMModel: IncrementalDecoder {
     public func decodeLogits(_ inputIds: [[Int]], attentionMask: [[Int]]?, cache: inout GLMCache,
                              lastStepOnly: Bool) throws(ModelError) -> Tensor {
         let (mask, positions) = cache.generationInputs(inputIds, attentionMask: attentionMask)
-        let logits = try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache).logits
-        return lastStepOnly ? FamilyOps.lastStep(logits) : logits
+        return try forward(inputIds: inputIds, attentionMask: mask, positionIds: positions, cache: &cache, lastStepOnly: lastStepOnly).logits
     }
 }
