@@ -55,7 +55,7 @@ extension GGUFModel {
             guard let info = reader.tensors[tensor], info.dimensions.count == 2 else { throw .missingMetadata("tensor \(tensor)") }
             return info.rowCount
         }
-        let eps = reader.hyperparameter("attention.layer_norm_epsilon").flatMap { $0.doubleValue } ?? 1e-5
+        let eps = reader.number("attention.layer_norm_epsilon") ?? 1e-5
         let untied = reader.tensors["output.weight"] != nil
         var json: [String: Any] = ["vocab_size": try rows("token_embd.weight"), "tie_word_embeddings": !untied]
         switch arch {
@@ -72,12 +72,12 @@ extension GGUFModel {
             let heads = try int("attention.head_count")
             let headDim = reader.hyperparameter("attention.key_length")?.intValue ?? hidden / max(heads, 1)
             let rotary = reader.hyperparameter("rope.dimension_count")?.intValue ?? headDim / 2
-            let theta = reader.hyperparameter("rope.freq_base").flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) } ?? 10_000
+            let theta = reader.number("rope.freq_base") ?? 10_000
             json.merge(["model_type": "glm", "hidden_size": hidden, "intermediate_size": try int("feed_forward_length"),
                         "num_hidden_layers": try int("block_count"), "num_attention_heads": heads,
                         "num_key_value_heads": reader.hyperparameter("attention.head_count_kv")?.intValue ?? heads,
                         "head_dim": headDim, "partial_rotary_factor": Double(rotary) / Double(max(headDim, 1)),
-                        "rms_norm_eps": reader.hyperparameter("attention.layer_norm_rms_epsilon").flatMap { $0.doubleValue } ?? 1e-5,
+                        "rms_norm_eps": reader.number("attention.layer_norm_rms_epsilon") ?? 1e-5,
                         "rope_theta": theta, "hidden_act": "silu",
                         "attention_bias": reader.tensors["blk.0.attn_q.bias"] != nil || reader.tensors["blk.0.attn_qkv.bias"] != nil,
                         "max_position_embeddings": reader.hyperparameter("context_length")?.intValue ?? 8192]) { $1 }
@@ -88,7 +88,8 @@ extension GGUFModel {
         return json
     }
 
-    /// Every tensor under the family's name: matrices in place, vectors widened.
+    /// Every tensor under the family's name: matrices in place, vectors widened; `llamaCppNumerics` when loading for
+    /// the fast arithmetic.
     static func familyTensors(_ reader: GGUFReader, rename: (String) throws(GGUFModelError) -> String) throws -> CheckpointTensors {
         var tensors = CheckpointTensors(tensors: [:])
         tensors.llamaCppNumerics = QuantizedArithmetic.loading == .fast

@@ -102,32 +102,21 @@ public enum GGUFModel {
         }
         // llama.cpp's converter permutes q/k rows for "llama" (and "mistral") into the neighbour-pair layout.
         if reader.architecture == "llama" || reader.architecture == "mistral" { c.ropeLayout = .interleaved }
-        var tensors = CheckpointTensors(tensors: [:])
-        tensors.llamaCppNumerics = QuantizedArithmetic.loading == .fast
-        var ropeDivisors: [Float]?
-        for info in reader.tensorInfos {
-            let name = try hfName(info.name)
-            if info.name == "rope_freqs.weight" {
-                // Llama 3.1 files store the llama3 per-frequency divisors instead of rope scaling keys.
-                let divisors = try reader.dequantize(info.name)
-                guard divisors.count == c.inverseFrequencies.count else {
-                    throw ModelError.wrongShape(tensor: info.name, expected: [c.inverseFrequencies.count], found: [divisors.count])
-                }
-                c.inverseFrequencies = zip(c.inverseFrequencies, divisors).map { $0 / $1 }
-                ropeDivisors = divisors
-            } else if info.dimensions.count == 1 {
-                tensors.tensors[name] = Tensor(shape: [info.elementCount], storage: try reader.dequantize(info.name))
-            } else if info.dimensions.count == 2 {
-                tensors.quantized[name] = try QuantizedMatrix(gguf: reader, name: info.name)
-            } else {
-                throw GGUFModelError.unexpectedTensor(info.name)
+        var tensors = try familyTensors(reader, rename: hfName)
+        // Llama 3.1 files store the llama3 per-frequency divisors instead of rope scaling keys.
+        let divisors = tensors.tensors.removeValue(forKey: "rope_freqs.weight")?.storage
+            ?? tensors.quantized.removeValue(forKey: "rope_freqs.weight")?.dequantized().storage
+        if let divisors {
+            guard divisors.count == c.inverseFrequencies.count else {
+                throw ModelError.wrongShape(tensor: "rope_freqs.weight", expected: [c.inverseFrequencies.count], found: [divisors.count])
             }
+            c.inverseFrequencies = zip(c.inverseFrequencies, divisors).map { $0 / $1 }
         }
         // A tied head is the embedding, whatever the file stores.
         if c.tieWordEmbeddings { tensors.quantized["lm_head.weight"] = tensors.quantized["model.embed_tokens.weight"] }
         // YaRN and the llama3 keys keep Kiln's angles (llama.cpp's YaRN ramp is not mirrored).
         if tensors.llamaCppNumerics, let rope = config.rope, rope.kind == .default || rope.kind == .linear {
-            c.llamaCppRope = RoPE.LlamaCpp(base: Float(rope.theta), rotaryDim: c.headDim, divisors: ropeDivisors,
+            c.llamaCppRope = RoPE.LlamaCpp(base: Float(rope.theta), rotaryDim: c.headDim, divisors: divisors,
                                            freqScale: rope.kind == .linear ? 1 / Float(rope.factor) : 1)
         }
         return (c, tensors)
@@ -152,9 +141,7 @@ public enum GGUFModel {
             guard let value = reader.hyperparameter(suffix)?.intValue else { throw .missingMetadata("\(arch).\(suffix)") }
             return value
         }
-        func double(_ suffix: String) -> Double? {
-            reader.hyperparameter(suffix).flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) }
-        }
+        let double = reader.number
         let hidden = try int("embedding_length")
         let heads = try int("attention.head_count")
         var json: [String: Any] = [

@@ -228,6 +228,11 @@ public final class GGUFReader: Sendable {
         architecture.flatMap { metadata["\($0).\(suffix)"] }
     }
 
+    /// A hyperparameter as a number, whether the file stored it as a float or an integer.
+    public func number(_ suffix: String) -> Double? {
+        hyperparameter(suffix).flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) }
+    }
+
     /// `tokenizer.ggml.model` ("gpt2" for byte-level BPE, "llama" for SentencePiece).
     public var tokenizerModel: String? { string("tokenizer.ggml.model") }
 
