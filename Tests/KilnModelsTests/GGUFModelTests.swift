@@ -30,7 +30,7 @@ struct GGUFModelTests {
     }
 
     /// The fixture folder `family` as a GGUF image of architecture `arch`, with `edit` applied to the metadata.
-    static func convert(_ family: String, arch: String, permute: Bool,
+    static func convert(_ family: String, arch: String, permute: Bool, extra: [(String, [Float])] = [],
                         metadata edit: (inout [String: (type: UInt32, payload: [UInt8])]) -> Void = { _ in }) throws -> Data {
         let folder = FamilyLlamaTests.folder(family)
         let config = try ModelConfiguration.load(url: folder.appendingPathComponent("config.json"))
@@ -66,6 +66,7 @@ struct GGUFModelTests {
             let data = tensor.storage.flatMap { W.le($0.bitPattern) }
             w.tensors.append((ggufName, tensor.shape.reversed().map { UInt64($0) }, 0, data))
         }
+        for (name, values) in extra { w.tensors.append((name, [UInt64(values.count)], 0, values.flatMap { W.le($0.bitPattern) })) }
         return w.build()
     }
 
@@ -81,6 +82,23 @@ struct GGUFModelTests {
         let output = try model.forward(inputIds: ids, attentionMask: mask, positionIds: positions)
         let diff = FamilyLlamaTests.maskedMaxDiff(output.logits, try reference.floats("logits"), mask: mask)
         #expect(diff <= FamilyLlamaTests.tolerance, "\(family) logits differ by \(diff)")
+    }
+
+    @Test("rope_freqs divides the inverse frequencies (and feeds llama.cpp's angles on the fast path); a wrong length is refused")
+    func ropeFreqs() throws {
+        let plain = try GGUFModel.load(reader: GGUFReader(data: try Self.convert("llama", arch: "llama", permute: true)))
+        let half = plain.configuration.inverseFrequencies.count
+        let divisors = (0..<half).map { Float(1 + $0 % 3) }
+        let data = try Self.convert("llama", arch: "llama", permute: true, extra: [("rope_freqs.weight", divisors)])
+        let scaled = try GGUFModel.load(reader: GGUFReader(data: data))
+        #expect(scaled.configuration.inverseFrequencies == zip(plain.configuration.inverseFrequencies, divisors).map { $0 / $1 })
+        #expect(scaled.configuration.llamaCppRope == nil)
+        let fast = try QuantizedArithmetic.$loading.withValue(.fast) { try GGUFModel.load(reader: GGUFReader(data: data)) }
+        #expect(fast.configuration.llamaCppRope?.divisors == divisors)
+        let short = try Self.convert("llama", arch: "llama", permute: true, extra: [("rope_freqs.weight", [1, 2])])
+        #expect(throws: ModelError.wrongShape(tensor: "rope_freqs.weight", expected: [half], found: [2])) {
+            try GGUFModel.load(reader: GGUFReader(data: short))
+        }
     }
 
     @Test("Hostile GGUF metadata and tensors give typed errors")
