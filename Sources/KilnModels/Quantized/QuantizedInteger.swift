@@ -40,13 +40,7 @@ struct Q8Activations {
         let halfSum = type == .q4_1 || type == .q5_1
         q.withUnsafeMutableBufferPointer { qp in
             for block in 0..<(rows * blocks) {
-                let p = x + block * 32
-                let v = (UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self),
-                         UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
-                let amax = Swift.max(Self.magnitude(v.0).max(), Self.magnitude(v.1).max())
-                let scale = amax / 127
-                let inverse: Float = amax != 0 ? 127 / amax : 0
-                let a = Self.rounded(v.0 * inverse), b = Self.rounded(v.1 * inverse)
+                let (a, b, scale) = Self.quantise(x + block * 32)
                 UnsafeMutableRawPointer(qp.baseAddress! + block * 32).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: a), as: SIMD16<Int8>.self)
                 UnsafeMutableRawPointer(qp.baseAddress! + block * 32 + 16).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: b), as: SIMD16<Int8>.self)
                 let sum = Float((a &+ b).wrappedSum())
@@ -55,6 +49,15 @@ struct Q8Activations {
                 s[block] = halfSum ? Float(Float16(scale * sum)) : rounded * sum
             }
         }
+    }
+
+    /// One 32-value block as llama.cpp's AVX2 quantiser does it: the two halves' int8 values (x·127/amax rounded half to
+    /// even) and the float32 scale amax/127 (stored rounded to float16).
+    @inline(__always) static func quantise(_ p: UnsafePointer<Float>) -> (SIMD16<Int32>, SIMD16<Int32>, scale: Float) {
+        let v = (UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
+        let amax = Swift.max(magnitude(v.0).max(), magnitude(v.1).max())
+        let inverse: Float = amax != 0 ? 127 / amax : 0
+        return (rounded(v.0 * inverse), rounded(v.1 * inverse), amax / 127)
     }
 
     /// Each value (|v| < 2²²) rounded half to even to an integer: adding 1.5·2²³ leaves the rounded integer in the low
@@ -90,30 +93,21 @@ enum QuantizedInteger {
 
     /// One 32-block: scale amax/127 rounded to float16, values x·127/amax rounded half to even (as `Q8Activations`).
     @inline(__always) static func roundTrip32(_ p: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let v = (UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
-        let amax = Swift.max(Q8Activations.magnitude(v.0).max(), Q8Activations.magnitude(v.1).max())
-        let scale = Float(Float16(amax / 127))
-        let inverse: Float = amax != 0 ? 127 / amax : 0
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        UnsafeMutableRawPointer(out).storeBytes(of: ((v.0 * inverse + magic) - magic) * scale, as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(out + 16).storeBytes(of: ((v.1 * inverse + magic) - magic) * scale, as: SIMD16<Float>.self)
+        let (a, b, scale) = Q8Activations.quantise(p)
+        let stored = Float(Float16(scale))
+        UnsafeMutableRawPointer(out).storeBytes(of: SIMD16<Float>(a) * stored, as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(out + 16).storeBytes(of: SIMD16<Float>(b) * stored, as: SIMD16<Float>.self)
     }
 
     /// One Q8_K super-block: scale −max/127 from the largest-magnitude value, rounded half to even, at most 127 (as
     /// `Q8KActivations`).
     static func roundTrip256(_ p: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        var largest: Float = 0, magnitude: Float = 0
-        for j in 0..<256 where abs(p[j]) > magnitude {
-            magnitude = abs(p[j])
-            largest = p[j]
-        }
-        guard magnitude > 0 else {
+        guard let inverse = Q8KActivations.inverseScale(p) else {
             out.update(repeating: 0, count: 256)
             return
         }
-        let inverse = -127 / largest
         let d = 1 / inverse
-        for j in 0..<256 { out[j] = d * Swift.min(127, (inverse * p[j]).rounded(.toNearestOrEven)) }
+        for j in 0..<256 { out[j] = d * Q8KActivations.quantise(p[j], inverse) }
     }
 
     /// The block types with integer kernels.

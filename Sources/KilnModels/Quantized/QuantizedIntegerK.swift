@@ -22,17 +22,8 @@ struct Q8KActivations {
         sums = [Int16](repeating: 0, count: rows * supers * 16)
         for block in 0..<(rows * supers) {
             let p = x + block * 256
-            var largest: Float = 0, magnitude: Float = 0
-            for j in 0..<256 where abs(p[j]) > magnitude {
-                magnitude = abs(p[j])
-                largest = p[j]
-            }
-            guard magnitude > 0 else { continue }
-            let inverse = -127 / largest
-            for j in 0..<256 {
-                let value = Swift.min(127, Int32((inverse * p[j]).rounded(.toNearestOrEven)))
-                q[block * 256 + j] = Int8(value)
-            }
+            guard let inverse = Self.inverseScale(p) else { continue }
+            for j in 0..<256 { q[block * 256 + j] = Int8(Self.quantise(p[j], inverse)) }
             for j in 0..<16 {
                 var total = 0
                 for i in 0..<16 { total += Int(q[block * 256 + j * 16 + i]) }
@@ -40,6 +31,21 @@ struct Q8KActivations {
             }
             d[block] = 1 / inverse
         }
+    }
+
+    /// −127 over the super-block's value of largest magnitude (the first of equals), or nil when all 256 are zero.
+    static func inverseScale(_ p: UnsafePointer<Float>) -> Float? {
+        var largest: Float = 0, magnitude: Float = 0
+        for j in 0..<256 where abs(p[j]) > magnitude {
+            magnitude = abs(p[j])
+            largest = p[j]
+        }
+        return magnitude > 0 ? -127 / largest : nil
+    }
+
+    /// One value's int8 level: x · inverse rounded half to even, at most 127.
+    @inline(__always) static func quantise(_ x: Float, _ inverse: Float) -> Float {
+        Swift.min(127, (inverse * x).rounded(.toNearestOrEven))
     }
 }
 
