@@ -185,32 +185,18 @@ enum DecodeAttention {
                               b: Int, heads: Range<Int>, i: Int, _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
                               scores: UnsafeMutablePointer<Float>, stride: Int, into slots: UnsafeMutablePointer<Float>,
                               slotStride: Int) {
-        let width = d.headDim, start = keys.lowerBound
-        let queries = heads.map { q + d.qOffset(b, $0) + i * width }
-        let biasOffsets = options.bias.map { bias in heads.map { d.biasOffset(b, $0, i, bias.count) } }
-        for j in keys {
-            guard d.allowed(b, i, j, options) else {
-                for g in 0..<heads.count { scores[g * stride + j - start] = -.infinity }
-                continue
-            }
-            for g in 0..<heads.count { scores[g * stride + j - start] = scale * k.dot(queries[g], row: j, width: width) }
-            if let bias = options.bias, let biasOffsets {
-                for g in 0..<heads.count { scores[g * stride + j - start] += bias.storage[biasOffsets[g] + j] }
-            }
-        }
-        let count = keys.count
+        let width = d.headDim, count = keys.count
+        scoreRows(q + d.qOffset(b, heads.lowerBound) + i * width, k, keys: keys, b: b, heads: heads, i: i, d, options, scale,
+                  into: scores, stride: stride)
         for g in 0..<heads.count {
             let slot = slots + g * slotStride, row = scores + g * stride
             let maximum = Vector.max(row, count)
             (slot + 2).update(repeating: 0, count: width)
             slot[0] = maximum
-            slot[1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: row, count) : 0
+            // A fully masked row weighs nothing (its −∞ scores become zero weights).
+            if maximum > -.infinity { slot[1] = Vector.shiftedExp(row, shift: maximum, into: row, count) } else { slot[1] = 0; row.update(repeating: 0, count: count) }
         }
-        for j in 0..<count {
-            for g in 0..<heads.count where slots[g * slotStride] > -.infinity {
-                v.addScaled(row: start + j, by: scores[g * stride + j], into: slots + g * slotStride + 2, width: width)
-            }
-        }
+        v.weigh(scores, pstride: stride, heads: heads.count, keys: keys, width: width, into: slots + 2, ostride: slotStride)
     }
 
     /// Combines chunk partials: each chunk's sums rescaled by e^(m_c − M) for the overall maximum M, divided by the total.
@@ -311,14 +297,12 @@ enum DecodeAttention {
         return output
     }
 
-    /// Query i of every head in `heads` (one KV group) over `keys`: scores (masked keys −∞, bias added) into rows
-    /// `stride` apart, and per head its maximum and Σ e^(s − max) into `stats` (two floats per head).
+    /// Query i of every head in `heads` (one KV group, queries `query` onwards) over `keys`: scores into rows `stride`
+    /// apart, masked keys −∞, bias added.
     @inline(__always)
-    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, heads: Range<Int>, i: Int,
-                                         _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
-                                         into scores: UnsafeMutablePointer<Float>, stride: Int, stats: UnsafeMutablePointer<Float>,
-                                         scratch: UnsafeMutablePointer<Float>) {
-        let count = keys.count
+    static func scoreRows<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, heads: Range<Int>, i: Int,
+                                        _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
+                                        into scores: UnsafeMutablePointer<Float>, stride: Int) {
         k.scores(query, qstride: d.queries * d.headDim, heads: heads.count, keys: keys, width: d.headDim, scale: scale,
                  into: scores, sstride: stride)
         for j in keys where !d.allowed(b, i, j, options) {
@@ -332,11 +316,20 @@ enum DecodeAttention {
                 }
             }
         }
+    }
+
+    /// `scoreRows`, then per head its maximum and Σ e^(s − max) into `stats` (two floats per head).
+    @inline(__always)
+    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, heads: Range<Int>, i: Int,
+                                         _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
+                                         into scores: UnsafeMutablePointer<Float>, stride: Int, stats: UnsafeMutablePointer<Float>,
+                                         scratch: UnsafeMutablePointer<Float>) {
+        scoreRows(query, k, keys: keys, b: b, heads: heads, i: i, d, options, scale, into: scores, stride: stride)
         for g in 0..<heads.count {
             let row = scores + g * stride
-            let maximum = Vector.max(row, count)
+            let maximum = Vector.max(row, keys.count)
             stats[2 * g] = maximum
-            stats[2 * g + 1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: scratch, count) : 0
+            stats[2 * g + 1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: scratch, keys.count) : 0
         }
     }
 
