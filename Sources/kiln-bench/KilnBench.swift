@@ -11,7 +11,7 @@ struct KilnBench: AsyncParsableCommand {
         abstract: "Measure Kiln; each figure comes with a baseline measured in the same run.",
         discussion: "Build with -c release: swift run -c release kiln-bench submissions",
         subcommands: [SubmissionsBench.self, AbuseBench.self, LedgerBench.self, SgemmBench.self, InferenceBench.self, TrainBench.self, ServeBench.self,
-                      KnowledgeBench.self, GGUFBench.self])
+                      KnowledgeBench.self, GGUFBench.self, PrefillGemmBench.self])
 
     /// Refuses a CPU without the engine's instruction sets before anything runs, instead of dying of an illegal instruction.
     static func main() async {

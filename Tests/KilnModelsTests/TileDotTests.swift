@@ -3,6 +3,7 @@
 // the AVX2 form and, where the CPU has it, the AVX-512 one.
 import Foundation
 import KilnKernels
+import KilnTensor
 import Testing
 @testable import KilnModels
 

@@ -4,6 +4,7 @@
 // AVX-512, KilnKernels' form runs instead: 4 x 4 blocks, sixteen lanes, in its 32 registers.
 import Foundation
 import KilnKernels
+import KilnTensor
 
 /// The dot-product form of a small matrix product.
 enum TileDot {

@@ -9,6 +9,23 @@ public enum MatMul {
         let (outer, weightInner) = dims(weight)
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
         let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
+        if !decoding && WideGemm.available && rows >= WideGemm.minimumRows && inner > 0 {
+            var y = Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
+            x.withPointer { xp in
+                weight.withPointer { wp in
+                    y.withMutablePointer { yp in WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, into: yp) }
+                }
+            }
+            if let bias {
+                precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
+                y.withMutablePointer { yp in
+                    bias.withPointer { bp in
+                        for row in 0..<rows { Vector.addScaled(bp, by: 1, into: yp + row * outer, outer) }
+                    }
+                }
+            }
+            return y
+        }
         // sgemm with beta 0 writes every element; the decoding path and a bias accumulate into what is there.
         var y = bias == nil && !decoding && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             : Tensor(zeros: Array(x.shape.dropLast()) + [outer])

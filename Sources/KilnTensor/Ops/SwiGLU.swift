@@ -47,7 +47,7 @@ public enum SwiGLU {
             up.withPointer { upp in
                 y.withMutablePointer { yp in
                     Parallel.rows(gate.count, minimumPerTask: 16_384) { range in
-                        for i in range { yp[i] = SiLU.silu(gp[i]) * upp[i] }
+                        Vector.swiGLU(gp, upp, into: yp, range)
                     }
                 }
             }

@@ -1,0 +1,57 @@
+// Prefill's float32 product y = x Wᵀ on AVX-512 with Kiln's own kernel (KilnKernels' sgemm_avx512.c) instead of
+// OpenBLAS: sgemm packs all of W on every call, which at prefill's shapes (a few hundred rows of x against a weight of
+// a few MB) costs as much memory traffic as the product itself. The kernel reads W in place and transposes only x.
+import KilnKernels
+import Synchronization
+
+/// The AVX-512 float32 matrix product of prefill-sized `MatMul.forward` calls.
+public enum WideGemm {
+    /// Whether the kernel runs here (`KernelDispatch`: the CPU has AVX-512 and the environment allows it).
+    public static let available = KernelDispatch.current.avx512
+
+    /// Weight rows per stripe, the unit the cores claim: a multiple of the kernel's 6-row block, small enough that the
+    /// last stripe keeps one core waiting only briefly and a stripe's outputs stay in L2 until they are transposed into y.
+    static let stripeRows = 48
+
+    /// Tokens per panel of the transposed activations (the kernel's 4 x 16 lanes).
+    static let panelTokens = 64
+
+    /// x rows from which the kernel beats sgemm (below it the 16-token lanes are mostly padding).
+    static let minimumRows = 8
+
+    /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] for t < m, o < n; y is overwritten.
+    public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
+                         into y: UnsafeMutablePointer<Float>) {
+        let mp = (m + 15) & ~15
+        let xt = UnsafeMutablePointer<Float>.allocate(capacity: k * mp)
+        defer { xt.deallocate() }
+        nonisolated(unsafe) let (xs, xts, ws, ys) = (x, xt, w, y)
+        let panels = (mp + panelTokens - 1) / panelTokens
+        Parallel.rows(panels, minimumPerTask: max(1, 4096 / max(1, k))) { range in
+            for panel in range {
+                let t0 = panel * panelTokens, width = min(panelTokens, mp - t0), count = min(width, m - t0)
+                kiln_transpose_avx512(xs + t0 * k, Int32(count), Int32(k), k, xts + t0 * k, width)
+                // The padded tokens must be zeros: they take part in every block's arithmetic, though no output reads them.
+                if count < width {
+                    for p in 0..<k { (xts + t0 * k + p * width + count).initialize(repeating: 0, count: width - count) }
+                }
+            }
+        }
+        // Stripes are claimed one at a time rather than split in halves up front: on a shared machine one core often
+        // runs slower for a while, and a fixed split leaves the other waiting for it.
+        let stripes = (n + stripeRows - 1) / stripeRows
+        let next = Atomic<Int>(0)
+        let tasks = min(Parallel.cores, stripes, max(1, m * n * k / (1 << 18)))
+        WorkerPool.shared.run(tasks: tasks) { _ in
+            let stripe = UnsafeMutablePointer<Float>.allocate(capacity: stripeRows * mp)
+            defer { stripe.deallocate() }
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < stripes else { break }
+                let start = index * stripeRows, count = min(stripeRows, n - start)
+                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, Int32(count), stripe)
+                kiln_transpose_avx512(stripe, Int32(count), Int32(m), mp, ys + start, n)
+            }
+        }
+    }
+}
