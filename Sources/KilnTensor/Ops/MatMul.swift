@@ -9,7 +9,7 @@ public enum MatMul {
         let (outer, weightInner) = dims(weight)
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
         let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
-        if !decoding && WideGemm.available && rows >= WideGemm.minimumRows && inner > 0 {
+        if !decoding && WideGemm.available && (WideGemm.minimumRows...WideGemm.maximumRows).contains(rows) && inner > 0 {
             var y = Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             x.withPointer { xp in
                 weight.withPointer { wp in

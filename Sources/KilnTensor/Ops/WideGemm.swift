@@ -19,6 +19,10 @@ public enum WideGemm {
     /// x rows from which the kernel beats sgemm (below it the 16-token lanes are mostly padding).
     static let minimumRows = 8
 
+    /// x rows up to which it does: at 512 tokens OpenBLAS's packed panels run 0.7–0.9× the time of these transposes and
+    /// stripes (`kiln-bench prefill-gemm`, docs/benchmarks.md), at 128 these run 1.0–1.4× faster.
+    static let maximumRows = 256
+
     /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] for t < m, o < n; y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
                          into y: UnsafeMutablePointer<Float>) {
