@@ -12,11 +12,17 @@
 
 AVX2 static inline float k_half(const unsigned char *p) { return _cvtsh_ss((unsigned short)(p[0] | (p[1] << 8))); }
 
-AVX2 static inline __m256i k_dot_avx2(__m256i u, __m256i s) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+// u8 x s8 pairs summed to int16, then pairs of those times the sub-block's 16-bit scale summed to int32 (ggml's order):
+// the scale rides on the second step instead of a 32-bit multiply per eight lanes. Exact: a pair is at most
+// 2 x 63 x 128 = 16,128 (Q6_K; Q4_K 3,840), a scaled pair of pairs 2 x 16,128 x 128. The VNNI form is the same
+// arithmetic; only its tiles are wider (4 activation rows in AVX-512's 32 registers).
+AVX2 static inline __m256i k_scaled_avx2(__m256i u, __m256i s, __m256i scale) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
 }
 
-VNNI static inline __m256i k_dot_vnni(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+VNNI static inline __m256i k_scaled_vnni(__m256i u, __m256i s, __m256i scale) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
+}
 
 AVX2 static inline float k_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -50,7 +56,7 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
     return _mm256_or_si256(nib, _mm256_slli_epi16(two, 4));
 }
 
-#define DEFINE_K_TILE(NAME, ATTR, DOT)                                                                                  \
+#define DEFINE_K_TILE(NAME, ATTR, SCALED)                                                                                  \
     ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
         const signed char *xq, const float *xd, const short *xb, int supers, float *y, long ldc, const int rn,         \
         const int cn) {                                                                                                \
@@ -73,13 +79,13 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                         const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));            \
                         const __m256i lo = _mm256_and_si256(packed, _mm256_set1_epi8(0x0F));                          \
                         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), _mm256_set1_epi8(0x0F));    \
-                        const __m256i slo = _mm256_set1_epi32(scale[2 * c]), shi = _mm256_set1_epi32(scale[2 * c + 1]);\
+                        const __m256i slo = _mm256_set1_epi16((short)scale[2 * c]);                                   \
+                        const __m256i shi = _mm256_set1_epi16((short)scale[2 * c + 1]);                               \
                         for (int t = 0; t < cn; t++) {                                                                 \
                             const signed char *a = xq + t * columns + b * 256 + 64 * c;                               \
-                            const __m256i pl = DOT(lo, _mm256_loadu_si256((const __m256i *)a));                       \
-                            const __m256i ph = DOT(hi, _mm256_loadu_si256((const __m256i *)(a + 32)));                \
-                            sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(_mm256_mullo_epi32(pl, slo),         \
-                                                                                 _mm256_mullo_epi32(ph, shi)));       \
+                            const __m256i pl = SCALED(lo, _mm256_loadu_si256((const __m256i *)a), slo);               \
+                            const __m256i ph = SCALED(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), shi);        \
+                            sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(pl, ph));                             \
                         }                                                                                              \
                     }                                                                                                  \
                     const float d = k_half(block), dmin = k_half(block + 2);                                           \
@@ -95,12 +101,10 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                     const signed char *sc = (const signed char *)(block + 192);                                        \
                     for (int j = 0; j < 8; j++) {                                                                      \
                         const __m256i q = q6k_values(block, j);                                                        \
-                        const __m256i scales = _mm256_setr_epi32(sc[2 * j], sc[2 * j], sc[2 * j], sc[2 * j],           \
-                                                                 sc[2 * j + 1], sc[2 * j + 1], sc[2 * j + 1], sc[2 * j + 1]); \
+                        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j])); \
                         for (int t = 0; t < cn; t++) {                                                                 \
                             const signed char *a = xq + t * columns + b * 256 + 32 * j;                               \
-                            sums[t] = _mm256_add_epi32(sums[t],                                                        \
-                                _mm256_mullo_epi32(DOT(q, _mm256_loadu_si256((const __m256i *)a)), scales));          \
+                            sums[t] = _mm256_add_epi32(sums[t], SCALED(q, _mm256_loadu_si256((const __m256i *)a), scales)); \
                         }                                                                                              \
                     }                                                                                                  \
                     const float d = k_half(block + 208);                                                               \
@@ -119,8 +123,8 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
             for (int t = 0; t < cn; t++) y[t * ldc + r] = k_hsum(acc[r][t]) + offset[r][t];                             \
     }
 
-DEFINE_K_TILE(k_tile_avx2, AVX2, k_dot_avx2)
-DEFINE_K_TILE(k_tile_vnni, VNNI, k_dot_vnni)
+DEFINE_K_TILE(k_tile_avx2, AVX2, k_scaled_avx2)
+DEFINE_K_TILE(k_tile_vnni, VNNI, k_scaled_vnni)
 
 #define K_TILE_CASES(TILE, TYPE)                                                                                       \
     switch (rn * 8 + cn) {                                                                                             \
