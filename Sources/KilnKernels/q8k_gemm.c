@@ -14,13 +14,9 @@ AVX2 static inline float k_half(const unsigned char *p) { return _cvtsh_ss((unsi
 
 // u8 x s8 pairs summed to int16, then pairs of those times the sub-block's 16-bit scale summed to int32 (ggml's order):
 // the scale rides on the second step instead of a 32-bit multiply per eight lanes. Exact: a pair is at most
-// 2 x 63 x 128 = 16,128 (Q6_K; Q4_K 3,840), a scaled pair of pairs 2 x 16,128 x 128. The VNNI form is the same
-// arithmetic; only its tiles are wider (4 activation rows in AVX-512's 32 registers).
-AVX2 static inline __m256i k_scaled_avx2(__m256i u, __m256i s, __m256i scale) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
-}
-
-VNNI static inline __m256i k_scaled_vnni(__m256i u, __m256i s, __m256i scale) {
+// 2 x 63 x 128 = 16,128 (Q6_K; Q4_K 3,840), a scaled pair of pairs 2 x 16,128 x 128. Both tile forms use it: VNNI has no
+// instruction that also applies the scale, so its tiles differ only in width (4 activation rows in AVX-512's registers).
+AVX2 static inline __m256i k_scaled(__m256i u, __m256i s, __m256i scale) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
 }
 
@@ -56,7 +52,7 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
     return _mm256_or_si256(nib, _mm256_slli_epi16(two, 4));
 }
 
-#define DEFINE_K_TILE(NAME, ATTR, SCALED)                                                                                  \
+#define DEFINE_K_TILE(NAME, ATTR)                                                                                      \
     ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
         const signed char *xq, const float *xd, const short *xb, int supers, float *y, long ldc, const int rn,         \
         const int cn) {                                                                                                \
@@ -83,8 +79,8 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                         const __m256i shi = _mm256_set1_epi16((short)scale[2 * c + 1]);                               \
                         for (int t = 0; t < cn; t++) {                                                                 \
                             const signed char *a = xq + t * columns + b * 256 + 64 * c;                               \
-                            const __m256i pl = SCALED(lo, _mm256_loadu_si256((const __m256i *)a), slo);               \
-                            const __m256i ph = SCALED(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), shi);        \
+                            const __m256i pl = k_scaled(lo, _mm256_loadu_si256((const __m256i *)a), slo);               \
+                            const __m256i ph = k_scaled(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), shi);        \
                             sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(pl, ph));                             \
                         }                                                                                              \
                     }                                                                                                  \
@@ -104,7 +100,7 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j])); \
                         for (int t = 0; t < cn; t++) {                                                                 \
                             const signed char *a = xq + t * columns + b * 256 + 32 * j;                               \
-                            sums[t] = _mm256_add_epi32(sums[t], SCALED(q, _mm256_loadu_si256((const __m256i *)a), scales)); \
+                            sums[t] = _mm256_add_epi32(sums[t], k_scaled(q, _mm256_loadu_si256((const __m256i *)a), scales)); \
                         }                                                                                              \
                     }                                                                                                  \
                     const float d = k_half(block + 208);                                                               \
@@ -123,8 +119,8 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
             for (int t = 0; t < cn; t++) y[t * ldc + r] = k_hsum(acc[r][t]) + offset[r][t];                             \
     }
 
-DEFINE_K_TILE(k_tile_avx2, AVX2, k_scaled_avx2)
-DEFINE_K_TILE(k_tile_vnni, VNNI, k_scaled_vnni)
+DEFINE_K_TILE(k_tile_avx2, AVX2)
+DEFINE_K_TILE(k_tile_vnni, VNNI)
 
 #define K_TILE_CASES(TILE, TYPE)                                                                                       \
     switch (rn * 8 + cn) {                                                                                             \

@@ -131,7 +131,7 @@ public enum Vector {
             i += width
         }
         while i < range.upperBound {
-            out[i] = gate[i] / (1 + Foundation.exp(-gate[i])) * up[i]
+            out[i] = SiLU.silu(gate[i]) * up[i]
             i += 1
         }
     }

@@ -9,15 +9,16 @@ public enum MatMul {
         let (outer, weightInner) = dims(weight)
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
         let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
-        if !decoding && WideGemm.available && (WideGemm.minimumRows...WideGemm.maximumRows).contains(rows) && inner > 0 {
+        if let bias { precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs") }
+        if !decoding && inner > 0 && WideGemm.handles(rows: rows) {
             var y = Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             x.withPointer { xp in
                 weight.withPointer { wp in
                     y.withMutablePointer { yp in WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, into: yp) }
                 }
             }
+            // The kernel overwrites y, so the bias is added after rather than accumulated onto.
             if let bias {
-                precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
                 y.withMutablePointer { yp in
                     bias.withPointer { bp in
                         for row in 0..<rows { Vector.addScaled(bp, by: 1, into: yp + row * outer, outer) }
@@ -30,7 +31,6 @@ public enum MatMul {
         var y = bias == nil && !decoding && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             : Tensor(zeros: Array(x.shape.dropLast()) + [outer])
         if let bias {
-            precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
             for row in 0..<rows {
                 for column in 0..<outer { y.storage[row * outer + column] = bias.storage[column] }
             }

@@ -23,6 +23,9 @@ public enum WideGemm {
     /// stripes (`kiln-bench prefill-gemm`, docs/benchmarks.md), at 128 these run 1.0–1.4× faster.
     static let maximumRows = 256
 
+    /// Whether `MatMul.forward` should take this kernel for an x of `rows` rows.
+    static func handles(rows: Int) -> Bool { available && (minimumRows...maximumRows).contains(rows) }
+
     /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] for t < m, o < n; y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
                          into y: UnsafeMutablePointer<Float>) {
