@@ -20,7 +20,9 @@ struct PrefillGemmBench: AsyncParsableCommand {
     func run() async throws {
         guard WideGemm.available else { throw ValidationError("This CPU (or KILN_CPU) has no AVX-512: only OpenBLAS runs.") }
         let counts = tokens.split(separator: ",").compactMap { Int($0) }
-        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }), repeats > 0 else { throw ValidationError("counts must be positive.") }
+        guard !counts.isEmpty, counts.allSatisfy({ (1...65_536).contains($0) }), (1...10_000).contains(repeats) else {
+            throw ValidationError("--tokens takes counts in 1...65536 and --repeats 1...10000.")
+        }
         BLAS.setThreads(Parallel.cores)
         // (name, inputs k, outputs n): SmolLM2's q/o, k/v, gate/up, down and LM head; GPT-2's c_attn, c_fc, c_proj.
         let shapes = [("smollm2 q_proj", 576, 576), ("smollm2 k_proj", 576, 192), ("smollm2 gate_proj", 576, 1536),
