@@ -154,13 +154,11 @@ DEFINE_TILE(tile_vnni, VNNI, dot_vnni, fifth_bits_vnni)
 DEFINE_GEMM(kiln_q8_gemm_avx2, AVX2, tile_avx2, 2)
 DEFINE_GEMM(q8_gemm_vnni_tiles, static VNNI, tile_vnni, 4)
 
-// Decoding (one activation row) on 512-bit registers: two consecutive blocks per dpbusd, their two float16 scales
-// widened together and spread over the halves, so a block costs about half the instructions of the 256-bit tile,
-// which is what bounds a single-row product (the weights stream from memory faster than the tile consumes them).
-static inline float hsum512(__m512 v) VNNI;
-static inline float hsum512(__m512 v) {
-    return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
-}
+// Decoding (one activation row) with 512-bit integer products: two consecutive blocks per dpbusd, their two float16
+// scales widened together and spread over the halves, so a block's integer work costs about half the instructions of
+// the 256-bit tile, which is what bounds a single-row product (the weights stream from memory faster than the tile
+// consumes them). The float sums stay llama.cpp's (ggml_vec_dot_q*_q8_*): one 8-lane accumulator per row taking the
+// blocks in order, the offsets summed one fma per block, so decoding rounds exactly as the tile and as llama.cpp.
 
 // [s0 x 8 | s1 x 8] from two float16 scales.
 static inline __m512 pair_scales(const unsigned char *a, const unsigned char *b) VNNI;
@@ -177,9 +175,9 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
     const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
     const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
     const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
-    __m512 acc[4];
+    __m256 acc[4];
     float offset[4];
-    for (int r = 0; r < 4; r++) { acc[r] = _mm512_setzero_ps(); offset[r] = 0; }
+    for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); offset[r] = 0; }
     int b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
@@ -208,16 +206,33 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
                 sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), xv);
                 const float m0 = withMin ? half_to_float(b0 + 2) : (five ? -16 : -8) * half_to_float(b0);
                 const float m1 = withMin ? half_to_float(b1 + 2) : (five ? -16 : -8) * half_to_float(b1);
-                offset[r] += m0 * xs[b] + m1 * xs[b + 1];
+                offset[r] = __builtin_fmaf(m1, xs[b + 1], __builtin_fmaf(m0, xs[b], offset[r]));
             }
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc[r]);
+            const __m512 products = _mm512_cvtepi32_ps(sums);
+            acc[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(products), _mm512_castps512_ps256(scale), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(products), 1)),
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(scale), 1)), acc[r]);
         }
     }
-    float tail[4] = {0, 0, 0, 0};
-    if (b < blocks) {
-        for (int r = 0; r < rn; r++) tile_vnni(type, w + r * rowBytes + (long)b * size, rowBytes, xq + b * 32, xd + b, xs + b, 1, &tail[r], 1, 1, 1);
+    if (b < blocks) {  // an odd last block, 256 bits wide, in the same chains
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+        for (int r = 0; r < rn; r++) {
+            const unsigned char *block = w + r * rowBytes + (long)b * size;
+            const float dw = half_to_float(block);
+            __m256i sums;
+            if (type == KILN_Q8_0) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
+                sums = dot_vnni(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+            } else {
+                const __m256i low = NIBBLES(block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0));
+                sums = dot_vnni(five ? _mm256_or_si256(low, fifth_bits_vnni(block + (withMin ? 4 : 2))) : low, xv);
+                const float m = withMin ? half_to_float(block + 2) : (five ? -16 : -8) * dw;
+                offset[r] = __builtin_fmaf(m, xs[b], offset[r]);
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[b]), acc[r]);
+        }
     }
-    for (int r = 0; r < rn; r++) y[r] = hsum512(acc[r]) + offset[r] + tail[r];
+    for (int r = 0; r < rn; r++) y[r] = hsum(acc[r]) + offset[r];
 }
 
 #define ROW_CASES(TYPE)                                                                                                \

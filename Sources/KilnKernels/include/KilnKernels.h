@@ -111,4 +111,25 @@ void kiln_transpose_avx512(const float *in, int rows, int columns, long ldi, flo
 /// Asks the CPU to start loading the cache line at `address`: a graph walk knows its next vectors before it needs them.
 static inline void kiln_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/// y[i] = silu(x[i]) * g[i] as llama.cpp's ggml_vec_swiglu_f32 computes it (its vector exp; libm's expf for the tail).
+/// `wide`: the AVX-512 build's 16-lane form, else the AVX2 build's 8-lane form.
+void kiln_ggml_swiglu(long n, float *y, const float *x, const float *g, int wide);
+
+/// y[i] = exp(x[i] - max) and their sum in double, as ggml_vec_soft_max_f32 (per-vector float sums added in double).
+double kiln_ggml_softmax(long n, float *y, const float *x, float max, int wide);
+
+/// out[j] = q . k[j * ld ...] over `dim` float16 values for j < keys, in llama.cpp's order: `chain` tinyBLAS's (a
+/// prompt of two or more tokens; dim a multiple of the lane count), else ggml_vec_dot_f16's (one token).
+void kiln_ggml_scores(const unsigned short *q, const unsigned short *k, long ld, long keys, long dim, float *out, int chain,
+                      int wide);
+
+/// `kiln_ggml_scores` in tinyBLAS's 16-lane order for 16 keys at a time, keys transposed to kt[l * ldt + key] (float,
+/// keys rounded up to 16 columns); q is the float16 query widened.
+void kiln_ggml_scores_chain16(const float *q, const float *kt, long ldt, long keys, long dim, float *out);
+
+/// out[d] = sum_pos p[pos] * v[pos * ld + d] for pos < keys, d < dim (float16 p and v), in llama.cpp's order for the
+/// same `chain` choice; `partial` holds 64 * dim floats.
+void kiln_ggml_weigh(const unsigned short *p, const unsigned short *v, long ld, long keys, long dim, float *out, float *partial,
+                     int chain, int wide);
+
 #endif

@@ -167,8 +167,8 @@ struct LlamaAttention: Sendable {
     private func heads(_ y: Tensor, norm: Tensor?, count: Int, rope: RoPETable) -> Tensor {
         var y = y
         if let norm {
-            y = RMSNorm.forward(y.reshaped([y.count / configuration.headDim, configuration.headDim]), weight: norm,
-                                eps: configuration.normEps).0.reshaped(y.shape)
+            y = LlamaBlock.norm(y.reshaped([y.count / configuration.headDim, configuration.headDim]), norm,
+                                configuration.normEps, llamaCpp: halfPrecision).reshaped(y.shape)
         }
         return RoPE.forward(Heads.split(y, heads: count), table: rope, layout: configuration.ropeLayout)
     }
@@ -179,9 +179,12 @@ struct LlamaAttention: Sendable {
 /// `LlamaMLP`: down_proj(silu(gate_proj(x)) ⊙ up_proj(x)).
 struct LlamaMLP: Sendable {
     var gateProj, upProj, downProj: LlamaLinear
+    /// llama.cpp's SwiGLU arithmetic (`CheckpointTensors.llamaCppNumerics`), also the block's norms'.
+    let llamaCpp: Bool
 
     /// Loads `<prefix>.{gate,up,down}_proj`.
     init(_ tensors: CheckpointTensors, prefix: String, _ c: LlamaConfiguration) throws(ModelError) {
+        llamaCpp = tensors.llamaCppNumerics
         gateProj = try LlamaLinear(tensors, "\(prefix).gate_proj", outputs: c.intermediateSize, inputs: c.hiddenSize, bias: c.mlpBias)
         upProj = try LlamaLinear(tensors, "\(prefix).up_proj", outputs: c.intermediateSize, inputs: c.hiddenSize, bias: c.mlpBias)
         downProj = try LlamaLinear(tensors, "\(prefix).down_proj", outputs: c.hiddenSize, inputs: c.intermediateSize, bias: c.mlpBias)
@@ -189,7 +192,8 @@ struct LlamaMLP: Sendable {
 
     /// x (B, T, C) → (B, T, C).
     func callAsFunction(_ x: Tensor) -> Tensor {
-        downProj(SwiGLU.forward(gate: gateProj(x), up: upProj(x)))
+        let (gate, up) = (gateProj(x), upProj(x))
+        return downProj(llamaCpp ? GGMLOps.swiGLU(gate: gate, up: up) : SwiGLU.forward(gate: gate, up: up))
     }
 }
 
@@ -212,11 +216,16 @@ struct LlamaBlock: Sendable {
         eps = c.normEps
     }
 
+    /// RMSNorm over the last dimension: HF's, or llama.cpp's arithmetic (`GGMLOps.rmsNorm`) on the GGUF fast path.
+    static func norm(_ x: Tensor, _ weight: Tensor, _ eps: Float, llamaCpp: Bool) -> Tensor {
+        llamaCpp ? GGMLOps.rmsNorm(x, weight: weight, eps: eps) : RMSNorm.forward(x, weight: weight, eps: eps).0
+    }
+
     /// x (B, T, C) → (B, T, C).
     func callAsFunction(_ x: Tensor, rope: RoPETable, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
-        let attended = selfAttn(RMSNorm.forward(x, weight: inputLayernorm, eps: eps).0, rope: rope, keyMask: keyMask, cache: &cache)
+        let attended = selfAttn(Self.norm(x, inputLayernorm, eps, llamaCpp: mlp.llamaCpp), rope: rope, keyMask: keyMask, cache: &cache)
         let h = FamilyOps.add(x, attended)
-        return FamilyOps.add(h, mlp(RMSNorm.forward(h, weight: postAttentionLayernorm, eps: eps).0))
+        return FamilyOps.add(h, mlp(Self.norm(h, postAttentionLayernorm, eps, llamaCpp: mlp.llamaCpp)))
     }
 }
 
@@ -356,7 +365,7 @@ public struct LlamaModel: CausalLM {
             x = layer(x, rope: rope, keyMask: keyMask, cache: &cache.layers[index])
             if !lastStepOnly && index < layers.count - 1 { hiddenStates.append(x) }
         }
-        x = RMSNorm.forward(lastStepOnly ? FamilyOps.lastStep(x) : x, weight: norm, eps: c.normEps).0
+        x = LlamaBlock.norm(lastStepOnly ? FamilyOps.lastStep(x) : x, norm, c.normEps, llamaCpp: layers.first?.mlp.llamaCpp ?? false)
         if !lastStepOnly { hiddenStates.append(x) }
         return CausalLMOutput(logits: lmHead.apply(x), hiddenStates: hiddenStates)
     }

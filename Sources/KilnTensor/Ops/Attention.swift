@@ -73,14 +73,13 @@ public enum Attention {
     /// q is (B, H, Tq, D), k and v are (B, KVH, Tk, D) with H a multiple of KVH; returns (B, H, Tq, D) and the cache.
     public static func forward(query: Tensor, key: Tensor, value: Tensor,
                                options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
-        var (q, k, v) = (query, key, value)
-        if options.halfPrecision {
-            // A cache's buffers (keyCount set) were rounded as they were appended.
-            q = HalfRounding.rounded(q)
-            if options.keyCount == nil { (k, v) = (HalfRounding.rounded(k), HalfRounding.rounded(v)) }
-        }
+        let (q, k, v) = (query, key, value)
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
+        if options.halfPrecision && !options.fullyMaskedUniform {
+            let output = GGMLAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
+            return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))
+        }
         if options.keyCount != nil && d.queries <= DecodeAttention.queryLimit && !options.fullyMaskedUniform {
             let output = DecodeAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
             return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))

@@ -35,6 +35,9 @@ public struct RoPETable: Sendable {
     public var sin: [Float]
     /// R/2, the number of frequencies.
     public var frequencies: Int
+    /// Rotate as llama.cpp's compiled C does (GCC contracts x0·cos − x1·sin to fma(x0, cos, −(x1·sin)) and
+    /// x0·sin + x1·cos to fma(x0, sin, x1·cos)); set by `LlamaCpp.table`.
+    public var fused = false
 }
 
 /// Rotary embeddings on (B, H, T, D) tensors, rotating the first `rotaryDim` (R) dims of each head.
@@ -74,7 +77,7 @@ public enum RoPE {
                     theta *= step
                 }
             }
-            return RoPETable(cos: cosines, sin: sines, frequencies: half)
+            return RoPETable(cos: cosines, sin: sines, frequencies: half, fused: true)
         }
     }
 
@@ -185,8 +188,13 @@ public enum RoPE {
                                     let (first, second) = layout == .halfSplit ? (i, i + half) : (2 * i, 2 * i + 1)
                                     let x1 = xp[base + first], x2 = xp[base + second]
                                     // HF: q * cos + rotate_half(q) * sin, rotate_half(x) = (−x2, x1).
-                                    yp[base + first] = x1 * c - x2 * s
-                                    yp[base + second] = x2 * c + x1 * s
+                                    if table.fused {
+                                        yp[base + first] = (-(x2 * s)).addingProduct(x1, c)
+                                        yp[base + second] = (x2 * c).addingProduct(x1, s)
+                                    } else {
+                                        yp[base + first] = x1 * c - x2 * s
+                                        yp[base + second] = x2 * c + x1 * s
+                                    }
                                 }
                             }
                         }

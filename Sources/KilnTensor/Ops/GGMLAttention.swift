@@ -1,0 +1,119 @@
+// Attention as llama.cpp computes it on a CPU with its float16 KV cache and flash attention off, operation for
+// operation: q rounded to float16, QKᵀ summed in tinyBLAS's order for a prompt (two or more tokens) or
+// ggml_vec_dot_f16's for one token, scaled, masked, softmax with ggml's vector exp and a double sum, probabilities
+// rounded to float16, and PV in the same product's order. A quantised model quantises the attention output to int8
+// right after, where one changed float rounding moves a whole row; matching the order keeps greedy tokens and logits
+// equal to llama.cpp's. The kernels are in KilnKernels/ggml_numerics.c.
+import Foundation
+import KilnKernels
+
+/// llama.cpp's attention numerics (`AttentionOptions.halfPrecision`).
+enum GGMLAttention {
+    /// q (B, H, Tq, D); k and v (B, KVH, rows, D) of which the first `d.keys` are used, read from `options.halfCache`
+    /// when given (the same layout as float16 bits) or rounded from k and v. Returns (B, H, Tq, D).
+    static func forward(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
+                        scale: Float) -> Tensor {
+        var output = Tensor(zeros: q.shape)
+        guard d.keys > 0, d.queries > 0 else { return output }
+        let wide = KernelDispatch.current.avx512
+        let lanes = wide ? 16 : 8
+        // tinyBLAS takes a product with two or more columns (tokens) whose depth is a multiple of its lanes; QKᵀ's
+        // depth is D and PV's the padded key count, so PV always qualifies when QKᵀ does, and needs only D % 4.
+        let chainScores = d.queries >= 2 && d.headDim % lanes == 0
+        let chainValues = d.queries >= 2 && d.headDim % 4 == 0
+        let slab = d.keyRows * d.headDim
+        let half = options.halfCache ?? HalfKV(keys: toHalf(k), values: toHalf(v))
+        let padded = (d.keys + 15) / 16 * 16
+        let group = d.heads / d.kvHeads
+        // The transposed keys of the 16-lane tinyBLAS kernel, one (D, padded) block per (batch, KV head).
+        let transposed: [Float] = chainScores && wide ? transposeKeys(half.keys, d, padded: padded) : []
+        q.withPointer { qp in
+            output.withMutablePointer { op in
+                nonisolated(unsafe) let op = op
+                half.keys.withUnsafeBufferPointer { kb in
+                    half.values.withUnsafeBufferPointer { vb in
+                        transposed.withUnsafeBufferPointer { tb in
+                            let rows = d.batch * d.heads * d.queries
+                            Parallel.rows(rows, minimumPerTask: max(1, 4096 / max(1, d.keys))) { range in
+                                var q16 = [UInt16](repeating: 0, count: d.headDim)
+                                var qWide = [Float](repeating: 0, count: d.headDim)
+                                var scores = [Float](repeating: 0, count: padded)
+                                var p16 = [UInt16](repeating: 0, count: padded)
+                                var partial = [Float](repeating: 0, count: 64 * d.headDim)
+                                for row in range {
+                                    let (b, h, i) = (row / (d.heads * d.queries), (row / d.queries) % d.heads, row % d.queries)
+                                    let kv = (b * d.kvHeads + h / group)
+                                    kiln_to_f16(qp + d.qOffset(b, h) + i * d.headDim, &q16, d.headDim)
+                                    // Keys past the last visible one are −∞ whatever their product: left out of it.
+                                    var end = d.keys
+                                    while end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
+                                    let extent = (end + 15) / 16 * 16
+                                    scores.withUnsafeMutableBufferPointer { s in
+                                        let s = s.baseAddress!
+                                        if chainScores && wide {
+                                            for l in 0..<d.headDim { qWide[l] = Float(Float16(bitPattern: q16[l])) }
+                                            kiln_ggml_scores_chain16(qWide, tb.baseAddress! + kv * d.headDim * padded, padded, end,
+                                                                     d.headDim, s)
+                                        } else {
+                                            kiln_ggml_scores(q16, kb.baseAddress! + kv * slab, d.headDim, end, d.headDim, s,
+                                                             chainScores ? 1 : 0, wide ? 1 : 0)
+                                        }
+                                        var maximum = -Float.infinity
+                                        for j in 0..<extent {
+                                            // ggml scales the product, then adds the mask (0 or −∞) and any bias.
+                                            if j < end && d.allowed(b, i, j, options) {
+                                                s[j] *= scale
+                                                if let bias = options.bias {
+                                                    s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
+                                                }
+                                                maximum = max(maximum, s[j])
+                                            } else {
+                                                s[j] = -.infinity
+                                            }
+                                        }
+                                        let out = op + d.qOffset(b, h) + i * d.headDim
+                                        guard maximum > -.infinity else { return }  // nothing visible: zeros
+                                        let sum = kiln_ggml_softmax(extent, s, s, maximum, wide ? 1 : 0)
+                                        let inverse = Float(1.0 / sum)
+                                        for j in 0..<extent { s[j] *= inverse }
+                                        kiln_to_f16(s, &p16, extent)
+                                        kiln_ggml_weigh(p16, vb.baseAddress! + kv * slab, d.headDim, end, d.headDim, out, &partial,
+                                                        chainValues ? 1 : 0, wide ? 1 : 0)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// A float tensor's values as float16 bits (to nearest, ties to even).
+    static func toHalf(_ x: Tensor) -> [UInt16] {
+        var bits = [UInt16](repeating: 0, count: x.count)
+        x.withPointer { xp in kiln_to_f16(xp, &bits, x.count) }
+        return bits
+    }
+
+    /// Each (batch, KV head)'s first `d.keys` float16 keys widened and transposed to (D, padded), zero past the keys.
+    static func transposeKeys(_ keys: [UInt16], _ d: Attention.Dims, padded: Int) -> [Float] {
+        let slabs = d.batch * d.kvHeads
+        var out = [Float](repeating: 0, count: slabs * d.headDim * padded)
+        out.withUnsafeMutableBufferPointer { o in
+            nonisolated(unsafe) let o = o.baseAddress!
+            keys.withUnsafeBufferPointer { k in
+                Parallel.rows(slabs) { range in
+                    for slab in range {
+                        let source = k.baseAddress! + slab * d.keyRows * d.headDim, target = o + slab * d.headDim * padded
+                        for j in 0..<d.keys {
+                            for l in 0..<d.headDim { target[l * padded + j] = Float(Float16(bitPattern: source[j * d.headDim + l])) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
