@@ -198,20 +198,56 @@ void kiln_ggml_scores(const unsigned short *q, const unsigned short *k, long ld,
 // a whole value row at a time, then combined down the same tree per channel.
 __attribute__((target("avx512f,avx512dq,f16c"))) static void weigh16(const unsigned short *p, const unsigned short *v, long ld,
                                                                      long keys, long dim, float *out, float *partial, int chain) {
-    const long rows = chain ? 16 : 64;
-    for (long i = 0; i < rows * dim; i++) partial[i] = 0;
-    for (long pos = 0; pos < keys; pos++) {
-        if (p[pos] == 0) continue;  // a zero weight adds nothing to a finite sum (+0 kept as +0)
-        const __m512 w = _mm512_set1_ps(_cvtsh_ss(p[pos]));
-        float *acc = partial + (pos % rows) * dim;
-        const unsigned short *row = v + pos * ld;
-        long d = 0;
-        for (; d + 16 <= dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_fmadd_ps(load16h(row + d), w, _mm512_loadu_ps(acc + d)));
-        for (; d < dim; d++) acc[d] = fmaf(_cvtsh_ss(row[d]), _cvtsh_ss(p[pos]), acc[d]);
+    const long rows = chain ? 16 : 64, whole = dim & ~15L;
+    // Accumulator rows four at a time, 64 channels at a time, held in registers while their positions (every
+    // rows-th one) are added in order; each partial row is then stored once.
+    for (long c0 = 0; c0 < whole; c0 += 64) {
+        const long vectors = whole - c0 >= 64 ? 4 : (whole - c0) / 16;
+        for (long r0 = 0; r0 < rows; r0 += 4) {
+            __m512 acc[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 4; k++) acc[i][k] = _mm512_setzero_ps();
+            for (long base = r0; base < keys; base += rows) {
+                for (int i = 0; i < 4 && base + i < keys; i++) {
+                    const long pos = base + i;
+                    if (p[pos] == 0) continue;  // a zero weight adds nothing to a finite sum (+0 kept as +0)
+                    const __m512 w = _mm512_set1_ps(_cvtsh_ss(p[pos]));
+                    const unsigned short *row = v + pos * ld + c0;
+                    for (int k = 0; k < 4; k++)
+                        if (k < vectors) acc[i][k] = _mm512_fmadd_ps(load16h(row + 16 * k), w, acc[i][k]);
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 4; k++)
+                    if (k < vectors) _mm512_storeu_ps(partial + (r0 + i) * dim + c0 + 16 * k, acc[i][k]);
+        }
     }
-    // The trees of tree16 (and of vec_dot's four accumulators before it), one channel per element: independent
-    // across d, so the compiler may vectorise over channels without reordering any channel's sum.
-    for (long d = 0; d < dim; d++) {
+    if (whole < dim) {  // the channels past the last whole vector, one value at a time
+        for (long r = 0; r < rows; r++)
+            for (long d = whole; d < dim; d++) partial[r * dim + d] = 0;
+        for (long pos = 0; pos < keys; pos++) {
+            if (p[pos] == 0) continue;
+            float *acc = partial + (pos % rows) * dim;
+            for (long d = whole; d < dim; d++) acc[d] = fmaf(_cvtsh_ss(v[pos * ld + d]), _cvtsh_ss(p[pos]), acc[d]);
+        }
+    }
+    // The trees of tree16 (and of vec_dot's four accumulators before it), sixteen channels per vector: lane r of
+    // every channel is row r of `partial`, so each step of the tree is one vector add per sixteen channels.
+    long d = 0;
+    for (; d + 16 <= dim; d += 16) {
+        __m512 lane[16];
+        for (int r = 0; r < 16; r++) {
+            lane[r] = _mm512_loadu_ps(partial + r * dim + d);
+            if (!chain)
+                lane[r] = _mm512_add_ps(_mm512_add_ps(lane[r], _mm512_loadu_ps(partial + (r + 32) * dim + d)),
+                                        _mm512_add_ps(_mm512_loadu_ps(partial + (r + 16) * dim + d),
+                                                      _mm512_loadu_ps(partial + (r + 48) * dim + d)));
+        }
+        for (int i = 0; i < 8; i++) lane[i] = _mm512_add_ps(lane[i], lane[i + 8]);
+        for (int i = 0; i < 4; i++) lane[i] = _mm512_add_ps(lane[i], lane[i + 4]);
+        _mm512_storeu_ps(out + d, _mm512_add_ps(_mm512_add_ps(lane[0], lane[2]), _mm512_add_ps(lane[1], lane[3])));
+    }
+    for (; d < dim; d++) {
         float lane[16];
         for (int r = 0; r < 16; r++) {
             lane[r] = partial[r * dim + d];

@@ -34,7 +34,7 @@ enum GGMLAttention {
                     half.values.withUnsafeBufferPointer { vb in
                         transposed.withUnsafeBufferPointer { tb in
                             let rows = d.batch * d.heads * d.queries
-                            Parallel.rows(rows, minimumPerTask: max(1, 4096 / max(1, d.keys))) { range in
+                            Parallel.rows(rows, minimumPerTask: max(1, 1024 / max(1, d.keys))) { range in
                                 var q16 = [UInt16](repeating: 0, count: d.headDim)
                                 var qWide = [Float](repeating: 0, count: d.headDim)
                                 var scores = [Float](repeating: 0, count: padded)
@@ -45,8 +45,10 @@ enum GGMLAttention {
                                     let kv = (b * d.kvHeads + h / group)
                                     kiln_to_f16(qp + d.qOffset(b, h) + i * d.headDim, &q16, d.headDim)
                                     // Keys past the last visible one are −∞ whatever their product: left out of it.
-                                    var end = d.keys
-                                    while end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
+                                    // Without padding or a window, every key up to the causal position is visible.
+                                    let plain = options.keyMask == nil && options.window == nil
+                                    var end = options.causal ? min(d.keys, i + d.keys - d.queries + 1) : d.keys
+                                    while !plain && end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
                                     let extent = (end + 15) / 16 * 16
                                     scores.withUnsafeMutableBufferPointer { s in
                                         let s = s.baseAddress!
@@ -61,7 +63,7 @@ enum GGMLAttention {
                                         var maximum = -Float.infinity
                                         for j in 0..<extent {
                                             // ggml scales the product, then adds the mask (0 or −∞) and any bias.
-                                            if j < end && d.allowed(b, i, j, options) {
+                                            if j < end && (plain || d.allowed(b, i, j, options)) {
                                                 s[j] *= scale
                                                 if let bias = options.bias {
                                                     s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
