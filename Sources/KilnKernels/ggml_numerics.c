@@ -145,10 +145,45 @@ __attribute__((target("avx2,fma,f16c"))) static inline __m256 load8h(const unsig
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
+// The 16-lane tree (tree16) of sixteen vectors at once, result j from x[j]: the same pairs (lanes 8, 4, 2 and 1
+// apart) added, but two, four, then sixteen keys share each add, the operands brought together by shuffles.
+__attribute__((target("avx512f,avx512dq"))) static inline __m512 trees16(const __m512 x[16]) {
+    __m512 a[8], b[4], c[4];
+    for (int p = 0; p < 8; p++)  // [x_2p's 8 + 8 | x_2p+1's]
+        a[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], 0x44), _mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], 0xEE));
+    for (int p = 0; p < 4; p++)  // 128-bit lane k holds key 4p + k's four sums
+        b[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x88), _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xDD));
+    for (int p = 0; p < 4; p++)  // elements 0 and 1 of each 128-bit lane: (0 + 2), (1 + 3)
+        c[p] = _mm512_add_ps(b[p], _mm512_permute_ps(b[p], _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m512 x01 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(c[0]), _mm512_castps_pd(c[1])));
+    const __m512 x23 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(c[2]), _mm512_castps_pd(c[3])));
+    const __m512 sums = _mm512_add_ps(_mm512_shuffle_ps(x01, x23, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(x01, x23, _MM_SHUFFLE(3, 1, 3, 1)));
+    // element e of 128-bit lane k is key 4e + k
+    return _mm512_permutexvar_ps(_mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0), sums);
+}
+
 // One float16 query row against `keys` float16 rows `ld` apart, `dim` each.
 __attribute__((target("avx512f,avx512dq,f16c"))) static void scores16(const unsigned short *q, const unsigned short *k, long ld,
                                                                       long keys, long dim, float *out, int chain) {
-    for (long key = 0; key < keys; key++) {
+    long key = 0;
+    if (!chain && dim % 64 == 0) {  // vec_dot_f16 without leftovers: sixteen keys' trees at once
+        for (; key + 16 <= keys; key += 16) {
+            __m512 x[16];
+            for (int j = 0; j < 16; j++) {
+                const unsigned short *row = k + (key + j) * ld;
+                __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+                for (long l = 0; l < dim; l += 64) {
+                    s0 = _mm512_fmadd_ps(load16h(row + l), load16h(q + l), s0);
+                    s1 = _mm512_fmadd_ps(load16h(row + l + 16), load16h(q + l + 16), s1);
+                    s2 = _mm512_fmadd_ps(load16h(row + l + 32), load16h(q + l + 32), s2);
+                    s3 = _mm512_fmadd_ps(load16h(row + l + 48), load16h(q + l + 48), s3);
+                }
+                x[j] = _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+            }
+            _mm512_storeu_ps(out + key, trees16(x));
+        }
+    }
+    for (; key < keys; key++) {
         const unsigned short *row = k + key * ld;
         if (chain) {  // tinyBLAS: one accumulator along the row, then the tree
             __m512 acc = _mm512_setzero_ps();
@@ -305,5 +340,50 @@ __attribute__((target("avx512f,avx512dq"))) void kiln_ggml_scores_chain16(const 
         for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(acc[i], acc[i + 8]);
         for (int i = 0; i < 4; i++) b[i] = _mm512_add_ps(a[i], a[i + 4]);
         _mm512_storeu_ps(out + key, _mm512_add_ps(_mm512_add_ps(b[0], b[2]), _mm512_add_ps(b[1], b[3])));
+    }
+}
+
+// A score row's scale (ggml's vec_scale, then the mask's −∞ past the last visible key): s[j] *= scale for j < end,
+// −∞ for end <= j < extent; returns the largest scaled score. Element-wise, so any vector width rounds the same.
+__attribute__((target("avx2,fma,f16c"))) float kiln_ggml_scale_max(float *s, long end, long extent, float scale) {
+    __m256 top = _mm256_set1_ps(-INFINITY);
+    const __m256 factor = _mm256_set1_ps(scale);
+    long j = 0;
+    for (; j + 8 <= end; j += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + j), factor);
+        _mm256_storeu_ps(s + j, v);
+        top = _mm256_max_ps(top, v);
+    }
+    float best = -INFINITY;
+    float lanes[8];
+    _mm256_storeu_ps(lanes, top);
+    for (int i = 0; i < 8; i++) best = lanes[i] > best ? lanes[i] : best;
+    for (; j < end; j++) {
+        s[j] *= scale;
+        best = s[j] > best ? s[j] : best;
+    }
+    for (; j < extent; j++) s[j] = -INFINITY;
+    return best;
+}
+
+// p[j] = s[j] · inverse rounded to float16 (ggml's vec_scale by 1/sum, then the float16 copy PV reads).
+__attribute__((target("avx2,fma,f16c"))) void kiln_ggml_scale_to_f16(const float *s, long count, float inverse, unsigned short *p) {
+    const __m256 factor = _mm256_set1_ps(inverse);
+    long j = 0;
+    for (; j + 8 <= count; j += 8)
+        _mm_storeu_si128((__m128i *)(p + j), _mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(s + j), factor), _MM_FROUND_TO_NEAREST_INT));
+    for (; j < count; j++) p[j] = _cvtss_sh(s[j] * inverse, _MM_FROUND_TO_NEAREST_INT);
+}
+
+// out[l * ldo + j] = k[j * dim + l] widened, for j < rows, l < dim: a key slab transposed for the 16-key tinyBLAS
+// scores, in 16 x 16 blocks so the writes run along rows of the output.
+__attribute__((target("avx2,fma,f16c"))) void kiln_f16_transpose(const unsigned short *k, long rows, long dim, float *out, long ldo) {
+    for (long j0 = 0; j0 < rows; j0 += 16) {
+        const long jn = rows - j0 < 16 ? rows - j0 : 16;
+        for (long l0 = 0; l0 < dim; l0 += 16) {
+            const long ln = dim - l0 < 16 ? dim - l0 : 16;
+            for (long l = 0; l < ln; l++)
+                for (long j = 0; j < jn; j++) out[(l0 + l) * ldo + j0 + j] = _cvtsh_ss(k[(j0 + j) * dim + l0 + l]);
+        }
     }
 }

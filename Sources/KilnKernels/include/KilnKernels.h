@@ -132,4 +132,13 @@ void kiln_ggml_scores_chain16(const float *q, const float *kt, long ldt, long ke
 void kiln_ggml_weigh(const unsigned short *p, const unsigned short *v, long ld, long keys, long dim, float *out, float *partial,
                      int chain, int wide);
 
+/// A score row scaled for its softmax: s[j] *= scale for j < end, −∞ for end <= j < extent; returns the largest.
+float kiln_ggml_scale_max(float *s, long end, long extent, float scale);
+
+/// p[j] = s[j] * inverse as float16 bits (to nearest, ties to even): normalised probabilities as PV reads them.
+void kiln_ggml_scale_to_f16(const float *s, long count, float inverse, unsigned short *p);
+
+/// out[l * ldo + j] = k[j * dim + l] widened from float16, for j < rows and l < dim (a key slab transposed).
+void kiln_f16_transpose(const unsigned short *k, long rows, long dim, float *out, long ldo);
+
 #endif

@@ -60,25 +60,28 @@ enum GGMLAttention {
                                             kiln_ggml_scores(q16, kb.baseAddress! + kv * slab, d.headDim, end, d.headDim, s,
                                                              chainScores ? 1 : 0, wide ? 1 : 0)
                                         }
-                                        var maximum = -Float.infinity
-                                        for j in 0..<extent {
-                                            // ggml scales the product, then adds the mask (0 or −∞) and any bias.
-                                            if j < end && (plain || d.allowed(b, i, j, options)) {
-                                                s[j] *= scale
-                                                if let bias = options.bias {
-                                                    s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
+                                        var maximum: Float
+                                        if plain && options.bias == nil {
+                                            maximum = kiln_ggml_scale_max(s, end, extent, scale)
+                                        } else {
+                                            maximum = -.infinity
+                                            for j in 0..<extent {
+                                                // ggml scales the product, then adds the mask (0 or −∞) and any bias.
+                                                if j < end && (plain || d.allowed(b, i, j, options)) {
+                                                    s[j] *= scale
+                                                    if let bias = options.bias {
+                                                        s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
+                                                    }
+                                                    maximum = max(maximum, s[j])
+                                                } else {
+                                                    s[j] = -.infinity
                                                 }
-                                                maximum = max(maximum, s[j])
-                                            } else {
-                                                s[j] = -.infinity
                                             }
                                         }
                                         let out = op + d.qOffset(b, h) + i * d.headDim
                                         guard maximum > -.infinity else { return }  // nothing visible: zeros
                                         let sum = kiln_ggml_softmax(extent, s, s, maximum, wide ? 1 : 0)
-                                        let inverse = Float(1.0 / sum)
-                                        for j in 0..<extent { s[j] *= inverse }
-                                        kiln_to_f16(s, &p16, extent)
+                                        kiln_ggml_scale_to_f16(s, extent, Float(1.0 / sum), &p16)
                                         kiln_ggml_weigh(p16, vb.baseAddress! + kv * slab, d.headDim, end, d.headDim, out, &partial,
                                                         chainValues ? 1 : 0, wide ? 1 : 0)
                                     }
@@ -108,10 +111,8 @@ enum GGMLAttention {
             keys.withUnsafeBufferPointer { k in
                 Parallel.rows(slabs) { range in
                     for slab in range {
-                        let source = k.baseAddress! + slab * d.keyRows * d.headDim, target = o + slab * d.headDim * padded
-                        for j in 0..<d.keys {
-                            for l in 0..<d.headDim { target[l * padded + j] = Float(Float16(bitPattern: source[j * d.headDim + l])) }
-                        }
+                        kiln_f16_transpose(k.baseAddress! + slab * d.keyRows * d.headDim, d.keys, d.headDim, o + slab * d.headDim * padded,
+                                           padded)
                     }
                 }
             }
