@@ -25,9 +25,9 @@ public struct AttentionOptions: Sendable {
     /// attention adds finfo.min to masked scores, which rounds every score of such a row (a left-pad query) to the
     /// same value. Training matches it, since a label can sit right after a left pad.
     public var fullyMaskedUniform = false
-    /// llama.cpp's numerics (its float16 KV cache, without flash attention): q, k and v rounded to float16 before the
-    /// products, and each row of probabilities rounded to float16 before PV (decoding steps in two passes over their
-    /// key chunks, `DecodeAttention.rounded`). Inference only.
+    /// llama.cpp's numerics (its float16 KV cache, without flash attention), operation for operation (`GGMLAttention`):
+    /// q, k and v rounded to float16, its summation orders, exp and float16 probabilities. Inference only; a query with
+    /// every key masked gets zeros (`fullyMaskedUniform` does not apply).
     public var halfPrecision = false
     /// A float16 copy of a decoding cache's key and value buffers (the same (B, KVH, capacity, D) layout), which
     /// decoding steps read instead of `key` and `value`: half the bytes per step, as llama.cpp's float16 cache.
@@ -76,7 +76,7 @@ public enum Attention {
         let (q, k, v) = (query, key, value)
         let d = Dims(q, k, v, options)
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
-        if options.halfPrecision && !options.fullyMaskedUniform {
+        if options.halfPrecision {
             let output = GGMLAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)
             return (output, AttentionCache(query: q, key: k, value: v, probabilities: Tensor(zeros: [0]), scale: scale, causalOffset: nil))
         }
@@ -157,7 +157,6 @@ public enum Attention {
         } else {
             Softmax.rowForward(UnsafePointer(row), row, d.keys)
         }
-        if options.halfPrecision { HalfRounding.round(row, count: d.keys) }
     }
 
     /// Backward: returns (dq, dk, dv); dk and dv sum over the query heads sharing each KV head.

@@ -3,8 +3,8 @@
 // group with plain dot products over the cache's rows (no transposed copy of K), and keeps the chunk's running maximum,
 // exponent sum and weighted value sum; the chunks are then merged by rescaling to the overall maximum. With a few KV heads
 // and two cores, splitting by head alone left a core idle, and transposing K for the matrix product cost as much as the
-// product at 2,048 keys. Rows are read as float32 or, from a float16 copy of the cache (llama.cpp's numerics), at half
-// the bytes; under those numerics the probabilities are normalised and rounded before they weigh the values (`rounded`).
+// product at 2,048 keys. Rows are read as float32 or from a float16 copy of the cache, at half the bytes. (llama.cpp's
+// numerics, `AttentionOptions.halfPrecision`, take GGMLAttention instead: its order cannot be split by chunks.)
 import Foundation
 import KilnKernels
 
@@ -134,7 +134,6 @@ enum DecodeAttention {
                         scale: Float) -> Tensor {
         // No keys in use: every query sees nothing, and the chunk buffers below would be empty.
         guard d.keys > 0 else { return Tensor(zeros: q.shape) }
-        if options.halfPrecision { return rounded(query: q, key: k, value: v, dims: d, options: options, scale: scale) }
         let split = DecodeSplit(d, minimumChunk: minimumChunk)
         let (group, groups, chunks, chunkKeys) = (split.group, split.groups, split.chunks, split.chunkKeys)
         // Per task, per (head of the group, query): [maximum, sum, D weighted values].
@@ -214,89 +213,6 @@ enum DecodeAttention {
         Vector.scale(UnsafePointer(out), by: 1 / total, into: out, width)
     }
 
-    /// llama.cpp's numerics over chunks: each row of probabilities is normalised over all keys and rounded to float16
-    /// before it weights the values, so the chunks cannot finish alone. Pass one scores each chunk and keeps its maximum
-    /// and exponent sum; those merge into the overall maximum M and sum S per query; pass two weights every value row by
-    /// float16(e^(s − M) / S) and the chunks' weighted sums add up.
-    static func rounded(query q: Tensor, key k: Tensor, value v: Tensor, dims d: Attention.Dims, options: AttentionOptions,
-                        scale: Float) -> Tensor {
-        let split = DecodeSplit(d, minimumChunk: minimumChunk)
-        let (group, groups, chunks, chunkKeys) = (split.group, split.groups, split.chunks, split.chunkKeys)
-        let rowsPerTask = d.queries * group
-        // Scores per (task, query, head, key); per (task, query, head): [maximum, sum], then D weighted values.
-        var scores = [Float](repeating: -.infinity, count: groups * chunks * rowsPerTask * chunkKeys)
-        var stats = [Float](repeating: 0, count: groups * chunks * rowsPerTask * 2)
-        var sums = [Float](repeating: 0, count: groups * chunks * rowsPerTask * d.headDim)
-        var output = Tensor(zeros: q.shape)
-        scores.withUnsafeMutableBufferPointer { sb in
-            stats.withUnsafeMutableBufferPointer { tb in
-                sums.withUnsafeMutableBufferPointer { wb in
-                    nonisolated(unsafe) let (sp, tp, wp) = (sb.baseAddress!, tb.baseAddress!, wb.baseAddress!)
-                    withBuffers(q, k, v, options.halfCache) { qp, kp, vp, hk, hv in
-                        // Pass one: scores, and each chunk's maximum and exponent sum.
-                        split.forEach(d) { index, t, scratch in
-                            for i in 0..<d.queries {
-                                let row = index * rowsPerTask + i * group
-                                let (query, heads) = (qp + d.qOffset(t.b, t.head) + i * d.headDim, t.head..<(t.head + group))
-                                if let hk {
-                                    scoreChunk(query, HalfRows(base: hk + t.kv), keys: t.keys, b: t.b, heads: heads, i: i, d, options, scale,
-                                               into: sp + row * chunkKeys, stride: chunkKeys, stats: tp + row * 2, scratch: scratch)
-                                } else {
-                                    scoreChunk(query, FloatRows(base: kp + t.kv), keys: t.keys, b: t.b, heads: heads, i: i, d, options, scale,
-                                               into: sp + row * chunkKeys, stride: chunkKeys, stats: tp + row * 2, scratch: scratch)
-                                }
-                            }
-                        }
-                        // Into the chunk-0 slot of each (group, query, head): overall maximum, 1 / overall sum.
-                        for groupIndex in 0..<groups {
-                            for r in 0..<rowsPerTask {
-                                let slot = { (chunk: Int) in tp + ((groupIndex * chunks + chunk) * rowsPerTask + r) * 2 }
-                                let maximum = (0..<chunks).map { slot($0)[0] }.max() ?? -.infinity
-                                var total: Float = 0
-                                if maximum > -.infinity {
-                                    for c in 0..<chunks where slot(c)[0] > -.infinity { total += slot(c)[1] * Foundation.exp(slot(c)[0] - maximum) }
-                                }
-                                slot(0)[0] = maximum
-                                slot(0)[1] = total > 0 ? 1 / total : 0
-                            }
-                        }
-                        // Pass two: rounded probabilities weigh the values.
-                        split.forEach(d) { index, t, scratch in
-                            for i in 0..<d.queries {
-                                let row = index * rowsPerTask + i * group
-                                let merged = tp + (t.groupIndex * chunks * rowsPerTask + i * group) * 2
-                                if let hv {
-                                    weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: t.keys, merged: merged,
-                                                HalfRows(base: hv + t.kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch)
-                                } else {
-                                    weighValues(sp + row * chunkKeys, stride: chunkKeys, heads: group, keys: t.keys, merged: merged,
-                                                FloatRows(base: vp + t.kv), width: d.headDim, into: wp + row * d.headDim, scratch: scratch)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        output.withMutablePointer { op in
-            sums.withUnsafeBufferPointer { wp in
-                for groupIndex in 0..<groups {
-                    let (b, head) = (groupIndex / d.kvHeads, (groupIndex % d.kvHeads) * group)
-                    for i in 0..<d.queries {
-                        for g in 0..<group {
-                            let out = op + d.qOffset(b, head + g) + i * d.headDim
-                            for c in 0..<chunks {
-                                let row = (groupIndex * chunks + c) * rowsPerTask + i * group + g
-                                Vector.addScaled(wp.baseAddress! + row * d.headDim, by: 1, into: out, d.headDim)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return output
-    }
-
     /// Query i of every head in `heads` (one KV group, queries `query` onwards) over `keys`: scores into rows `stride`
     /// apart, masked keys −∞, bias added.
     @inline(__always)
@@ -316,42 +232,5 @@ enum DecodeAttention {
                 }
             }
         }
-    }
-
-    /// `scoreRows`, then per head its maximum and Σ e^(s − max) into `stats` (two floats per head).
-    @inline(__always)
-    static func scoreChunk<Rows: KVRows>(_ query: UnsafePointer<Float>, _ k: Rows, keys: Range<Int>, b: Int, heads: Range<Int>, i: Int,
-                                         _ d: Attention.Dims, _ options: AttentionOptions, _ scale: Float,
-                                         into scores: UnsafeMutablePointer<Float>, stride: Int, stats: UnsafeMutablePointer<Float>,
-                                         scratch: UnsafeMutablePointer<Float>) {
-        scoreRows(query, k, keys: keys, b: b, heads: heads, i: i, d, options, scale, into: scores, stride: stride)
-        for g in 0..<heads.count {
-            let row = scores + g * stride
-            let maximum = Vector.max(row, keys.count)
-            stats[2 * g] = maximum
-            stats[2 * g + 1] = maximum > -.infinity ? Vector.shiftedExp(row, shift: maximum, into: scratch, keys.count) : 0
-        }
-    }
-
-    /// Σ float16(e^(s − M) / S) · v over one chunk's keys for each head of the group, M and 1/S from `merged` (two floats
-    /// per head), into rows of `out` (zeroed first), `width` apart.
-    @inline(__always)
-    static func weighValues<Rows: KVRows>(_ scores: UnsafePointer<Float>, stride: Int, heads: Int, keys: Range<Int>,
-                                          merged: UnsafePointer<Float>, _ v: Rows, width: Int, into out: UnsafeMutablePointer<Float>,
-                                          scratch: UnsafeMutablePointer<Float>) {
-        let count = keys.count
-        out.update(repeating: 0, count: heads * width)
-        for g in 0..<heads {
-            let p = scratch + g * stride
-            let (maximum, inverse) = (merged[2 * g], merged[2 * g + 1])
-            guard maximum > -.infinity else {
-                p.update(repeating: 0, count: count)
-                continue
-            }
-            _ = Vector.shiftedExp(scores + g * stride, shift: maximum, into: p, count)
-            Vector.scale(UnsafePointer(p), by: inverse, into: p, count)
-            HalfRounding.round(p, count: count)
-        }
-        v.weigh(scratch, pstride: stride, heads: heads, keys: keys, width: width, into: out, ostride: width)
     }
 }
