@@ -220,14 +220,8 @@ public struct LayerKVCache: Sendable {
     mutating func mirrorHalf(steps: Int) -> HalfKV {
         guard let keys, let values else { return HalfKV(keys: [], values: []) }
         let width = keys.shape[3], rows = keys.shape[2], groups = keys.shape[0] * keys.shape[1]
-        func converted(_ t: Tensor) -> [UInt16] {
-            [UInt16](unsafeUninitializedCapacity: t.count) { out, n in
-                t.withPointer { kiln_to_f16($0, out.baseAddress!, t.count) }
-                n = t.count
-            }
-        }
         guard var mirror = half, mirror.keys.count == keys.count else {
-            let built = HalfKV(keys: converted(keys), values: converted(values))
+            let built = HalfKV(keys: HalfKV.bits(keys), values: HalfKV.bits(values))
             half = built
             return built
         }

@@ -3,6 +3,7 @@
 // and a naive reference beside it. Grouped-query: query head h reads key/value head h / (H / KVH), as HF `repeat_kv`.
 // Under a causal mask the products skip what the mask zeroes (see SmallGemm.Limit).
 import Foundation
+import KilnKernels
 
 /// What may be masked or added before the softmax. Masked scores become −∞; a query row with every key
 /// masked gets zero probabilities and a zero output (not NaN).
@@ -53,6 +54,14 @@ public struct HalfKV: Sendable {
     /// Wraps the two buffers.
     public init(keys: [UInt16], values: [UInt16]) {
         (self.keys, self.values) = (keys, values)
+    }
+
+    /// A float tensor's values as float16 bits (to nearest, ties to even, as llama.cpp's cache stores them).
+    public static func bits(_ x: Tensor) -> [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: x.count) { out, n in
+            x.withPointer { kiln_to_f16($0, out.baseAddress!, x.count) }
+            n = x.count
+        }
     }
 }
 

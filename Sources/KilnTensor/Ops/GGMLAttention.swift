@@ -22,9 +22,11 @@ enum GGMLAttention {
         let chainScores = d.queries >= 2 && d.headDim % lanes == 0
         let chainValues = d.queries >= 2 && d.headDim % 4 == 0
         let slab = d.keyRows * d.headDim
-        let half = options.halfCache ?? HalfKV(keys: toHalf(k), values: toHalf(v))
+        let half = options.halfCache ?? HalfKV(keys: HalfKV.bits(k), values: HalfKV.bits(v))
         let padded = (d.keys + 15) / 16 * 16
         let group = d.heads / d.kvHeads
+        // Without padding or a window, every key up to the causal position is visible.
+        let plain = options.keyMask == nil && options.window == nil
         // The transposed keys of the 16-lane tinyBLAS kernel, one (D, padded) block per (batch, KV head).
         let transposed: [Float] = chainScores && wide ? transposeKeys(half.keys, d, padded: padded) : []
         q.withPointer { qp in
@@ -45,8 +47,6 @@ enum GGMLAttention {
                                     let kv = (b * d.kvHeads + h / group)
                                     kiln_to_f16(qp + d.qOffset(b, h) + i * d.headDim, &q16, d.headDim)
                                     // Keys past the last visible one are −∞ whatever their product: left out of it.
-                                    // Without padding or a window, every key up to the causal position is visible.
-                                    let plain = options.keyMask == nil && options.window == nil
                                     var end = options.causal ? min(d.keys, i + d.keys - d.queries + 1) : d.keys
                                     while !plain && end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
                                     let extent = (end + 15) / 16 * 16
@@ -93,13 +93,6 @@ enum GGMLAttention {
             }
         }
         return output
-    }
-
-    /// A float tensor's values as float16 bits (to nearest, ties to even).
-    static func toHalf(_ x: Tensor) -> [UInt16] {
-        var bits = [UInt16](repeating: 0, count: x.count)
-        x.withPointer { xp in kiln_to_f16(xp, &bits, x.count) }
-        return bits
     }
 
     /// Each (batch, KV head)'s first `d.keys` float16 keys widened and transposed to (D, padded), zero past the keys.
