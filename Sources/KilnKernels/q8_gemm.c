@@ -1,6 +1,7 @@
 // Integer products of GGUF weight blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with activations quantised to Q8 blocks, as llama.cpp's
-// vec_dot kernels compute them: per 32-value block an exact integer dot product, then one float multiply-add by the two
-// scales. A tile of up to 4 weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight
+// vec_dot and tinyBLAS kernels compute them: per 32-value block an exact integer dot product, then one float multiply-add by
+// the two scales. Q4_0's −8 and Q5_0's −16 are folded into that integer (llama.cpp subtracts them from the weight bytes);
+// Q4_1's and Q5_1's minimums stay a separate float term (its q4_1/q5_1 kernels add m·s per block). A tile of up to 4 weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight
 // block once per 4 tokens. Two forms: AVX2 (maddubs + madd, the floor) and AVX-512 VNNI (dpbusd on 256-bit lanes).
 // Intrinsics only; the Swift reference is QuantizedInteger.referenceGemm.
 #include "KilnKernels.h"
@@ -74,11 +75,15 @@ static inline float hsum(__m256 v) {
         const long columns = (long)blocks * 32;                                                                        \
         const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 :                   \
                          type == KILN_Q5_1 ? 24 : 34;                                                                  \
+        /* Q4_0 and Q5_0: the offset times each lane's four activations, subtracted in the integers. */               \
+        const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;                                                     \
+        const __m256i fold = _mm256_set1_epi8(type == KILN_Q4_0 ? 8 : 16);                                             \
         for (int b = 0; b < blocks; b++) {                                                                             \
-            __m256i xv[4];                                                                                             \
+            __m256i xv[4], xo[4];                                                                                      \
             float dx[4], sx[4];                                                                                        \
             for (int t = 0; t < cn; t++) {                                                                             \
                 xv[t] = _mm256_loadu_si256((const __m256i *)(xq + t * columns + b * 32));                              \
+                if (folded) xo[t] = DOT(fold, xv[t]);                                                                  \
                 dx[t] = xd[t * blocks + b];                                                                            \
                 sx[t] = xs[t * blocks + b];                                                                            \
             }                                                                                                          \
@@ -95,17 +100,18 @@ static inline float hsum(__m256 v) {
                         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);   \
                     }                                                                                                  \
                 } else {                                                                                               \
-                    /* Q4: nibbles, offset 8 or the block's m; Q5: nibbles with the fifth bits ORed on, offset 16 or m. */\
+                    /* Q4: nibbles, offset 8 (folded) or the block's m; Q5: nibbles with the fifth bits ORed on. */    \
                     const int five = type == KILN_Q5_0 || type == KILN_Q5_1;                                           \
                     const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;                                        \
                     const unsigned char *nibbles = block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0);                     \
                     const __m256i low = NIBBLES(nibbles);                                                              \
                     const __m256i q = five ? _mm256_or_si256(low, BITS(block + (withMin ? 4 : 2))) : low;              \
-                    const float m = withMin ? half_to_float(block + 2) : (five ? -16 : -8) * dw;                       \
+                    const float m = withMin ? half_to_float(block + 2) : 0;                                            \
                     for (int t = 0; t < cn; t++) {                                                                     \
-                        const __m256i sums = DOT(q, xv[t]);                                                            \
+                        __m256i sums = DOT(q, xv[t]);                                                                  \
+                        if (folded) sums = _mm256_sub_epi32(sums, xo[t]);                                              \
                         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx[t]), acc[r][t]);  \
-                        offset[r][t] += m * sx[t];                                                                     \
+                        if (withMin) offset[r][t] += m * sx[t];                                                        \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
@@ -179,12 +185,15 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
     const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
     const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
     const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
+    const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;
+    const __m512i fold = _mm512_set1_epi8(type == KILN_Q4_0 ? 8 : 16);
     __m256 acc[8];
     float offset[8];
     for (int r = 0; r < 8; r++) { acc[r] = _mm256_setzero_ps(); offset[r] = 0; }
     int b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
+        const __m512i xo = folded ? _mm512_dpbusd_epi32(_mm512_setzero_si512(), fold, xv) : _mm512_setzero_si512();
         // (AVX-512 F's 64-bit insert: the 32-bit one needs DQ, which the dispatch does not check.)
         const __m512 dx = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(xd[b]))),
                                                               _mm256_castps_pd(_mm256_set1_ps(xd[b + 1])), 1));
@@ -208,9 +217,9 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
                     q1 = _mm256_or_si256(q1, fifth_bits_vnni(b1 + (withMin ? 4 : 2)));
                 }
                 sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), xv);
-                const float m0 = withMin ? half_to_float(b0 + 2) : (five ? -16 : -8) * half_to_float(b0);
-                const float m1 = withMin ? half_to_float(b1 + 2) : (five ? -16 : -8) * half_to_float(b1);
-                offset[r] = __builtin_fmaf(m1, xs[b + 1], __builtin_fmaf(m0, xs[b], offset[r]));
+                if (folded) sums = _mm512_sub_epi32(sums, xo);
+                if (withMin)
+                    offset[r] = __builtin_fmaf(half_to_float(b1 + 2), xs[b + 1], __builtin_fmaf(half_to_float(b0 + 2), xs[b], offset[r]));
             }
             const __m512 products = _mm512_cvtepi32_ps(sums);
             acc[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(products), _mm512_castps512_ps256(scale), acc[r]);
@@ -220,6 +229,7 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
     }
     if (b < blocks) {  // an odd last block, 256 bits wide, in the same chains
         const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+        const __m256i xo = folded ? dot_vnni(_mm512_castsi512_si256(fold), xv) : _mm256_setzero_si256();
         for (int r = 0; r < rn; r++) {
             const unsigned char *block = w + r * rowBytes + (long)b * size;
             const float dw = half_to_float(block);
@@ -230,8 +240,8 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
             } else {
                 const __m256i low = NIBBLES(block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0));
                 sums = dot_vnni(five ? _mm256_or_si256(low, fifth_bits_vnni(block + (withMin ? 4 : 2))) : low, xv);
-                const float m = withMin ? half_to_float(block + 2) : (five ? -16 : -8) * dw;
-                offset[r] = __builtin_fmaf(m, xs[b], offset[r]);
+                if (folded) sums = _mm256_sub_epi32(sums, xo);
+                if (withMin) offset[r] = __builtin_fmaf(half_to_float(block + 2), xs[b], offset[r]);
             }
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[b]), acc[r]);
         }

@@ -1,9 +1,16 @@
 // Integer products of GGUF K-quant weights (Q4_K, Q6_K) with activations quantised to llama.cpp's Q8_K (256 int8 per
-// super-block, a float scale, and the sum of each 16 values), as ggml's vec_dot_q4_K_q8_K / q6_K_q8_K compute them: per
-// 32 values an exact integer dot product, multiplied by the sub-block's integer scale, and per super-block one float
-// multiply-add; the minimums (Q4_K) and the −32 offset (Q6_K) come off through the 16-value sums. Tiles of up to 4 weight
-// rows x 4 activation rows share each unpacked sub-block. AVX2 and AVX-512 VNNI forms; Swift reference:
-// QuantizedIntegerK.referenceGemm.
+// super-block, a float scale, and the sum of each 16 values). Per 32 values an exact integer dot product times the
+// sub-block's integer scale; the minimums (Q4_K) and the −32 offset (Q6_K) come off through the 16-value sums. How the
+// integers meet the float scales follows whichever llama.cpp kernel a product of that shape runs there (`order`):
+// - KILN_K_VECDOT, ggml_vec_dot_q4_K_q8_K / q6_K_q8_K (fewer than 8 activation rows): eight int32 lanes per super-block
+//   (Q6_K's offset taken off lane by lane), one 8-lane float fma chain, Q4_K's minimums in a 4-lane chain of their own;
+// - KILN_K_TILED, ggml-cpu/tiled (8 rows or more): the whole super-block's integers, scaled by the weight's d (and dmin)
+//   and then the activation's, summed per output in super-block order, an add after a multiply in the AVX-512 VNNI
+//   build and an fma in the AVX2 one;
+// - KILN_K_REPACK, the CPU_REPACK buffer's q4_K_8x8 gemv/gemm (Q4_K matrices of a multiple of 8 rows, any row count):
+//   the super-block's integers and its minimum sum, each in its own fma chain by d·dx and dmin·dx, subtracted at the end.
+// Tiles of up to 4 weight rows x 4 activation rows share each unpacked sub-block. AVX2 and AVX-512 VNNI forms; Swift
+// reference: QuantizedIntegerK.ggmlGemm.
 #include "KilnKernels.h"
 #include <immintrin.h>
 
@@ -25,6 +32,13 @@ AVX2 static inline float k_hsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline int k_hsum_int(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
 }
 
 // Q4_K's eight 6-bit scales and minimums from its 12 packed bytes (ggml's get_scale_min_k4).
@@ -52,14 +66,22 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
     return _mm256_or_si256(nib, _mm256_slli_epi16(two, 4));
 }
 
-#define DEFINE_K_TILE(NAME, ATTR)                                                                                      \
-    ATTR __attribute__((always_inline)) static inline void NAME(const int type, const unsigned char *w, long rowBytes,   \
-        const signed char *xq, const float *xd, const short *xb, int supers, float *y, long ldc, const int rn,         \
-        const int cn) {                                                                                                \
+// One rn x cn tile (rn, cn <= 4; constant at each call so the accumulators stay in registers). `wide` picks the AVX-512
+// VNNI build's float steps of the tiled order.
+#define DEFINE_K_TILE(NAME, ATTR, WIDE)                                                                                \
+    ATTR __attribute__((always_inline)) static inline void NAME(const int type, const int order,                      \
+        const unsigned char *w, long rowBytes, const signed char *xq, const float *xd, const short *xb, int supers,     \
+        float *y, long ldc, const int rn, const int cn) {                                                              \
         __m256 acc[4][4];                                                                                              \
-        float offset[4][4];                                                                                            \
+        __m128 lanesMin[4][4];                                                                                         \
+        float whole[4][4], wholeMin[4][4];                                                                             \
         for (int r = 0; r < 4; r++)                                                                                    \
-            for (int t = 0; t < 4; t++) { acc[r][t] = _mm256_setzero_ps(); offset[r][t] = 0; }                         \
+            for (int t = 0; t < 4; t++) {                                                                              \
+                acc[r][t] = _mm256_setzero_ps();                                                                       \
+                lanesMin[r][t] = _mm_setzero_ps();                                                                     \
+                whole[r][t] = 0;                                                                                       \
+                wholeMin[r][t] = 0;                                                                                    \
+            }                                                                                                          \
         const long columns = (long)supers * 256;                                                                       \
         const int size = type == KILN_Q4_K ? 144 : 210;                                                                \
         for (int b = 0; b < supers; b++) {                                                                             \
@@ -87,11 +109,36 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                     const float d = k_half(block), dmin = k_half(block + 2);                                           \
                     for (int t = 0; t < cn; t++) {                                                                     \
                         const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
-                        int m = 0;                                                                                     \
-                        for (int j = 0; j < 8; j++) m += minimum[j] * (bs[2 * j] + bs[2 * j + 1]);                     \
                         const float dx = xd[(long)t * supers + b];                                                     \
-                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_set1_ps(d * dx), acc[r][t]);   \
-                        offset[r][t] -= dmin * dx * (float)m;                                                          \
+                        if (order == KILN_K_VECDOT) {                                                                  \
+                            /* minimum pairs of 32-value sums, madd'ed into four lanes */                              \
+                            int pair[4];                                                                               \
+                            for (int k = 0; k < 4; k++)                                                                \
+                                pair[k] = minimum[2 * k] * (bs[4 * k] + bs[4 * k + 1]) +                               \
+                                          minimum[2 * k + 1] * (bs[4 * k + 2] + bs[4 * k + 3]);                        \
+                            const float scaled = dx * d, scaledMin = -dx * dmin;                                       \
+                            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(scaled), _mm256_cvtepi32_ps(sums[t]), acc[r][t]); \
+                            lanesMin[r][t] = _mm_fmadd_ps(_mm_set1_ps(scaledMin), _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)pair)), \
+                                                          lanesMin[r][t]);                                             \
+                        } else {                                                                                       \
+                            int m = 0;                                                                                 \
+                            for (int j = 0; j < 8; j++) m += minimum[j] * (bs[2 * j] + bs[2 * j + 1]);                 \
+                            const float integer = (float)k_hsum_int(sums[t]), mins = (float)m;                         \
+                            if (order == KILN_K_REPACK) {                                                              \
+                                const float scaled = d * dx, scaledMin = dmin * dx;                                    \
+                                whole[r][t] = __builtin_fmaf(integer, scaled, whole[r][t]);                            \
+                                wholeMin[r][t] = __builtin_fmaf(mins, scaledMin, wholeMin[r][t]);                      \
+                            } else if (WIDE) {                                                                         \
+                                const float first = integer * d;                                                       \
+                                const float result = __builtin_fmaf(-dmin, mins, first);                               \
+                                const float term = result * dx;                                                        \
+                                whole[r][t] = whole[r][t] + term;                                                      \
+                            } else {                                                                                   \
+                                const float first = d * integer;                                                       \
+                                const float result = __builtin_fmaf(-dmin, mins, first);                               \
+                                whole[r][t] = __builtin_fmaf(result, dx, whole[r][t]);                                 \
+                            }                                                                                          \
+                        }                                                                                              \
                     }                                                                                                  \
                 } else {                                                                                               \
                     const signed char *sc = (const signed char *)(block + 192);                                        \
@@ -103,41 +150,62 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                             sums[t] = _mm256_add_epi32(sums[t], k_scaled(q, _mm256_loadu_si256((const __m256i *)a), scales)); \
                         }                                                                                              \
                     }                                                                                                  \
+                    /* the −32 offset: 32 x (sum of 16 x scale) in pairs, lane by lane as ggml's madd */               \
+                    const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));              \
                     const float d = k_half(block + 208);                                                               \
                     for (int t = 0; t < cn; t++) {                                                                     \
-                        const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
-                        int m = 0;                                                                                     \
-                        for (int j = 0; j < 16; j++) m += sc[j] * bs[j];                                               \
+                        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(xb + (long)t * supers * 16 + b * 16)); \
+                        const __m256i lanes = _mm256_sub_epi32(sums[t], _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5)); \
                         const float dx = xd[(long)t * supers + b];                                                     \
-                        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_set1_ps(d * dx), acc[r][t]);   \
-                        offset[r][t] -= 32 * d * dx * (float)m;                                                        \
+                        if (order == KILN_K_VECDOT) {                                                                  \
+                            const float scaled = dx * d;                                                               \
+                            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(scaled), _mm256_cvtepi32_ps(lanes), acc[r][t]);  \
+                        } else if (WIDE) {                                                                             \
+                            const float result = (float)k_hsum_int(lanes) * d;                                         \
+                            const float term = result * dx;                                                            \
+                            whole[r][t] = whole[r][t] + term;                                                          \
+                        } else {                                                                                       \
+                            const float result = d * (float)k_hsum_int(lanes);                                         \
+                            whole[r][t] = __builtin_fmaf(result, dx, whole[r][t]);                                     \
+                        }                                                                                              \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
         for (int r = 0; r < rn; r++)                                                                                   \
-            for (int t = 0; t < cn; t++) y[t * ldc + r] = k_hsum(acc[r][t]) + offset[r][t];                             \
+            for (int t = 0; t < cn; t++) {                                                                             \
+                float out;                                                                                             \
+                if (order == KILN_K_VECDOT) {                                                                          \
+                    __m128 m = lanesMin[r][t];                                                                         \
+                    m = _mm_add_ps(m, _mm_movehl_ps(m, m));                                                            \
+                    m = _mm_add_ss(m, _mm_movehdup_ps(m));                                                             \
+                    out = k_hsum(acc[r][t]) + _mm_cvtss_f32(m);                                                        \
+                } else {                                                                                               \
+                    out = whole[r][t] - wholeMin[r][t];                                                                \
+                }                                                                                                      \
+                y[t * ldc + r] = out;                                                                                  \
+            }                                                                                                          \
     }
 
-DEFINE_K_TILE(k_tile_avx2, AVX2)
-DEFINE_K_TILE(k_tile_vnni, VNNI)
+DEFINE_K_TILE(k_tile_avx2, AVX2, 0)
+DEFINE_K_TILE(k_tile_vnni, VNNI, 1)
 
 #define K_TILE_CASES(TILE, TYPE)                                                                                       \
     switch (rn * 8 + cn) {                                                                                             \
-    case 4 * 8 + 4: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 4); break;                               \
-    case 4 * 8 + 3: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 3); break;                               \
-    case 4 * 8 + 2: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 2); break;                               \
-    case 4 * 8 + 1: TILE(TYPE, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 1); break;                               \
+    case 4 * 8 + 4: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 4); break;                               \
+    case 4 * 8 + 3: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 3); break;                               \
+    case 4 * 8 + 2: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 2); break;                               \
+    case 4 * 8 + 1: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 1); break;                               \
     default:                                                                                                           \
         for (int i = 0; i < rn; i++)                                                                                   \
             for (int j = 0; j < cn; j++)                                                                               \
-                TILE(TYPE, wt + i * rowBytes, rowBytes, xt + j * columns, dt + j * supers, bt + (long)j * supers * 16, \
+                TILE(TYPE, order, wt + i * rowBytes, rowBytes, xt + j * columns, dt + j * supers, bt + (long)j * supers * 16, \
                      supers, yt + j * ldc + i, ldc, 1, 1);                                                             \
     }
 
 #define DEFINE_K_GEMM(NAME, ATTR, TILE, CN)                                                                            \
-    ATTR void NAME(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,    \
-                   const short *xb, int xrows, int supers, float *y, long ldc) {                                      \
+    ATTR void NAME(int type, int order, const void *weights, long rowBytes, int wrows, const signed char *xq,          \
+                   const float *xd, const short *xb, int xrows, int supers, float *y, long ldc) {                     \
         const unsigned char *w = (const unsigned char *)weights;                                                       \
         const long columns = (long)supers * 256;                                                                       \
         for (int r = 0; r < wrows; r += 4) {                                                                           \

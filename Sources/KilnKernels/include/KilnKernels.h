@@ -19,7 +19,8 @@ enum { KILN_Q4_0 = 0, KILN_Q4_1 = 1, KILN_Q8_0 = 2, KILN_Q4_K = 3, KILN_Q6_K = 4
 
 /// y[t * ldc + r] = row r of `weights` (`wrows` rows of `blocks` blocks of `type`, `rowBytes` apart) dotted with
 /// activation row t (`xrows` rows of blocks x 32 int8 in `xq`, scales xd[t * blocks + b], and xs[t * blocks + b] =
-/// scale x sum of the block's values, which the Q4 offsets use), as llama.cpp's vec_dot computes it. AVX2 form.
+/// scale x sum of the block's values, which Q4_1's and Q5_1's minimums use), as llama.cpp's vec_dot and tinyBLAS
+/// compute it. AVX2 form.
 void kiln_q8_gemm_avx2(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
                        const float *xs, int xrows, int blocks, float *y, long ldc);
 
@@ -27,15 +28,19 @@ void kiln_q8_gemm_avx2(int type, const void *weights, long rowBytes, int wrows, 
 void kiln_q8_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
                        const float *xs, int xrows, int blocks, float *y, long ldc);
 
+/// Which llama.cpp kernel's float order a K-quant product follows (q8k_gemm.c): ggml_vec_dot (fewer than 8 activation
+/// rows), ggml-cpu/tiled (8 or more), or the CPU_REPACK q4_K_8x8 kernels (Q4_K matrices of a multiple of 8 rows).
+enum { KILN_K_VECDOT = 0, KILN_K_TILED = 1, KILN_K_REPACK = 2 };
+
 /// y[t * ldc + r] = row r of `weights` (`wrows` rows of `supers` Q4_K or Q6_K super-blocks) dotted with activation row t
 /// quantised as llama.cpp's Q8_K (`supers` x 256 int8 per row in `xq`, scale xd[t * supers + b], and the sum of each
-/// 16 values in xb[(t * supers + b) * 16 + j]). AVX2 form.
-void kiln_q8k_gemm_avx2(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
-                        const short *xb, int xrows, int supers, float *y, long ldc);
+/// 16 values in xb[(t * supers + b) * 16 + j]), in the float order `order` (`KILN_K_*`). AVX2 form.
+void kiln_q8k_gemm_avx2(int type, int order, const void *weights, long rowBytes, int wrows, const signed char *xq,
+                        const float *xd, const short *xb, int xrows, int supers, float *y, long ldc);
 
-/// `kiln_q8k_gemm_avx2` with AVX-512 VNNI dot products.
-void kiln_q8k_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
-                        const short *xb, int xrows, int supers, float *y, long ldc);
+/// `kiln_q8k_gemm_avx2` with AVX-512 VNNI dot products, following a llama.cpp built for AVX-512 VNNI.
+void kiln_q8k_gemm_vnni(int type, int order, const void *weights, long rowBytes, int wrows, const signed char *xq,
+                        const float *xd, const short *xb, int xrows, int supers, float *y, long ldc);
 
 /// x[i] rounded to float16 (to nearest, ties to even, subnormals kept) and widened back, in place: llama.cpp's float16
 /// KV cache and float16 operands, through F16C.

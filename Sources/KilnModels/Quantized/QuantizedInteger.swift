@@ -27,8 +27,8 @@ struct Q8Activations {
     /// rows × blocks scales, rounded to float16 as llama.cpp stores them.
     var d: [Float]
     /// rows × blocks of scale × Σ q: Q4_1's and Q5_1's offset term (float16-rounded from the float32 scale, llama.cpp's
-    /// Q8_1 `s`) or Q4_0's and Q5_0's (the float16 scale times the integer sum, so the −8 or −16 offset is exact as in
-    /// llama.cpp's kernels).
+    /// Q8_1 `s`); for the other types the float16 scale times the integer sum (their kernels fold the offset into the
+    /// integers and do not read it).
     var s: [Float]
 
     /// Quantises `rows` rows of `columns` (a multiple of 32) floats for weights of `type`.
@@ -199,18 +199,16 @@ enum QuantizedInteger {
                                 let one = weight.type == .q5_1 ? 2 : 0
                                 let packed = block.load(fromByteOffset: 6 + one + i % 16, as: UInt8.self)
                                 let bits = block.loadUnaligned(fromByteOffset: 2 + one, as: UInt32.self)
-                                w = Int32(i < 16 ? packed & 0x0F : packed >> 4) | Int32((bits >> i) & 1) << 4
+                                w = (Int32(i < 16 ? packed & 0x0F : packed >> 4) | Int32((bits >> i) & 1) << 4) - (one == 0 ? 16 : 0)
                             default:
                                 let packed = block.load(fromByteOffset: (weight.type == .q4_1 ? 4 : 2) + i % 16, as: UInt8.self)
-                                w = Int32(i < 16 ? packed & 0x0F : packed >> 4)
+                                w = Int32(i < 16 ? packed & 0x0F : packed >> 4) - (weight.type == .q4_0 ? 8 : 0)
                             }
                             sum += w * a
                         }
                         total += dw * dx * Float(sum)
                         switch weight.type {
                         case .q4_1, .q5_1: total += HalfFloat.f16ToF32((block + 2).loadUnaligned(as: UInt16.self)) * sx
-                        case .q4_0: total -= 8 * dw * sx
-                        case .q5_0: total -= 16 * dw * sx
                         default: break
                         }
                     }

@@ -58,9 +58,28 @@ enum QuantizedIntegerK {
     static func forward(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                         y: UnsafeMutablePointer<Float>, dispatch: KernelDispatch = .current) {
         let activations = Q8KActivations(x, rows: rows, columns: weight.columns)
-        QuantizedInteger.launch(dispatch.vnni ? kiln_q8k_gemm_vnni : kiln_q8k_gemm_avx2,
-                                type: Int32(weight.type == .q4_K ? KILN_Q4_K : KILN_Q6_K), weight: weight, base: base, rows: rows,
-                                q: activations.q, d: activations.d, third: activations.sums, thirdPerScale: 16, y: y)
+        let order = Int32(order(weight: weight, rows: rows).rawValue)
+        let kernel: QuantizedInteger.Kernel<Int16> = dispatch.vnni
+            ? { kiln_q8k_gemm_vnni($0, order, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }
+            : { kiln_q8k_gemm_avx2($0, order, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) }
+        QuantizedInteger.launch(kernel, type: Int32(weight.type == .q4_K ? KILN_Q4_K : KILN_Q6_K), weight: weight, base: base,
+                                rows: rows, q: activations.q, d: activations.d, third: activations.sums, thirdPerScale: 16, y: y)
+    }
+
+    /// The llama.cpp kernel whose float order a product follows (`KILN_K_*`).
+    enum Order: Int {
+        /// ggml_vec_dot_q4_K_q8_K / q6_K_q8_K, one output at a time: below 8 activation rows.
+        case vecDot = 0
+        /// ggml-cpu/tiled: 8 activation rows or more.
+        case tiled = 1
+        /// The CPU_REPACK buffer's q4_K_8x8 kernels, which take every Q4_K matrix of a multiple of 8 rows.
+        case repack = 2
+    }
+
+    /// Which kernel llama.cpp (0.3.36, x86, default model parameters) multiplies `rows` activation rows by `weight` with.
+    static func order(weight: QuantizedMatrix, rows: Int) -> Order {
+        if weight.type == .q4_K && weight.rows % 8 == 0 { return .repack }
+        return rows >= 8 ? .tiled : .vecDot
     }
 
     /// The kernels' reference: each weight value as an integer with its integer sub-block scale (and minimum or −32
@@ -85,6 +104,62 @@ enum QuantizedIntegerK {
                         total += d.0 * dx * Float(sum) - d.1 * dx * Float(minimum)
                     }
                     y[t * weight.rows + r] = total
+                }
+            }
+        }
+        return y
+    }
+
+    /// The kernels' statement in llama.cpp's float order (`order`; `wide`: the AVX-512 VNNI build's tiled steps), one
+    /// value at a time: what `kiln_q8k_gemm_*` must equal bit for bit.
+    static func ggmlGemm(weight: QuantizedMatrix, activations: Q8KActivations, rows: Int, order: Order, wide: Bool) -> [Float] {
+        let supers = weight.columns / 256
+        var y = [Float](repeating: 0, count: rows * weight.rows)
+        weight.withBase { base in
+            for t in 0..<rows {
+                for r in 0..<weight.rows {
+                    var lanes = [Float](repeating: 0, count: 8), lanesMin = [Float](repeating: 0, count: 4)
+                    var whole: Float = 0, wholeMin: Float = 0
+                    for b in 0..<supers {
+                        let block = base + r * weight.rowBytes + b * weight.type.typeSize
+                        let (scaled, (d, dmin), offset) = weight.type == .q4_K ? q4K(block) : q6K(block)
+                        // Lane k of a 32-value run holds values 4k…4k+3; Q6_K's offset leaves lane i/32 (its madd of
+                        // 16-value sums in pairs), Q4_K's minimums four lanes of 64 values.
+                        var lane = [Int](repeating: 0, count: 8), pair = [Int](repeating: 0, count: 4)
+                        var integer = 0, minimum = 0
+                        for i in 0..<256 {
+                            let a = Int(activations.q[t * weight.columns + b * 256 + i])
+                            lane[(i % 32) / 4] += scaled[i] * a
+                            integer += scaled[i] * a
+                            if weight.type == .q6_K {
+                                lane[i / 32] -= offset[i] * a
+                                integer -= offset[i] * a
+                            } else {
+                                pair[i / 64] += offset[i] * a
+                                minimum += offset[i] * a
+                            }
+                        }
+                        let dx = activations.d[t * supers + b]
+                        switch order {
+                        case .vecDot:
+                            for k in 0..<8 { lanes[k].addProduct(dx * d, Float(lane[k])) }
+                            if weight.type == .q4_K { for k in 0..<4 { lanesMin[k].addProduct(-dx * dmin, Float(pair[k])) } }
+                        case .repack:
+                            whole.addProduct(Float(integer), d * dx)
+                            wholeMin.addProduct(Float(minimum), dmin * dx)
+                        case .tiled:
+                            var result = wide ? Float(integer) * d : d * Float(integer)
+                            if weight.type == .q4_K { result.addProduct(-dmin, Float(minimum)) }
+                            if wide { whole += result * dx } else { whole.addProduct(result, dx) }
+                        }
+                    }
+                    if order == .vecDot {
+                        let half = (0..<4).map { lanes[$0] + lanes[$0 + 4] }
+                        y[t * weight.rows + r] = ((half[0] + half[2]) + (half[1] + half[3]))
+                            + ((lanesMin[0] + lanesMin[2]) + (lanesMin[1] + lanesMin[3]))
+                    } else {
+                        y[t * weight.rows + r] = whole - wholeMin
+                    }
                 }
             }
         }
