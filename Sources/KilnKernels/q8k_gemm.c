@@ -4,11 +4,12 @@
 // integers meet the float scales follows whichever llama.cpp kernel a product of that shape runs there (`order`):
 // - KILN_K_VECDOT, ggml_vec_dot_q4_K_q8_K / q6_K_q8_K (fewer than 8 activation rows): eight int32 lanes per super-block
 //   (Q6_K's offset taken off lane by lane), one 8-lane float fma chain, Q4_K's minimums in a 4-lane chain of their own;
-// - KILN_K_TILED, ggml-cpu/tiled (8 rows or more): the whole super-block's integers, scaled by the weight's d (and dmin)
-//   and then the activation's, summed per output in super-block order, an add after a multiply in the AVX-512 VNNI
-//   build and an fma in the AVX2 one;
-// - KILN_K_REPACK, the CPU_REPACK buffer's q4_K_8x8 gemv/gemm (Q4_K matrices of a multiple of 8 rows, any row count):
-//   the super-block's integers and its minimum sum, each in its own fma chain by d·dx and dmin·dx, subtracted at the end.
+// - KILN_K_TILED, ggml-cpu/tiled (8 rows or more): the whole super-block's integers times the weight's d (less dmin
+//   times the minimum sum, one fma), then one fma by the activation's scale per super-block into the output (its
+//   AVX-512 VNNI kernel writes a multiply and an add, which GCC's default contraction fuses into that same fma);
+// - KILN_K_REPACK, the CPU_REPACK buffer's q4_K_8x8 kernels (Q4_K matrices of a multiple of 8 rows, any row count):
+//   integers and minimum sums each in their own fma chain by d·dx and dmin·dx, subtracted at the end; its gemm (whole
+//   groups of 4 activation rows) adds them per 64 values, its gemv (the last rows % 4) per super-block.
 // Tiles of up to 4 weight rows x 4 activation rows share each unpacked sub-block. AVX2 and AVX-512 VNNI forms; Swift
 // reference: QuantizedIntegerK.ggmlGemm.
 #include "KilnKernels.h"
@@ -66,12 +67,11 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
     return _mm256_or_si256(nib, _mm256_slli_epi16(two, 4));
 }
 
-// One rn x cn tile (rn, cn <= 4; constant at each call so the accumulators stay in registers). `wide` picks the AVX-512
-// VNNI build's float steps of the tiled order.
-#define DEFINE_K_TILE(NAME, ATTR, WIDE)                                                                                \
+// One rn x cn tile (rn, cn <= 4; constant at each call so the accumulators stay in registers).
+#define DEFINE_K_TILE(NAME, ATTR)                                                                                \
     ATTR __attribute__((always_inline)) static inline void NAME(const int type, const int order,                      \
-        const unsigned char *w, long rowBytes, const signed char *xq, const float *xd, const short *xb, int supers,     \
-        float *y, long ldc, const int rn, const int cn) {                                                              \
+        const int gemmRows, const unsigned char *w, long rowBytes, const signed char *xq, const float *xd,              \
+        const short *xb, int supers, float *y, long ldc, const int rn, const int cn) {                                 \
         __m256 acc[4][4];                                                                                              \
         __m128 lanesMin[4][4];                                                                                         \
         float whole[4][4], wholeMin[4][4];                                                                             \
@@ -103,11 +103,22 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                             const signed char *a = xq + t * columns + b * 256 + 64 * c;                               \
                             const __m256i pl = k_scaled(lo, _mm256_loadu_si256((const __m256i *)a), slo);               \
                             const __m256i ph = k_scaled(hi, _mm256_loadu_si256((const __m256i *)(a + 32)), shi);        \
-                            sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(pl, ph));                             \
+                            if (order == KILN_K_REPACK && t < gemmRows) {                                              \
+                                /* the 4-row gemm: one fma per 64 values, for the sums and for the minimums */         \
+                                const short *bs = xb + (long)t * supers * 16 + b * 16 + 4 * c;                         \
+                                const int m = minimum[2 * c] * (bs[0] + bs[1]) + minimum[2 * c + 1] * (bs[2] + bs[3]);  \
+                                const float dx = xd[(long)t * supers + b];                                             \
+                                const float scaled = k_half(block) * dx, scaledMin = k_half(block + 2) * dx;           \
+                                whole[r][t] = __builtin_fmaf((float)k_hsum_int(_mm256_add_epi32(pl, ph)), scaled, whole[r][t]); \
+                                wholeMin[r][t] = __builtin_fmaf((float)m, scaledMin, wholeMin[r][t]);                  \
+                            } else {                                                                                   \
+                                sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(pl, ph));                         \
+                            }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
                     const float d = k_half(block), dmin = k_half(block + 2);                                           \
                     for (int t = 0; t < cn; t++) {                                                                     \
+                        if (order == KILN_K_REPACK && t < gemmRows) continue;                                          \
                         const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
                         const float dx = xd[(long)t * supers + b];                                                     \
                         if (order == KILN_K_VECDOT) {                                                                  \
@@ -128,11 +139,6 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                                 const float scaled = d * dx, scaledMin = dmin * dx;                                    \
                                 whole[r][t] = __builtin_fmaf(integer, scaled, whole[r][t]);                            \
                                 wholeMin[r][t] = __builtin_fmaf(mins, scaledMin, wholeMin[r][t]);                      \
-                            } else if (WIDE) {                                                                         \
-                                const float first = integer * d;                                                       \
-                                const float result = __builtin_fmaf(-dmin, mins, first);                               \
-                                const float term = result * dx;                                                        \
-                                whole[r][t] = whole[r][t] + term;                                                      \
                             } else {                                                                                   \
                                 const float first = d * integer;                                                       \
                                 const float result = __builtin_fmaf(-dmin, mins, first);                               \
@@ -160,10 +166,6 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                         if (order == KILN_K_VECDOT) {                                                                  \
                             const float scaled = dx * d;                                                               \
                             acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(scaled), _mm256_cvtepi32_ps(lanes), acc[r][t]);  \
-                        } else if (WIDE) {                                                                             \
-                            const float result = (float)k_hsum_int(lanes) * d;                                         \
-                            const float term = result * dx;                                                            \
-                            whole[r][t] = whole[r][t] + term;                                                          \
                         } else {                                                                                       \
                             const float result = d * (float)k_hsum_int(lanes);                                         \
                             whole[r][t] = __builtin_fmaf(result, dx, whole[r][t]);                                     \
@@ -187,19 +189,19 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
             }                                                                                                          \
     }
 
-DEFINE_K_TILE(k_tile_avx2, AVX2, 0)
-DEFINE_K_TILE(k_tile_vnni, VNNI, 1)
+DEFINE_K_TILE(k_tile_avx2, AVX2)
+DEFINE_K_TILE(k_tile_vnni, VNNI)
 
 #define K_TILE_CASES(TILE, TYPE)                                                                                       \
     switch (rn * 8 + cn) {                                                                                             \
-    case 4 * 8 + 4: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 4); break;                               \
-    case 4 * 8 + 3: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 3); break;                               \
-    case 4 * 8 + 2: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 2); break;                               \
-    case 4 * 8 + 1: TILE(TYPE, order, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 1); break;                               \
+    case 4 * 8 + 4: TILE(TYPE, order, gemmRows, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 4); break;                               \
+    case 4 * 8 + 3: TILE(TYPE, order, gemmRows, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 3); break;                               \
+    case 4 * 8 + 2: TILE(TYPE, order, gemmRows, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 2); break;                               \
+    case 4 * 8 + 1: TILE(TYPE, order, gemmRows, wt, rowBytes, xt, dt, bt, supers, yt, ldc, 4, 1); break;                               \
     default:                                                                                                           \
         for (int i = 0; i < rn; i++)                                                                                   \
             for (int j = 0; j < cn; j++)                                                                               \
-                TILE(TYPE, order, wt + i * rowBytes, rowBytes, xt + j * columns, dt + j * supers, bt + (long)j * supers * 16, \
+                TILE(TYPE, order, gemmRows - j, wt + i * rowBytes, rowBytes, xt + j * columns, dt + j * supers, bt + (long)j * supers * 16, \
                      supers, yt + j * ldc + i, ldc, 1, 1);                                                             \
     }
 
@@ -212,6 +214,8 @@ DEFINE_K_TILE(k_tile_vnni, VNNI, 1)
             const int rn = wrows - r < 4 ? wrows - r : 4;                                                              \
             for (int t = 0; t < xrows; t += CN) {                                                                      \
                 const int cn = xrows - t < CN ? xrows - t : CN;                                                        \
+                /* the repack kernels' gemm takes whole groups of 4 activation rows, its gemv the rest */             \
+                const int gemmRows = xrows - xrows % 4 - t;                                                            \
                 const unsigned char *wt = w + r * rowBytes;                                                            \
                 const signed char *xt = xq + t * columns;                                                              \
                 const float *dt = xd + (long)t * supers;                                                               \

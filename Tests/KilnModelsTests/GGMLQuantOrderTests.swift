@@ -1,6 +1,6 @@
 // The K-quant kernels against their statement in llama.cpp's float order (QuantizedIntegerK.ggmlGemm), bit for bit: each
-// order (vec_dot, tiled, CPU_REPACK) in the AVX2 form (llama.cpp's AVX2 build) and, where the CPU has it, the VNNI form
-// (its AVX-512 VNNI build), on random super-blocks and tile shapes with edges.
+// order (vec_dot, tiled, CPU_REPACK) in the AVX2 form and, where the CPU has it, the VNNI form, on random super-blocks and
+// tile shapes with edges.
 import Foundation
 import KilnKernels
 import KilnTensor
@@ -20,8 +20,7 @@ struct GGMLQuantOrderTests {
             let activations = x.withUnsafeBufferPointer { Q8KActivations($0.baseAddress!, rows: xrows, columns: columns) }
             for (name, dispatch) in QuantizedIntegerTests.forms() {
                 for order in orders {
-                    let expected = QuantizedIntegerK.ggmlGemm(weight: weight, activations: activations, rows: xrows, order: order,
-                                                              wide: dispatch.vnni)
+                    let expected = QuantizedIntegerK.ggmlGemm(weight: weight, activations: activations, rows: xrows, order: order)
                     var y = [Float](repeating: .nan, count: expected.count)
                     weight.withBase { base in
                         activations.q.withUnsafeBufferPointer { q in

@@ -72,7 +72,8 @@ enum QuantizedIntegerK {
         case vecDot = 0
         /// ggml-cpu/tiled: 8 activation rows or more.
         case tiled = 1
-        /// The CPU_REPACK buffer's q4_K_8x8 kernels, which take every Q4_K matrix of a multiple of 8 rows.
+        /// The CPU_REPACK buffer's q4_K_8x8 kernels, which take every Q4_K matrix of a multiple of 8 rows: its gemm for
+        /// whole groups of 4 activation rows, its gemv for the rest.
         case repack = 2
     }
 
@@ -110,9 +111,9 @@ enum QuantizedIntegerK {
         return y
     }
 
-    /// The kernels' statement in llama.cpp's float order (`order`; `wide`: the AVX-512 VNNI build's tiled steps), one
-    /// value at a time: what `kiln_q8k_gemm_*` must equal bit for bit.
-    static func ggmlGemm(weight: QuantizedMatrix, activations: Q8KActivations, rows: Int, order: Order, wide: Bool) -> [Float] {
+    /// The kernels' statement in llama.cpp's float order (`order`), one value at a time: what both forms of
+    /// `kiln_q8k_gemm_*` must equal bit for bit.
+    static func ggmlGemm(weight: QuantizedMatrix, activations: Q8KActivations, rows: Int, order: Order) -> [Float] {
         let supers = weight.columns / 256
         var y = [Float](repeating: 0, count: rows * weight.rows)
         weight.withBase { base in
@@ -144,13 +145,21 @@ enum QuantizedIntegerK {
                         case .vecDot:
                             for k in 0..<8 { lanes[k].addProduct(dx * d, Float(lane[k])) }
                             if weight.type == .q4_K { for k in 0..<4 { lanesMin[k].addProduct(-dx * dmin, Float(pair[k])) } }
+                        case .repack where t < rows - rows % 4:
+                            // The gemm of whole groups of 4 rows: one fma per 64 values.
+                            for c in 0..<4 {
+                                var part = 0
+                                for i in (64 * c)..<(64 * c + 64) { part += scaled[i] * Int(activations.q[t * weight.columns + b * 256 + i]) }
+                                whole.addProduct(Float(part), d * dx)
+                                wholeMin.addProduct(Float(pair[c]), dmin * dx)
+                            }
                         case .repack:
                             whole.addProduct(Float(integer), d * dx)
                             wholeMin.addProduct(Float(minimum), dmin * dx)
                         case .tiled:
-                            var result = wide ? Float(integer) * d : d * Float(integer)
+                            var result = d * Float(integer)
                             if weight.type == .q4_K { result.addProduct(-dmin, Float(minimum)) }
-                            if wide { whole += result * dx } else { whole.addProduct(result, dx) }
+                            whole.addProduct(result, dx)
                         }
                     }
                     if order == .vecDot {
