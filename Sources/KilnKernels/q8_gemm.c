@@ -8,10 +8,6 @@
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
-// How far ahead of the current block pair the single-row kernel prefetches each of its eight weight rows: at 640 bytes
-// the loads of each new block's scale stalled the kernel (a third of its samples in `perf`); 1,536 gave 5–17% more
-// decode tokens/s on Q4_1 and Q8_0, and 3,072 no more.
-#define KILN_ROW_PREFETCH 1536
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
 static inline float half_to_float(const unsigned char *p) AVX2;
@@ -199,7 +195,9 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
                                                               _mm256_castps_pd(_mm256_set1_ps(xd[b + 1])), 1));
         for (int r = 0; r < rn; r++) {
             const unsigned char *b0 = w + r * rowBytes + (long)b * size, *b1 = b0 + size;
-            _mm_prefetch((const char *)(b0 + KILN_ROW_PREFETCH), _MM_HINT_T0);
+            // The same bytes of the next pass's row: the next eight rows are one contiguous stretch, fetched while this
+            // pass works (a second line for Q8_0's 68-byte pairs measured no better).
+            _mm_prefetch((const char *)(b0 + 8 * rowBytes), _MM_HINT_T0);
             const __m512 scale = _mm512_mul_ps(pair_scales(b0, b1), dx);
             __m512i sums;
             if (type == KILN_Q8_0) {

@@ -87,7 +87,8 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
         for (int b = 0; b < supers; b++) {                                                                             \
             for (int r = 0; r < rn; r++) {                                                                             \
                 const unsigned char *block = w + r * rowBytes + (long)b * size;                                       \
-                for (int line = 0; line < size; line += 64) _mm_prefetch((const char *)(block + 2 * size + line), _MM_HINT_T0); \
+                /* the same block of the next pass of 4 rows: one contiguous stretch, fetched during this one */     \
+                for (int line = 0; line < size; line += 64) _mm_prefetch((const char *)(block + 4 * rowBytes + line), _MM_HINT_T0); \
                 __m256i sums[4];                                                                                       \
                 for (int t = 0; t < cn; t++) sums[t] = _mm256_setzero_si256();                                        \
                 if (type == KILN_Q4_K) {                                                                               \
