@@ -1,7 +1,7 @@
 // Attention: against numpy on a small grouped-query case, the BLAS path against the naive loops on random
 // shapes with every mask and bias option, fully masked rows, and backward against finite differences.
 import Foundation
-import KilnTensor
+@testable import KilnTensor
 import Testing
 
 @Suite("Attention")
@@ -133,6 +133,23 @@ struct AttentionTests {
         let general = Attention.forward(query: q, key: k, value: v, options: options).0
         #expect(fromHalf.maxAbsDifference(fromFloat) < 1e-5)
         #expect(fromFloat.maxAbsDifference(general) < 1e-5)
+    }
+
+    @Test("llama.cpp numerics: a long decoding step split by keys and channels equals one task per row bit for bit",
+          arguments: [Case(batch: 1, heads: 9, kvHeads: 3, queries: 1, keys: 600, headDim: 64),
+                      Case(batch: 2, heads: 4, kvHeads: 2, queries: 1, keys: 300, headDim: 32)])
+    func splitDecodeStep(configuration: Case) {
+        var (q, k, v, options) = configuration.tensors(seed: 79)
+        (k, v) = (HalfRounding.rounded(k), HalfRounding.rounded(v))
+        options.halfPrecision = true
+        options.keyCount = configuration.keys
+        options.halfCache = HalfKV(keys: HalfKV.bits(k), values: HalfKV.bits(v))
+        let split = Attention.forward(query: q, key: k, value: v, options: options).0
+        // A window wider than the cache hides nothing but takes the per-row path.
+        options.window = 1 << 20
+        let perRow = Attention.forward(query: q, key: k, value: v, options: options).0
+        #expect(configuration.keys >= GGMLAttention.splitKeys)
+        #expect(split.storage.map(\.bitPattern) == perRow.storage.map(\.bitPattern))
     }
 
     @Test("A decoding step over a cache with no keys in use gives zeros, not a crash")

@@ -25,8 +25,13 @@ enum GGMLAttention {
         let half = options.halfCache ?? HalfKV(keys: HalfKV.bits(k), values: HalfKV.bits(v))
         let padded = (d.keys + 15) / 16 * 16
         let group = d.heads / d.kvHeads
-        // Without padding or a window, every key up to the causal position is visible.
-        let plain = options.keyMask == nil && options.window == nil
+        // Without padding or a window, every key up to the causal position is visible (decoding passes a mask that
+        // is usually all true: checked once here rather than per key, where it was a tenth of a step at 2,048 keys).
+        let plain = options.window == nil && !(options.keyMask?.contains(false) ?? false)
+        if d.queries == 1 && plain && options.bias == nil && d.keys >= splitKeys && d.headDim % 32 == 0 {
+            step(q, half, d, scale: scale, wide: wide, into: &output)
+            return output
+        }
         // The transposed keys of the 16-lane tinyBLAS kernel, one (D, padded) block per (batch, KV head).
         let transposed: [Float] = chainScores && wide ? transposeKeys(half.keys, d, padded: padded) : []
         q.withPointer { qp in
@@ -93,6 +98,64 @@ enum GGMLAttention {
             }
         }
         return output
+    }
+
+    /// Keys from which a decoding step splits its rows (`step`): below, one row per task costs less than three hand-offs.
+    static let splitKeys = 256
+
+    /// A decoding step (one query per head, every key visible) in three balanced phases: scores split by 256-key runs
+    /// (each key's product is its own vec_dot), each row's softmax, then PV split by 32 channels (each channel is its
+    /// own vec_dot over the keys). One task per row left a core idle for most of a row: 9 heads on 2 cores.
+    static func step(_ q: Tensor, _ half: HalfKV, _ d: Attention.Dims, scale: Float, wide: Bool, into output: inout Tensor) {
+        let rows = d.batch * d.heads, group = d.heads / d.kvHeads, slab = d.keyRows * d.headDim
+        let end = d.keys, extent = (d.keys + 15) / 16 * 16, runs = (end + 255) / 256, bands = d.headDim / 32
+        var q16 = [UInt16](repeating: 0, count: rows * d.headDim)
+        var scores = [Float](repeating: 0, count: rows * extent)
+        var p16 = [UInt16](repeating: 0, count: rows * extent)
+        q.withPointer { qp in
+            for row in 0..<rows { kiln_to_f16(qp + d.qOffset(row / d.heads, row % d.heads), &q16[row * d.headDim], d.headDim) }
+        }
+        // Row r reads KV slab (batch, head / group): the cache's (B, KVH, keyRows, D) layout.
+        let kv = { (row: Int) in (row / d.heads) * d.kvHeads + (row % d.heads) / group }
+        half.keys.withUnsafeBufferPointer { kb in
+            half.values.withUnsafeBufferPointer { vb in
+                q16.withUnsafeBufferPointer { qb in
+                    scores.withUnsafeMutableBufferPointer { sb in
+                        p16.withUnsafeMutableBufferPointer { pb in
+                            output.withMutablePointer { op in
+                                nonisolated(unsafe) let (kb, vb, qb, sb, pb, op) = (kb.baseAddress!, vb.baseAddress!, qb.baseAddress!,
+                                                                                    sb.baseAddress!, pb.baseAddress!, op)
+                                Parallel.dynamicRows(rows * runs, chunk: 1) { units in
+                                    for unit in units {
+                                        let (row, first) = (unit / runs, unit % runs * 256)
+                                        kiln_ggml_scores(qb + row * d.headDim, kb + kv(row) * slab + first * d.headDim, d.headDim,
+                                                         min(256, end - first), d.headDim, sb + row * extent + first, 0, wide ? 1 : 0)
+                                    }
+                                }
+                                Parallel.rows(rows) { range in
+                                    for row in range {
+                                        let s = sb + row * extent
+                                        let maximum = kiln_ggml_scale_max(s, end, extent, scale)
+                                        let sum = kiln_ggml_softmax(extent, s, s, maximum, wide ? 1 : 0)
+                                        kiln_ggml_scale_to_f16(s, extent, Float(1.0 / sum), pb + row * extent)
+                                    }
+                                }
+                                Parallel.dynamicRows(rows * bands, chunk: 1) { units in
+                                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 64 * 32) { partial in
+                                        for unit in units {
+                                            let (row, channel) = (unit / bands, unit % bands * 32)
+                                            kiln_ggml_weigh(pb + row * extent, vb + kv(row) * slab + channel, d.headDim, end, 32,
+                                                            op + d.qOffset(row / d.heads, row % d.heads) + channel,
+                                                            partial.baseAddress!, 0, wide ? 1 : 0)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Each (batch, KV head)'s first `d.keys` float16 keys widened and transposed to (D, padded), zero past the keys.
