@@ -157,7 +157,7 @@ DEFINE_TILE(tile_vnni, VNNI, dot_vnni, fifth_bits_vnni)
         }                                                                                                              \
     }
 
-DEFINE_GEMM(kiln_q8_gemm_avx2, AVX2, tile_avx2, 2)
+DEFINE_GEMM(q8_gemm_avx2_tiles, static AVX2, tile_avx2, 2)
 DEFINE_GEMM(q8_gemm_vnni_tiles, static VNNI, tile_vnni, 4)
 
 // Decoding (one activation row) with 512-bit integer products: two consecutive blocks per dpbusd, their two float16
@@ -247,34 +247,78 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
     for (int r = 0; r < rn; r++) y[r] = hsum(acc[r]) + offset[r];
 }
 
-// Eight rows at a time: each row's float sum is one dependent chain of two fmas per block pair, so eight chains in
-// flight keep the FMA units busy where four left them waiting on latency.
-#define ROW_CASES(TYPE)                                                                                                \
+// Decoding at the AVX2 floor: one block per step in the tile's float order, but eight rows in flight (eight
+// independent fma chains where the tile's four waited on latency) and the next pass's rows prefetched.
+AVX2 __attribute__((always_inline)) static inline void row_dot_avx2(const int type, const unsigned char *w, long rowBytes,
+    const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
+    const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
+    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
+    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
+    const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;
+    const __m256i fold = _mm256_set1_epi8(type == KILN_Q4_0 ? 8 : 16);
+    __m256 acc[8];
+    float offset[8];
+    for (int r = 0; r < 8; r++) { acc[r] = _mm256_setzero_ps(); offset[r] = 0; }
+    for (int b = 0; b < blocks; b++) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+        const __m256i xo = folded ? dot_avx2(fold, xv) : _mm256_setzero_si256();
+        const float dx = xd[b], sx = xs[b];
+        for (int r = 0; r < rn; r++) {
+            const unsigned char *block = w + r * rowBytes + (long)b * size;
+            _mm_prefetch((const char *)(block + 8 * rowBytes), _MM_HINT_T0);
+            const float dw = half_to_float(block);
+            __m256i sums;
+            if (type == KILN_Q8_0) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
+                sums = dot_avx2(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+            } else {
+                const __m256i low = NIBBLES(block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0));
+                sums = dot_avx2(five ? _mm256_or_si256(low, fifth_bits_avx2(block + (withMin ? 4 : 2))) : low, xv);
+                if (folded) sums = _mm256_sub_epi32(sums, xo);
+                // The tile's expression, so the compiler treats it alike (it contracts it to an fma in both).
+                const float m = withMin ? half_to_float(block + 2) : 0;
+                if (withMin) offset[r] += m * sx;
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * dx), acc[r]);
+        }
+    }
+    for (int r = 0; r < rn; r++) y[r] = hsum(acc[r]) + offset[r];
+}
+
+// Eight rows at a time: each row's float sum is one dependent chain of fmas, so eight chains in flight keep the FMA
+// units busy where four left them waiting on latency.
+#define ROW_CASES(ROW, TYPE)                                                                                           \
     switch (rn) {                                                                                                      \
-    case 8: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 8); break;                                     \
-    case 7: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 7); break;                                     \
-    case 6: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 6); break;                                     \
-    case 5: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 5); break;                                     \
-    case 4: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 4); break;                                     \
-    case 3: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 3); break;                                     \
-    case 2: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 2); break;                                     \
-    default: row_dot_vnni(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 1); break;                                    \
+    case 8: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 8); break;                                              \
+    case 7: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 7); break;                                              \
+    case 6: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 6); break;                                              \
+    case 5: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 5); break;                                              \
+    case 4: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 4); break;                                              \
+    case 3: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 3); break;                                              \
+    case 2: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 2); break;                                              \
+    default: ROW(TYPE, wt, rowBytes, xq, xd, xs, blocks, y + r, 1); break;                                             \
     }
 
-VNNI void kiln_q8_gemm_vnni(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,
-                            const float *xs, int xrows, int blocks, float *y, long ldc) {
-    if (xrows != 1) {
-        q8_gemm_vnni_tiles(type, weights, rowBytes, wrows, xq, xd, xs, xrows, blocks, y, ldc);
-        return;
+// The public entry of each form: one activation row takes the single-row kernel, more take the tiles.
+#define DEFINE_ENTRY(NAME, ATTR, TILES, ROW)                                                                           \
+    ATTR void NAME(int type, const void *weights, long rowBytes, int wrows, const signed char *xq, const float *xd,    \
+                   const float *xs, int xrows, int blocks, float *y, long ldc) {                                      \
+        if (xrows != 1) {                                                                                              \
+            TILES(type, weights, rowBytes, wrows, xq, xd, xs, xrows, blocks, y, ldc);                                  \
+            return;                                                                                                    \
+        }                                                                                                              \
+        const unsigned char *w = (const unsigned char *)weights;                                                       \
+        for (int r = 0; r < wrows; r += 8) {                                                                           \
+            const int rn = wrows - r < 8 ? wrows - r : 8;                                                              \
+            const unsigned char *wt = w + r * rowBytes;                                                                \
+            if (type == KILN_Q4_0) { ROW_CASES(ROW, KILN_Q4_0) }                                                       \
+            else if (type == KILN_Q4_1) { ROW_CASES(ROW, KILN_Q4_1) }                                                  \
+            else if (type == KILN_Q5_0) { ROW_CASES(ROW, KILN_Q5_0) }                                                  \
+            else if (type == KILN_Q5_1) { ROW_CASES(ROW, KILN_Q5_1) }                                                  \
+            else { ROW_CASES(ROW, KILN_Q8_0) }                                                                         \
+        }                                                                                                              \
     }
-    const unsigned char *w = (const unsigned char *)weights;
-    for (int r = 0; r < wrows; r += 8) {
-        const int rn = wrows - r < 8 ? wrows - r : 8;
-        const unsigned char *wt = w + r * rowBytes;
-        if (type == KILN_Q4_0) { ROW_CASES(KILN_Q4_0) }
-        else if (type == KILN_Q4_1) { ROW_CASES(KILN_Q4_1) }
-        else if (type == KILN_Q5_0) { ROW_CASES(KILN_Q5_0) }
-        else if (type == KILN_Q5_1) { ROW_CASES(KILN_Q5_1) }
-        else { ROW_CASES(KILN_Q8_0) }
-    }
-}
+
+DEFINE_ENTRY(kiln_q8_gemm_avx2, AVX2, q8_gemm_avx2_tiles, row_dot_avx2)
+DEFINE_ENTRY(kiln_q8_gemm_vnni, VNNI, q8_gemm_vnni_tiles, row_dot_vnni)
+
