@@ -1,14 +1,19 @@
 // Integer products of GGUF weight blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with activations quantised to Q8 blocks, as llama.cpp's
 // vec_dot and tinyBLAS kernels compute them: per 32-value block an exact integer dot product, then one float multiply-add by
 // the two scales. Q4_0's −8 and Q5_0's −16 are folded into that integer (llama.cpp subtracts them from the weight bytes);
-// Q4_1's and Q5_1's minimums stay a separate float term (its q4_1/q5_1 kernels add m·s per block). A tile of up to 4 weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight
-// block once per 4 tokens. Two forms: AVX2 (maddubs + madd, the floor) and AVX-512 VNNI (dpbusd on 256-bit lanes).
+// Q4_1's and Q5_1's minimums stay a separate float term (its q4_1/q5_1 kernels add m·s per block). A tile of up to 4
+// weight rows x 4 activation rows shares every unpacked block, so prefill unpacks each weight block once per 4 tokens. Two forms: AVX2 (maddubs + madd, the floor) and AVX-512 VNNI (dpbusd on 256-bit lanes).
 // Intrinsics only; the Swift reference is QuantizedInteger.referenceGemm.
 #include "KilnKernels.h"
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+// Bytes of one block of `type`: the float16 scale, Q4_1/Q5_1's float16 minimum, Q5's 4 bytes of fifth bits, the values.
+static inline int block_bytes(int type) {
+    return type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
+}
 
 static inline float half_to_float(const unsigned char *p) AVX2;
 static inline float half_to_float(const unsigned char *p) {
@@ -69,8 +74,7 @@ static inline float hsum(__m256 v) {
         for (int r = 0; r < 4; r++)                                                                                    \
             for (int t = 0; t < 4; t++) { acc[r][t] = _mm256_setzero_ps(); offset[r][t] = 0; }                         \
         const long columns = (long)blocks * 32;                                                                        \
-        const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 :                   \
-                         type == KILN_Q5_1 ? 24 : 34;                                                                  \
+        const int size = block_bytes(type);                                                                            \
         /* Q4_0 and Q5_0: the offset times each lane's four activations, subtracted in the integers. */               \
         const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;                                                     \
         const __m256i fold = _mm256_set1_epi8(type == KILN_Q4_0 ? 8 : 16);                                             \
@@ -178,7 +182,7 @@ static inline __m512 pair_scales(const unsigned char *a, const unsigned char *b)
 
 VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int type, const unsigned char *w, long rowBytes,
     const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
-    const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
+    const int size = block_bytes(type);
     const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
     const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
     const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;
@@ -251,7 +255,7 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
 // independent fma chains where the tile's four waited on latency) and the next pass's rows prefetched.
 AVX2 __attribute__((always_inline)) static inline void row_dot_avx2(const int type, const unsigned char *w, long rowBytes,
     const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
-    const int size = type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
+    const int size = block_bytes(type);
     const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
     const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
     const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;

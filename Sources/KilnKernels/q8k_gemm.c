@@ -94,6 +94,7 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                 if (type == KILN_Q4_K) {                                                                               \
                     int scale[8], minimum[8];                                                                          \
                     q4k_scales(block + 4, scale, minimum);                                                             \
+                    const float d = k_half(block), dmin = k_half(block + 2);                                           \
                     for (int c = 0; c < 4; c++) {                                                                      \
                         const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));            \
                         const __m256i lo = _mm256_and_si256(packed, _mm256_set1_epi8(0x0F));                          \
@@ -109,7 +110,7 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                                 const short *bs = xb + (long)t * supers * 16 + b * 16 + 4 * c;                         \
                                 const int m = minimum[2 * c] * (bs[0] + bs[1]) + minimum[2 * c + 1] * (bs[2] + bs[3]);  \
                                 const float dx = xd[(long)t * supers + b];                                             \
-                                const float scaled = k_half(block) * dx, scaledMin = k_half(block + 2) * dx;           \
+                                const float scaled = d * dx, scaledMin = dmin * dx;                                    \
                                 whole[r][t] = __builtin_fmaf((float)k_hsum_int(_mm256_add_epi32(pl, ph)), scaled, whole[r][t]); \
                                 wholeMin[r][t] = __builtin_fmaf((float)m, scaledMin, wholeMin[r][t]);                  \
                             } else {                                                                                   \
@@ -117,7 +118,6 @@ AVX2 static inline __m256i q6k_values(const unsigned char *block, int j) {
                             }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
-                    const float d = k_half(block), dmin = k_half(block + 2);                                           \
                     for (int t = 0; t < cn; t++) {                                                                     \
                         if (order == KILN_K_REPACK && t < gemmRows) continue;                                          \
                         const short *bs = xb + (long)t * supers * 16 + b * 16;                                         \
