@@ -10,7 +10,7 @@ public enum WideGemm {
     public static let available = KernelDispatch.current.avx512
 
     /// Weight rows per stripe, the unit the cores claim: a multiple of the kernel's 6-row block, small enough that the
-    /// last stripe keeps one core waiting only briefly and a stripe's outputs stay in L2 until they are transposed into y.
+    /// last stripe keeps one core waiting only briefly and a stripe's partial sums stay in L2 between reduction blocks.
     static let stripeRows = 48
 
     /// Tokens per panel of the transposed activations (the kernel's 4 x 16 lanes).
@@ -56,8 +56,7 @@ public enum WideGemm {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < stripes else { break }
                 let start = index * stripeRows, count = min(stripeRows, n - start)
-                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, Int32(count), stripe)
-                kiln_transpose_avx512(stripe, Int32(count), Int32(m), mp, ys + start, n)
+                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, Int32(count), stripe, ys + start, n, Int32(m))
             }
         }
     }
