@@ -12,10 +12,12 @@
 
 enum { KC = 128, ROWS = 6, LANES = 16, TOKENS = 64 };
 
-// Stores 16 tokens' results of up to 6 weight rows (a[r], lanes = tokens) into y's natural layout: y[i * ldy + r] for
-// i < tn, r < rn. Two 4 x 4 shuffle stages and a cross-lane permute transpose eight rows at once (rows past rn are
-// zeros and masked off), so the finished tile goes straight to y instead of through a second pass over memory.
-TARGET __attribute__((always_inline)) static inline void store_transposed(const __m512 a[8], float *y, long ldy, int rn, int tn) {
+// Stores 16 tokens' results of up to 6 weight rows (a[r], lanes = tokens) into y's natural layout: y[i * ldy + r] =
+// a[r][i] (+ bias[r]) for i < tn, r < rn. Two 4 x 4 shuffle stages and a cross-lane permute transpose eight rows at
+// once (rows past rn are zeros and masked off), so the finished tile goes straight to y instead of through a second
+// pass over memory, and the bias is added on the way rather than in a pass of its own.
+TARGET __attribute__((always_inline)) static inline void store_transposed(const __m512 a[8], float *y, long ldy,
+                                                                          const float *bias, int rn, int tn) {
     const __m512 t0 = _mm512_unpacklo_ps(a[0], a[1]), t1 = _mm512_unpackhi_ps(a[0], a[1]);
     const __m512 t2 = _mm512_unpacklo_ps(a[2], a[3]), t3 = _mm512_unpackhi_ps(a[2], a[3]);
     const __m512 t4 = _mm512_unpacklo_ps(a[4], a[5]), t5 = _mm512_unpackhi_ps(a[4], a[5]);
@@ -28,10 +30,12 @@ TARGET __attribute__((always_inline)) static inline void store_transposed(const 
     const __m512i lanes01 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
     const __m512i lanes23 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
     const __mmask8 mask = (__mmask8)((1u << rn) - 1);
+    const __m512 b = bias ? _mm512_castps256_ps512(_mm256_maskz_loadu_ps(mask, bias)) : _mm512_setzero_ps();
+    const __m512 bb = _mm512_shuffle_f32x4(b, b, 0x44);
     for (int c = 0; c < 4; c++) {
         // Tokens c, 4 + c (from lanes 0, 1) and 8 + c, 12 + c (lanes 2, 3), eight rows each.
-        const __m512 lo = _mm512_permutex2var_ps(u[c], lanes01, u[4 + c]);
-        const __m512 hi = _mm512_permutex2var_ps(u[c], lanes23, u[4 + c]);
+        const __m512 lo = _mm512_add_ps(_mm512_permutex2var_ps(u[c], lanes01, u[4 + c]), bb);
+        const __m512 hi = _mm512_add_ps(_mm512_permutex2var_ps(u[c], lanes23, u[4 + c]), bb);
         if (c < tn) _mm256_mask_storeu_ps(y + (long)c * ldy, mask, _mm512_castps512_ps256(lo));
         if (4 + c < tn) _mm256_mask_storeu_ps(y + (long)(4 + c) * ldy, mask, _mm512_extractf32x8_ps(lo, 1));
         if (8 + c < tn) _mm256_mask_storeu_ps(y + (long)(8 + c) * ldy, mask, _mm512_castps512_ps256(hi));
@@ -40,10 +44,11 @@ TARGET __attribute__((always_inline)) static inline void store_transposed(const 
 }
 
 // yt[r * ldt + 16v + i] (+)= sum_p w[r * ldw + p] * xt[p * ldx + 16v + i] for r < rn, v < vn, p < kc; on the last
-// block of the reduction the sums go to y[(16v + i) * ldy + r] instead, for tokens 16v + i < tn.
+// block of the reduction the sums (+ bias[r]) go to y[(16v + i) * ldy + r] instead, for tokens 16v + i < tn.
 TARGET __attribute__((always_inline)) static inline void block(const float *xt, long ldx, const float *w, long ldw, int kc,
                                                                float *yt, long ldt, int first, float *y, long ldy, int tn,
-                                                               const float *wn, int nrn, const int rn, const int vn) {
+                                                               const float *bias, const float *wn, int nrn, const int rn,
+                                                               const int vn) {
     __m512 acc[ROWS][4];
     for (int r = 0; r < ROWS; r++)
         for (int v = 0; v < 4; v++)
@@ -64,7 +69,7 @@ TARGET __attribute__((always_inline)) static inline void block(const float *xt, 
         for (int v = 0; v < vn; v++) {
             const __m512 a[8] = {acc[0][v], acc[1][v], acc[2][v], acc[3][v], acc[4][v], acc[5][v],
                                  _mm512_setzero_ps(), _mm512_setzero_ps()};
-            store_transposed(a, y + (long)LANES * v * ldy, ldy, rn, tn - LANES * v);
+            store_transposed(a, y + (long)LANES * v * ldy, ldy, bias, rn, tn - LANES * v);
         }
         return;
     }
@@ -74,16 +79,16 @@ TARGET __attribute__((always_inline)) static inline void block(const float *xt, 
 
 #define ROW_CASES(VN)                                                                                                  \
     switch (rn) {                                                                                                      \
-    case 6: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 6, VN); break;                                       \
-    case 5: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 5, VN); break;                                       \
-    case 4: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 4, VN); break;                                       \
-    case 3: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 3, VN); break;                                       \
-    case 2: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 2, VN); break;                                       \
-    default: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, wn, nrn, 1, VN); break;                                      \
+    case 6: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 6, VN); break;                          \
+    case 5: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 5, VN); break;                          \
+    case 4: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 4, VN); break;                          \
+    case 3: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 3, VN); break;                          \
+    case 2: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 2, VN); break;                          \
+    default: block(xb, ldx, wb, k, kc, tb, mp, first, ob, ldy, tn, bb, wn, nrn, 1, VN); break;                         \
     }
 
-TARGET void kiln_sgemm_stripe_avx512(const float *xt, int mp, int k, const float *w, int rows, float *yt, float *y,
-                                     long ldy, int m) {
+TARGET void kiln_sgemm_stripe_avx512(const float *xt, int mp, int k, const float *w, const float *bias, int rows,
+                                     float *yt, float *y, long ldy, int m) {
     for (int k0 = 0; k0 < k; k0 += KC) {
         const int kc = k - k0 < KC ? k - k0 : KC;
         const int first = k0 == 0, last = k0 + kc >= k;
@@ -97,6 +102,7 @@ TARGET void kiln_sgemm_stripe_avx512(const float *xt, int mp, int k, const float
                 const float *wb = w + (long)r * k + k0;
                 float *tb = yt + (long)r * mp + t0;
                 float *ob = last && y ? y + (long)t0 * ldy + r : 0;
+                const float *bb = bias ? bias + r : 0;
                 // The weights of the block after this one: the next six rows, or the stripe's first rows of the next
                 // panel or reduction block.
                 const float *wn; int nrn;

@@ -20,4 +20,20 @@ struct HeadsTests {
         #expect(Heads.merge(y) == x)
         #expect(Heads.splitBackward(y) == x && Heads.mergeBackward(x, heads: 4) == y)
     }
+
+    @Test("A fused projection splits into parts: x[b, t, (part·H + h)·D + e] lands at part's y[b, h, t, e]")
+    func fusedSplit() {
+        let x = KernelTests.random([2, 3, 3 * 4 * 2], seed: 93)
+        let parts = Heads.split(x, parts: 3, heads: 4)
+        #expect(parts.count == 3 && parts.allSatisfy { $0.shape == [2, 4, 3, 2] })
+        for (part, y) in parts.enumerated() {
+            for b in 0..<2 {
+                for t in 0..<3 {
+                    for h in 0..<4 {
+                        for e in 0..<2 { #expect(y[b, h, t, e] == x[b, t, (part * 4 + h) * 2 + e]) }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -34,23 +34,30 @@ struct WideGemmTests {
         }
     }
 
-    @Test("The kernel writes exactly the rows and tokens it is given (AVX-512 only)", arguments: [20, 300])
-    func stripeBounds(k: Int) {
+    @Test("The kernel writes exactly the rows and tokens it is given, bias added (AVX-512 only)",
+          arguments: [(20, false), (300, true), (128, true)])
+    func stripeBounds(_ shape: (k: Int, biased: Bool)) {
+        let k = shape.k
         guard KernelDispatch(cpu: kiln_cpu_features(), environment: [:]).avx512 else { return }
         // Two panels: tokens 0-63 (64 wide) and 64-79 (16 wide, starting at 64 · k), of which 77 tokens are real.
         let (m, mp, rows, ldy) = (77, 80, 7, 10)
         let xt = Self.values(k * mp, seed: 3), w = Self.values(rows * k, seed: 5)
+        let bias = shape.biased ? Self.values(rows, seed: 9) : nil
         func x(_ t: Int, _ p: Int) -> Float { t < 64 ? xt[p * 64 + t] : xt[64 * k + p * 16 + t - 64] }
         var partial = [Float](repeating: 0, count: rows * mp)
         var y = [Float](repeating: .nan, count: (m + 1) * ldy)
-        kiln_sgemm_stripe_avx512(xt, Int32(mp), Int32(k), w, Int32(rows), &partial, &y, ldy, Int32(m))
+        if let bias {
+            kiln_sgemm_stripe_avx512(xt, Int32(mp), Int32(k), w, bias, Int32(rows), &partial, &y, ldy, Int32(m))
+        } else {
+            kiln_sgemm_stripe_avx512(xt, Int32(mp), Int32(k), w, nil, Int32(rows), &partial, &y, ldy, Int32(m))
+        }
         for t in 0...m {
             for r in 0..<ldy {
                 guard t < m && r < rows else {
                     #expect(y[t * ldy + r].isNaN, "y[\(t), \(r)] outside the product was written")
                     continue
                 }
-                let expected = (0..<k).reduce(0.0) { $0 + Double(w[r * k + $1]) * Double(x(t, $1)) }
+                let expected = (0..<k).reduce(Double(bias?[r] ?? 0)) { $0 + Double(w[r * k + $1]) * Double(x(t, $1)) }
                 #expect(abs(Double(y[t * ldy + r]) - expected) <= 1e-5 * Double(max(1, k / 64)), "y[\(t), \(r)]")
             }
         }

@@ -105,12 +105,17 @@ static inline void kiln_spin_unlock(unsigned char *lock) { __atomic_store_n(lock
 /// Adds `amount` to `*counter` atomically and returns the value before: work handed out to threads one item at a time.
 static inline long kiln_fetch_add(long *counter, long amount) { return __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED); }
 
-/// y[t * ldy + r] = sum_p w[r * k + p] * x[t, p] for r < rows, t < m: float32 weight rows in place against activations
+/// y[t * ldy + r] = sum_p w[r * k + p] * x[t, p] (+ bias[r]) for r < rows, t < m: float32 weight rows in place against activations
 /// transposed into 64-token panels, AVX-512 broadcast form (prefill). mp is m rounded up to 16; panel t0 = 0, 64, …
 /// starts at xt + t0 * k and holds x[t0 + i, p] at p * width + i, width = min(64, mp - t0). yt (rows * mp floats) holds
 /// the partial sums between 128-step blocks of the reduction.
-void kiln_sgemm_stripe_avx512(const float *xt, int mp, int k, const float *w, int rows, float *yt, float *y, long ldy,
-                              int m);
+void kiln_sgemm_stripe_avx512(const float *xt, int mp, int k, const float *w, const float *bias, int rows, float *yt,
+                              float *y, long ldy, int m);
+
+/// c[r * ldc + j] = alpha * sum_{p0 <= p < p1} a[r * lda + p] * b[p * ldb + j] (+ c[r * ldc + j] when accumulate) for
+/// r < rows (at most 6), j < n: one row block of SmallGemm's small row-major products, AVX-512 (attention's heads).
+void kiln_small_gemm_rows_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc, int rows,
+                                 int n, int p0, int p1, float alpha, int accumulate);
 
 /// out[j * ldo + i] = in[i * ldi + j] for i < rows, j < columns, in 8 x 8 register blocks.
 void kiln_transpose_avx512(const float *in, int rows, int columns, long ldi, float *out, long ldo);

@@ -211,7 +211,7 @@ public struct LayerKVCache: Sendable {
     /// Attention from a fused q|k|v projection (B, T, 3·H·D) with H heads for all three (GPT-2, BLOOM):
     /// returns the heads merged back, (B, T, H·D), before the output projection.
     public mutating func attend(fusedQKV: Tensor, heads: Int, options: AttentionOptions) -> Tensor {
-        let qkv = FamilyOps.splitLast(fusedQKV, parts: 3).map { Heads.split($0, heads: heads) }
+        let qkv = Heads.split(fusedQKV, parts: 3, heads: heads)
         return Heads.merge(attend(query: qkv[0], keys: qkv[1], values: qkv[2], options: options))
     }
 
@@ -277,22 +277,6 @@ enum FamilyOps {
         var sum = a
         for i in sum.storage.indices { sum.storage[i] += b.storage[i] }
         return sum
-    }
-
-    /// y (…, parts·W) cut along its last dimension into `parts` tensors (…, W), e.g. a fused q|k|v projection.
-    static func splitLast(_ y: Tensor, parts: Int) -> [Tensor] {
-        let width = y.shape.last! / parts
-        let rows = y.count / (parts * width)
-        let shape = Array(y.shape.dropLast()) + [width]
-        return (0..<parts).map { part in
-            var storage = [Float]()
-            storage.reserveCapacity(rows * width)
-            for row in 0..<rows {
-                let start = row * parts * width + part * width
-                storage += y.storage[start..<(start + width)]
-            }
-            return Tensor(shape: shape, storage: storage)
-        }
     }
 
     /// The last position of each row of x (B, T, C): (B, 1, C), what generation feeds the LM head (x itself when T = 1).

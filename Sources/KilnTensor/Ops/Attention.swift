@@ -157,6 +157,18 @@ public enum Attention {
             let offset = d.biasOffset(b, h, i, bias.count)
             bias.withPointer { bp in for j in 0..<d.keys { row[j] += bp[offset + j] } }
         }
+        if options.bias == nil && options.keyMask == nil && options.window == nil {
+            // Only the causal limit (or none): the visible keys are a prefix, so the softmax runs over it alone and the
+            // rest is zeros, with no per-key test (which at prefill cost more than the row's exponentials).
+            let visible = options.causal ? max(0, min(d.keys, i + d.keys - d.queries + 1)) : d.keys
+            if visible == 0 && options.fullyMaskedUniform {
+                for j in 0..<d.keys { row[j] = 1 / Float(d.keys) }
+                return
+            }
+            Softmax.rowForward(UnsafePointer(row), row, visible)
+            if visible < d.keys { (row + visible).update(repeating: 0, count: d.keys - visible) }
+            return
+        }
         var visible = 0
         for j in 0..<d.keys {
             if d.allowed(b, i, j, options) { visible += 1 } else { row[j] = -.infinity }

@@ -23,7 +23,7 @@ public enum GELU {
 
     /// x is any shape; returns gelu(x) of the same shape.
     public static func forward(_ x: Tensor, approximation: GELUApproximation = .exact) -> Tensor {
-        var y = Tensor(zeros: x.shape)
+        var y = Tensor(unfilled: x.shape)
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 Parallel.rows(x.count, minimumPerTask: 16_384) { range in

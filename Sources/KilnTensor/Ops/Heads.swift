@@ -8,9 +8,33 @@ public enum Heads {
     public static func split(_ x: Tensor, heads: Int) -> Tensor {
         precondition(x.rank == 3 && heads > 0 && x.shape[2] % heads == 0, "cannot split \(x.shape) into \(heads) heads")
         let (batch, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2] / heads)
-        var y = Tensor(zeros: [batch, heads, steps, headDim])
+        var y = Tensor(unfilled: [batch, heads, steps, headDim])
         permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: true)
         return y
+    }
+
+    /// x is a fused projection (B, T, parts·H·D) (GPT-2's and BLOOM's q|k|v); returns each part's (B, H, T, D), copied
+    /// once rather than through a split of the last dimension and then of the heads.
+    public static func split(_ x: Tensor, parts: Int, heads: Int) -> [Tensor] {
+        precondition(x.rank == 3 && parts > 0 && heads > 0 && x.shape[2] % (parts * heads) == 0,
+                     "cannot split \(x.shape) into \(parts) parts of \(heads) heads")
+        let (batch, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2] / (parts * heads))
+        return (0..<parts).map { part in
+            var y = Tensor(unfilled: [batch, heads, steps, headDim])
+            x.withPointer { xp in
+                y.withMutablePointer { yp in
+                    for b in 0..<batch {
+                        for t in 0..<steps {
+                            let token = xp + ((b * steps + t) * parts + part) * heads * headDim
+                            for h in 0..<heads {
+                                (yp + ((b * heads + h) * steps + t) * headDim).update(from: token + h * headDim, count: headDim)
+                            }
+                        }
+                    }
+                }
+            }
+            return y
+        }
     }
 
     /// Backward of `split`: dy (B, H, T, D) → dx (B, T, H·D). In the forward pass this was: y = split(x).
@@ -20,7 +44,7 @@ public enum Heads {
     public static func merge(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4, "cannot merge heads of \(x.shape)")
         let (batch, heads, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        var y = Tensor(zeros: [batch, steps, heads * headDim])
+        var y = Tensor(unfilled: [batch, steps, heads * headDim])
         permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: false)
         return y
     }

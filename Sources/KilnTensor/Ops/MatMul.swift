@@ -14,14 +14,12 @@ public enum MatMul {
             var y = Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             x.withPointer { xp in
                 weight.withPointer { wp in
-                    y.withMutablePointer { yp in WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, into: yp) }
-                }
-            }
-            // The kernel overwrites y, so the bias is added after rather than accumulated onto.
-            if let bias {
-                y.withMutablePointer { yp in
-                    bias.withPointer { bp in
-                        for row in 0..<rows { Vector.addScaled(bp, by: 1, into: yp + row * outer, outer) }
+                    y.withMutablePointer { yp in
+                        if let bias {
+                            bias.withPointer { WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, bias: $0, into: yp) }
+                        } else {
+                            WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, into: yp)
+                        }
                     }
                 }
             }

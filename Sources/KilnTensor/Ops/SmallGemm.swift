@@ -3,8 +3,10 @@
 // 70–90 GFLOP/s, most of it hand-off; and a causal mask lets these skip what the mask zeroes: a query row's scores
 // stop at its own position, and a product with P or dS stops where the row's probabilities do.
 import Foundation
+import KilnKernels
 
-/// C = alpha · A · B (+ C) for small row-major matrices, four rows of C by sixteen columns at a time.
+/// C = alpha · A · B (+ C) for small row-major matrices: six rows of C by 64 columns at a time on AVX-512, four by
+/// sixteen in Swift elsewhere.
 public enum SmallGemm {
     /// Which part of a product a triangular operand lets a block of rows [i0, i1) skip.
     public enum Limit: Sendable, Equatable {
@@ -43,6 +45,29 @@ public enum SmallGemm {
     public static func multiply(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                                 _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
                                 accumulate: Bool = false, depth: Limit = .none, columns: Limit = .none) {
+        if vectorKernel {
+            var i0 = 0
+            while i0 < m {
+                let rows = min(6, m - i0)
+                let width = columns.upper(i0 + rows, n)
+                let (p0, p1) = (depth.lower(i0), depth.upper(i0 + rows, k))
+                kiln_small_gemm_rows_avx512(a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc, Int32(rows), Int32(width), Int32(p0),
+                                            Int32(max(p0, p1)), alpha, accumulate ? 1 : 0)
+                i0 += rows
+            }
+            return
+        }
+        reference(a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, k: k, alpha: alpha, accumulate: accumulate, depth: depth,
+                  columns: columns)
+    }
+
+    /// Whether `multiply` takes the AVX-512 row blocks (`kiln_small_gemm_rows_avx512`) rather than `reference`.
+    static let vectorKernel = KernelDispatch.current.avx512
+
+    /// `multiply` in Swift SIMD, four rows of C at a time: the AVX-2 floor's path and the AVX-512 kernel's reference.
+    static func reference(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                          _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
+                          accumulate: Bool = false, depth: Limit = .none, columns: Limit = .none) {
         var i0 = 0
         while i0 < m {
             let rows = min(4, m - i0)

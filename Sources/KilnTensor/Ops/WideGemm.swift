@@ -26,13 +26,13 @@ public enum WideGemm {
     /// Whether `MatMul.forward` should take this kernel for an x of `rows` rows.
     static func handles(rows: Int) -> Bool { available && (minimumRows...maximumRows).contains(rows) }
 
-    /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] for t < m, o < n; y is overwritten.
+    /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n; y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
-                         into y: UnsafeMutablePointer<Float>) {
+                                bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>) {
         let mp = (m + 15) & ~15
         let xt = UnsafeMutablePointer<Float>.allocate(capacity: k * mp)
         defer { xt.deallocate() }
-        nonisolated(unsafe) let (xs, xts, ws, ys) = (x, xt, w, y)
+        nonisolated(unsafe) let (xs, xts, ws, ys, bs) = (x, xt, w, y, bias)
         let panels = (mp + panelTokens - 1) / panelTokens
         Parallel.rows(panels, minimumPerTask: max(1, 4096 / max(1, k))) { range in
             for panel in range {
@@ -56,7 +56,8 @@ public enum WideGemm {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < stripes else { break }
                 let start = index * stripeRows, count = min(stripeRows, n - start)
-                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, Int32(count), stripe, ys + start, n, Int32(m))
+                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, bs.map { $0 + start }, Int32(count), stripe,
+                                         ys + start, n, Int32(m))
             }
         }
     }
