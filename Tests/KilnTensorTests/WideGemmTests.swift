@@ -34,6 +34,27 @@ struct WideGemmTests {
         }
     }
 
+    @Test("Weights sharing one x (q, k, v) give each product's Double sums, bias or not, across stripe boundaries")
+    func sharedInput() {
+        let (m, k) = (77, 130)
+        let x = Self.values(m * k, seed: 31)
+        let shapes = [(100, true), (20, false), (49, true)]
+        let weights = shapes.enumerated().map { i, s in Tensor(shape: [s.0, k], storage: Self.values(s.0 * k, seed: 40 + UInt64(i))) }
+        let biases = shapes.enumerated().map { i, s in s.1 ? Tensor(shape: [s.0], storage: Self.values(s.0, seed: 50 + UInt64(i))) : nil }
+        let ys = MatMul.forward(Tensor(shape: [m, k], storage: x), sharing: weights, biases: biases)
+        #expect(ys.map(\.shape) == shapes.map { [m, $0.0] })
+        for (i, y) in ys.enumerated() {
+            let n = shapes[i].0
+            for t in 0..<m {
+                for o in 0..<n {
+                    let start = Double(biases[i]?.storage[o] ?? 0)
+                    let expected = (0..<k).reduce(start) { $0 + Double(x[t * k + $1]) * Double(weights[i].storage[o * k + $1]) }
+                    #expect(abs(Double(y.storage[t * n + o]) - expected) <= 1e-5 * 3, "product \(i) y[\(t), \(o)]")
+                }
+            }
+        }
+    }
+
     @Test("The kernel writes exactly the rows and tokens it is given, bias added (AVX-512 only)",
           arguments: [(20, false), (300, true), (128, true)])
     func stripeBounds(_ shape: (k: Int, biased: Bool)) {

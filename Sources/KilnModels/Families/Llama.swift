@@ -122,9 +122,26 @@ struct LlamaLinear: Sendable {
     /// x (…, C) → (…, OC).
     func callAsFunction(_ x: Tensor) -> Tensor {
         var y = weight.apply(x, bias: bias)
+        addUpdates(to: &y, input: x)
+        return y
+    }
+
+    /// The LoRA updates and routed adapters on top of the base product y = x Wᵀ + b.
+    func addUpdates(to y: inout Tensor, input x: Tensor) {
         for update in updates { update.add(to: &y, input: x) }
         if let slots, let rows = AdapterSlots.routing { slots.apply(name, to: &y, input: x, rows: rows) }
-        return y
+    }
+
+    /// Projections of the same x (q, k, v; gate, up): Float32 weights share one product, which transposes x once.
+    static func apply(_ layers: [LlamaLinear], to x: Tensor) -> [Tensor] {
+        let dense = layers.compactMap { layer -> Tensor? in
+            if case .dense(let w) = layer.weight { return w }
+            return nil
+        }
+        guard dense.count == layers.count else { return layers.map { $0(x) } }
+        var outputs = MatMul.forward(x, sharing: dense, biases: layers.map(\.bias))
+        for (i, layer) in layers.enumerated() { layer.addUpdates(to: &outputs[i], input: x) }
+        return outputs
     }
 }
 
@@ -152,9 +169,10 @@ struct LlamaAttention: Sendable {
     /// Returns (B, T, C).
     func callAsFunction(_ x: Tensor, rope: RoPETable, keyMask: [Bool], cache: inout LayerKVCache) -> Tensor {
         let c = configuration
-        let q = heads(qProj(x), norm: qNorm, count: c.attentionHeads, rope: rope)
-        let k = heads(kProj(x), norm: kNorm, count: c.kvHeads, rope: rope)
-        let v = Heads.split(vProj(x), heads: c.kvHeads)
+        let projected = LlamaLinear.apply([qProj, kProj, vProj], to: x)
+        let q = heads(projected[0], norm: qNorm, count: c.attentionHeads, rope: rope)
+        let k = heads(projected[1], norm: kNorm, count: c.kvHeads, rope: rope)
+        let v = Heads.split(projected[2], heads: c.kvHeads)
         // Eager HF adds finfo.min to masked scores; for a query with any visible key that is exactly −∞'s zero
         // weight. Fully masked (left-pad) queries differ: HF spreads them uniformly, Attention returns zeros.
         var options = AttentionOptions(causal: true, keyMask: keyMask, window: c.slidingWindow)
@@ -192,7 +210,8 @@ struct LlamaMLP: Sendable {
 
     /// x (B, T, C) → (B, T, C).
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let (gate, up) = (gateProj(x), upProj(x))
+        let projected = LlamaLinear.apply([gateProj, upProj], to: x)
+        let (gate, up) = (projected[0], projected[1])
         return downProj(llamaCpp ? GGMLOps.swiGLU(gate: gate, up: up) : SwiGLU.forward(gate: gate, up: up))
     }
 }

@@ -48,6 +48,46 @@ public enum MatMul {
         return y
     }
 
+    /// `forward` of up to three weights against the same x (a layer's q, k and v, or gate and up): on the prefill kernel
+    /// x is transposed once and the cores share the stripes of all of them; elsewhere each is its own `forward`.
+    public static func forward(_ x: Tensor, sharing weights: [Tensor], biases: [Tensor?]) -> [Tensor] {
+        precondition(weights.count == biases.count, "\(weights.count) weights but \(biases.count) biases")
+        let (rows, inner) = dims(x)
+        guard (1...3).contains(weights.count), inner > 0, WideGemm.handles(rows: rows),
+              weights.allSatisfy({ $0.rank == 2 && $0.shape[1] == inner }),
+              zip(weights, biases).allSatisfy({ $1 == nil || $1!.count == $0.shape[0] }) else {
+            return zip(weights, biases).map { forward(x, weight: $0, bias: $1) }
+        }
+        func output(_ i: Int) -> Tensor {
+            i < weights.count ? Tensor(unfilled: Array(x.shape.dropLast()) + [weights[i].shape[0]]) : Tensor(zeros: [0])
+        }
+        var (y0, y1, y2) = (output(0), output(1), output(2))
+        x.withPointer { xp in
+            withPointers(weights + biases.compactMap { $0 }) { pointers in
+                y0.withMutablePointer { p0 in
+                    y1.withMutablePointer { p1 in
+                        y2.withMutablePointer { p2 in
+                            var biasPointers = pointers[weights.count...].makeIterator()
+                            let products = zip(weights.indices, [p0, p1, p2]).map { i, out in
+                                WideGemm.Product(weight: pointers[i], outer: weights[i].shape[0],
+                                                 bias: biases[i] == nil ? nil : biasPointers.next()!, output: out)
+                            }
+                            WideGemm.multiply(xp, rows: rows, inner: inner, products: products)
+                        }
+                    }
+                }
+            }
+        }
+        return Array([y0, y1, y2].prefix(weights.count))
+    }
+
+    /// Runs `body` with pointers to every tensor's elements, in order.
+    static func withPointers<R>(_ tensors: [Tensor], _ collected: [UnsafePointer<Float>] = [],
+                                _ body: ([UnsafePointer<Float>]) -> R) -> R {
+        guard collected.count < tensors.count else { return body(collected) }
+        return tensors[collected.count].withPointer { withPointers(tensors, collected + [$0], body) }
+    }
+
     /// x rows at or below which `forward` uses dot products instead of sgemm.
     static let decodeRowLimit = 4
 

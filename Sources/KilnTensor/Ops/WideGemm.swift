@@ -26,13 +26,36 @@ public enum WideGemm {
     /// Whether `MatMul.forward` should take this kernel for an x of `rows` rows.
     static func handles(rows: Int) -> Bool { available && (minimumRows...maximumRows).contains(rows) }
 
+    /// One weight of `multiply(_:rows:inner:products:)`: y (m × outer) = x · wᵀ (+ bias), y overwritten.
+    public struct Product: @unchecked Sendable {
+        /// (outer, k) weight rows.
+        public var weight: UnsafePointer<Float>
+        /// Rows of the weight, columns of y.
+        public var outer: Int
+        /// (outer) or nil.
+        public var bias: UnsafePointer<Float>?
+        /// (m, outer) result.
+        public var output: UnsafeMutablePointer<Float>
+
+        /// The product of `weight` (outer rows) into `output`, with `bias` if given.
+        public init(weight: UnsafePointer<Float>, outer: Int, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>) {
+            (self.weight, self.outer, self.bias, self.output) = (weight, outer, bias, output)
+        }
+    }
+
     /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n; y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
                                 bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>) {
+        multiply(x, rows: m, inner: k, products: [Product(weight: w, outer: n, bias: bias, output: y)])
+    }
+
+    /// Several weights against the same x (a layer's q, k and v, or gate and up): x is transposed once, and the cores
+    /// claim stripes from all of them, so a small product (k_proj's 192 rows are 4 stripes) does not leave one idle.
+    public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, products: [Product]) {
         let mp = (m + 15) & ~15
         let xt = UnsafeMutablePointer<Float>.allocate(capacity: k * mp)
         defer { xt.deallocate() }
-        nonisolated(unsafe) let (xs, xts, ws, ys, bs) = (x, xt, w, y, bias)
+        nonisolated(unsafe) let (xs, xts) = (x, xt)
         let panels = (mp + panelTokens - 1) / panelTokens
         Parallel.rows(panels, minimumPerTask: max(1, 4096 / max(1, k))) { range in
             for panel in range {
@@ -46,18 +69,20 @@ public enum WideGemm {
         }
         // Stripes are claimed one at a time rather than split in halves up front: on a shared machine one core often
         // runs slower for a while, and a fixed split leaves the other waiting for it.
-        let stripes = (n + stripeRows - 1) / stripeRows
+        let stripes = products.flatMap { product in stride(from: 0, to: product.outer, by: stripeRows).map { (product, $0) } }
         let next = Atomic<Int>(0)
-        let tasks = min(Parallel.cores, stripes, max(1, m * n * k / (1 << 18)))
+        let work = m * k * products.reduce(0) { $0 + $1.outer }
+        let tasks = min(Parallel.cores, stripes.count, max(1, work / (1 << 18)))
         WorkerPool.shared.run(tasks: tasks) { _ in
             let stripe = UnsafeMutablePointer<Float>.allocate(capacity: stripeRows * mp)
             defer { stripe.deallocate() }
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < stripes else { break }
-                let start = index * stripeRows, count = min(stripeRows, n - start)
-                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), ws + start * k, bs.map { $0 + start }, Int32(count), stripe,
-                                         ys + start, n, Int32(m))
+                guard index < stripes.count else { break }
+                let (product, start) = stripes[index]
+                let n = product.outer, count = min(stripeRows, n - start)
+                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), product.weight + start * k, product.bias.map { $0 + start },
+                                         Int32(count), stripe, product.output + start, n, Int32(m))
             }
         }
     }
