@@ -12,7 +12,7 @@ final class WorkerPool: Sendable {
     static let shared = WorkerPool(workers: Parallel.cores - 1)
 
     /// Spin iterations before a worker sleeps (tens of microseconds on current cores).
-    static let spinLimit = 20_000
+    static let spinLimit = 200_000
 
     private let workers: Int
     /// Bumped once per job; workers run a job when it moves past the last one they saw.

@@ -56,14 +56,17 @@ public enum WideGemm {
         let xt = UnsafeMutablePointer<Float>.allocate(capacity: k * mp)
         defer { xt.deallocate() }
         nonisolated(unsafe) let (xs, xts) = (x, xt)
-        let panels = (mp + panelTokens - 1) / panelTokens
-        Parallel.rows(panels, minimumPerTask: max(1, 4096 / max(1, k))) { range in
-            for panel in range {
-                let t0 = panel * panelTokens, width = min(panelTokens, mp - t0), count = min(width, m - t0)
-                kiln_transpose_avx512(xs + t0 * k, Int32(count), Int32(k), k, xts + t0 * k, width)
+        // The cores split x by columns, every panel's share of each: by panels, 128 tokens were two tasks of 64 and
+        // at most 4096 elements apart left one core doing them all.
+        let columnChunk = 64, chunks = (k + columnChunk - 1) / columnChunk
+        Parallel.rows(chunks, minimumPerTask: max(1, 8192 / (columnChunk * m))) { range in
+            let p0 = range.lowerBound * columnChunk, p1 = min(k, range.upperBound * columnChunk)
+            for t0 in stride(from: 0, to: mp, by: panelTokens) {
+                let width = min(panelTokens, mp - t0), count = min(width, m - t0)
+                kiln_transpose_avx512(xs + t0 * k + p0, Int32(count), Int32(p1 - p0), k, xts + t0 * k + p0 * width, width)
                 // The padded tokens must be zeros: they take part in every block's arithmetic, though no output reads them.
                 if count < width {
-                    for p in 0..<k { (xts + t0 * k + p * width + count).initialize(repeating: 0, count: width - count) }
+                    for p in p0..<p1 { (xts + t0 * k + p * width + count).initialize(repeating: 0, count: width - count) }
                 }
             }
         }
