@@ -180,6 +180,13 @@ public enum Vector {
         while i < n { y[i] += a * x[i]; i += 1 }
     }
 
+    /// out[i] = x[i] + y[i], n elements (the residual stream's additions).
+    public static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + width <= n { store(load(x, i) + load(y, i), out, i); i += width }
+        while i < n { out[i] = x[i] + y[i]; i += 1 }
+    }
+
     /// out[i] = x[i] · y[i], n elements.
     static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0

@@ -11,7 +11,8 @@ final class WorkerPool: Sendable {
     /// The pool for this process: one worker per core beyond the caller's.
     static let shared = WorkerPool(workers: Parallel.cores - 1)
 
-    /// Spin iterations before a worker sleeps (tens of microseconds on current cores).
+    /// Spin iterations before a worker sleeps (a few hundred microseconds on current cores: longer than a norm or a
+    /// RoPE between two products of a prefill, which otherwise found the workers asleep).
     static let spinLimit = 200_000
 
     private let workers: Int

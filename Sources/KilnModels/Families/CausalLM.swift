@@ -274,8 +274,8 @@ enum FamilyOps {
     /// a + b elementwise (the residual add); same shapes.
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "cannot add \(a.shape) and \(b.shape)")
-        var sum = a
-        for i in sum.storage.indices { sum.storage[i] += b.storage[i] }
+        var sum = Tensor(unfilled: a.shape)
+        a.withPointer { ap in b.withPointer { bp in sum.withMutablePointer { Vector.add(ap, bp, into: $0, a.count) } } }
         return sum
     }
 

@@ -84,6 +84,10 @@ public enum Attention {
                                options: AttentionOptions = AttentionOptions()) -> (Tensor, AttentionCache) {
         let (q, k, v) = (query, key, value)
         let d = Dims(q, k, v, options)
+        var options = options
+        // A mask that hides nothing (what families pass without padding) is no mask: the score rows then skip the
+        // per-key test.
+        if let mask = options.keyMask, !mask.contains(false) { options.keyMask = nil }
         let scale = options.scale ?? 1 / Float(d.headDim).squareRoot()
         if options.halfPrecision {
             let output = GGMLAttention.forward(query: q, key: k, value: v, dims: d, options: options, scale: scale)

@@ -42,7 +42,7 @@ public enum SwiGLU {
     /// gate and up are (…, I); returns (…, I).
     public static func forward(gate: Tensor, up: Tensor) -> Tensor {
         precondition(gate.shape == up.shape, "gate \(gate.shape) and up \(up.shape) differ")
-        var y = Tensor(zeros: gate.shape)
+        var y = Tensor(unfilled: gate.shape)
         gate.withPointer { gp in
             up.withPointer { upp in
                 y.withMutablePointer { yp in
