@@ -137,6 +137,11 @@ public enum SmallGemm {
 
     /// out (columns, rows) = the transpose of matrix (rows, columns, row stride `ld`).
     public static func transpose(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int, into out: UnsafeMutablePointer<Float>) {
+        if vectorKernel {
+            // Register 8 x 8 blocks: a head's keys (128 x 64) took as long element by element as its score product.
+            kiln_transpose_avx512(matrix, Int32(rows), Int32(columns), ld, out, rows)
+            return
+        }
         // 8×8 tiles keep both sides' cache lines in use.
         var r0 = 0
         while r0 < rows {
