@@ -15,6 +15,12 @@ static inline int block_bytes(int type) {
     return type == KILN_Q4_0 ? 18 : type == KILN_Q4_1 ? 20 : type == KILN_Q5_0 ? 22 : type == KILN_Q5_1 ? 24 : 34;
 }
 
+// Which block formats carry fifth bits (Q5), a per-block minimum (the _1 forms), and a fixed offset that the kernels fold
+// into the integer dot product (Q4_0's 8, Q5_0's 16).
+static inline int has_fifth_bits(int type) { return type == KILN_Q5_0 || type == KILN_Q5_1; }
+static inline int has_minimum(int type) { return type == KILN_Q4_1 || type == KILN_Q5_1; }
+static inline int is_folded(int type) { return type == KILN_Q4_0 || type == KILN_Q5_0; }
+
 static inline float half_to_float(const unsigned char *p) AVX2;
 static inline float half_to_float(const unsigned char *p) {
     unsigned short bits = (unsigned short)(p[0] | (p[1] << 8));
@@ -76,7 +82,7 @@ static inline float hsum(__m256 v) {
         const long columns = (long)blocks * 32;                                                                        \
         const int size = block_bytes(type);                                                                            \
         /* Q4_0 and Q5_0: the offset times each lane's four activations, subtracted in the integers. */               \
-        const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;                                                     \
+        const int folded = is_folded(type);                                                                            \
         const __m256i fold = _mm256_set1_epi8(type == KILN_Q4_0 ? 8 : 16);                                             \
         for (int b = 0; b < blocks; b++) {                                                                             \
             __m256i xv[4], xo[4];                                                                                      \
@@ -101,8 +107,7 @@ static inline float hsum(__m256 v) {
                     }                                                                                                  \
                 } else {                                                                                               \
                     /* Q4: nibbles, offset 8 (folded) or the block's m; Q5: nibbles with the fifth bits ORed on. */    \
-                    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;                                           \
-                    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;                                        \
+                    const int five = has_fifth_bits(type), withMin = has_minimum(type);                                \
                     const unsigned char *nibbles = block + 2 + (withMin ? 2 : 0) + (five ? 4 : 0);                     \
                     const __m256i low = NIBBLES(nibbles);                                                              \
                     const __m256i q = five ? _mm256_or_si256(low, BITS(block + (withMin ? 4 : 2))) : low;              \
@@ -182,10 +187,7 @@ static inline __m512 pair_scales(const unsigned char *a, const unsigned char *b)
 
 VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int type, const unsigned char *w, long rowBytes,
     const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
-    const int size = block_bytes(type);
-    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
-    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
-    const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;
+    const int size = block_bytes(type), five = has_fifth_bits(type), withMin = has_minimum(type), folded = is_folded(type);
     const __m512i fold = _mm512_set1_epi8(type == KILN_Q4_0 ? 8 : 16);
     __m256 acc[8];
     float offset[8];
@@ -255,10 +257,7 @@ VNNI __attribute__((always_inline)) static inline void row_dot_vnni(const int ty
 // independent fma chains where the tile's four waited on latency) and the next pass's rows prefetched.
 AVX2 __attribute__((always_inline)) static inline void row_dot_avx2(const int type, const unsigned char *w, long rowBytes,
     const signed char *xq, const float *xd, const float *xs, int blocks, float *y, const int rn) {
-    const int size = block_bytes(type);
-    const int five = type == KILN_Q5_0 || type == KILN_Q5_1;
-    const int withMin = type == KILN_Q4_1 || type == KILN_Q5_1;
-    const int folded = type == KILN_Q4_0 || type == KILN_Q5_0;
+    const int size = block_bytes(type), five = has_fifth_bits(type), withMin = has_minimum(type), folded = is_folded(type);
     const __m256i fold = _mm256_set1_epi8(type == KILN_Q4_0 ? 8 : 16);
     __m256 acc[8];
     float offset[8];

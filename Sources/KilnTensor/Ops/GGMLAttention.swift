@@ -25,9 +25,9 @@ enum GGMLAttention {
         let half = options.halfCache ?? HalfKV(keys: HalfKV.bits(k), values: HalfKV.bits(v))
         let padded = (d.keys + 15) / 16 * 16
         let group = d.heads / d.kvHeads
-        // Without padding or a window, every key up to the causal position is visible (decoding passes a mask that
-        // is usually all true: checked once here rather than per key, where it was a tenth of a step at 2,048 keys).
-        let plain = options.window == nil && !(options.keyMask?.contains(false) ?? false)
+        // Without padding or a window, every key up to the causal position is visible (`Attention.forward` has already
+        // dropped a mask that hides nothing, which decoding usually passes).
+        let plain = options.keyMask == nil && options.window == nil
         if d.queries == 1 && plain && options.bias == nil && d.keys >= splitKeys && d.headDim % 32 == 0 {
             step(q, half, d, scale: scale, wide: wide, into: &output)
             return output

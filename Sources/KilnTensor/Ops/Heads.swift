@@ -7,10 +7,7 @@ public enum Heads {
     /// x is (B, T, H·D); returns (B, H, T, D).
     public static func split(_ x: Tensor, heads: Int) -> Tensor {
         precondition(x.rank == 3 && heads > 0 && x.shape[2] % heads == 0, "cannot split \(x.shape) into \(heads) heads")
-        let (batch, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2] / heads)
-        var y = Tensor(unfilled: [batch, heads, steps, headDim])
-        permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: true)
-        return y
+        return split(x, parts: 1, heads: heads)[0]
     }
 
     /// x is a fused projection (B, T, parts·H·D) (GPT-2's and BLOOM's q|k|v); returns each part's (B, H, T, D), copied
@@ -45,31 +42,21 @@ public enum Heads {
         precondition(x.rank == 4, "cannot merge heads of \(x.shape)")
         let (batch, heads, steps, headDim) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         var y = Tensor(unfilled: [batch, steps, heads * headDim])
-        permute(x, into: &y, batch: batch, heads: heads, steps: steps, headDim: headDim, toHeads: false)
-        return y
-    }
-
-    /// Backward of `merge`: dy (B, T, H·D) → dx (B, H, T, D). In the forward pass this was: y = merge(x).
-    public static func mergeBackward(_ dy: Tensor, heads: Int) -> Tensor { split(dy, heads: heads) }
-
-    /// Copies D-element runs between the two layouts.
-    static func permute(_ x: Tensor, into y: inout Tensor, batch: Int, heads: Int, steps: Int, headDim: Int, toHeads: Bool) {
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 for b in 0..<batch {
                     for t in 0..<steps {
                         for h in 0..<heads {
-                            let tokenMajor = ((b * steps + t) * heads + h) * headDim
-                            let headMajor = ((b * heads + h) * steps + t) * headDim
-                            if toHeads {
-                                (yp + headMajor).update(from: xp + tokenMajor, count: headDim)
-                            } else {
-                                (yp + tokenMajor).update(from: xp + headMajor, count: headDim)
-                            }
+                            (yp + ((b * steps + t) * heads + h) * headDim).update(from: xp + ((b * heads + h) * steps + t) * headDim,
+                                                                                 count: headDim)
                         }
                     }
                 }
             }
         }
+        return y
     }
+
+    /// Backward of `merge`: dy (B, T, H·D) → dx (B, H, T, D). In the forward pass this was: y = merge(x).
+    public static func mergeBackward(_ dy: Tensor, heads: Int) -> Tensor { split(dy, heads: heads) }
 }

@@ -10,21 +10,7 @@ public enum MatMul {
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
         let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
         if let bias { precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs") }
-        if !decoding && inner > 0 && WideGemm.handles(rows: rows) {
-            var y = Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
-            x.withPointer { xp in
-                weight.withPointer { wp in
-                    y.withMutablePointer { yp in
-                        if let bias {
-                            bias.withPointer { WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, bias: $0, into: yp) }
-                        } else {
-                            WideGemm.multiply(xp, rows: rows, inner: inner, wp, outer: outer, into: yp)
-                        }
-                    }
-                }
-            }
-            return y
-        }
+        if !decoding && inner > 0 && WideGemm.handles(rows: rows) { return forward(x, sharing: [weight], biases: [bias])[0] }
         // sgemm with beta 0 writes every element; the decoding path and a bias accumulate into what is there.
         var y = bias == nil && !decoding && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             : Tensor(zeros: Array(x.shape.dropLast()) + [outer])
@@ -63,14 +49,14 @@ public enum MatMul {
         }
         var (y0, y1, y2) = (output(0), output(1), output(2))
         x.withPointer { xp in
-            withPointers(weights + biases.compactMap { $0 }) { pointers in
+            // Weights then biases, an absent bias standing in as an empty tensor whose pointer is not used.
+            withPointers(weights + biases.map { $0 ?? Tensor(zeros: [0]) }) { pointers in
                 y0.withMutablePointer { p0 in
                     y1.withMutablePointer { p1 in
                         y2.withMutablePointer { p2 in
-                            var biasPointers = pointers[weights.count...].makeIterator()
                             let products = zip(weights.indices, [p0, p1, p2]).map { i, out in
                                 WideGemm.Product(weight: pointers[i], outer: weights[i].shape[0],
-                                                 bias: biases[i] == nil ? nil : biasPointers.next()!, output: out)
+                                                 bias: biases[i] == nil ? nil : pointers[weights.count + i], output: out)
                             }
                             WideGemm.multiply(xp, rows: rows, inner: inner, products: products)
                         }
