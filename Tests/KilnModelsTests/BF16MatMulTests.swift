@@ -59,7 +59,8 @@ struct BF16MatMulTests {
             for o in 0..<count {
                 var magnitude: Float = 0
                 for j in 0..<k { magnitude += abs(x[n * k + j]) * abs(Float(bitPattern: UInt32(w[o * k + j]) << 16)) }
-                if abs(y[n * count + o] - expected[n * count + o]) > 1e-6 * magnitude + 1e-30 { return false }
+                // Written so that a NaN fails.
+                if !(abs(y[n * count + o] - expected[n * count + o]) <= 1e-6 * magnitude + 1e-30) { return false }
             }
         }
         return true
@@ -84,6 +85,36 @@ struct BF16MatMulTests {
             kiln_bf16_gemm_avx512(xb, Int32(rows), w, k, Int32(count), Int32(k), &gemm, count, &panels)
             #expect(Self.close(gemm, expected, x: x, w: w, rows: rows, count: count, k: k), "gemm \(rows)×\(count)×\(k)")
         }
+    }
+
+    @Test("The exact path's decode product widens bf16 exactly: kernel and Swift form against float64 sums",
+          arguments: [(1, 1, 32), (1, 7, 64), (2, 5, 96), (4, 33, 576), (3, 130, 160)] as [(Int, Int, Int)])
+    func exactDecodeProduct(rows: Int, count: Int, k: Int) throws {
+        var stream = Stream(state: 31 + UInt64(count))
+        let w = Self.weights(count: count, k: k, stream: &stream)
+        let x = (0..<(rows * k)).map { _ in stream.uniform() * 4 }
+        // Reference: float64 sums of the unrounded x with the widened weights.
+        var expected = [Float](repeating: 0, count: rows * count)
+        for n in 0..<rows {
+            for o in 0..<count {
+                var sum = 0.0
+                for j in 0..<k { sum += Double(x[n * k + j]) * Double(Float(bitPattern: UInt32(w[o * k + j]) << 16)) }
+                expected[n * count + o] = Float(sum)
+            }
+        }
+        var split = [Float](repeating: 0, count: x.count)
+        for n in 0..<rows { QuantizedDot.pairSplit(x.withUnsafeBufferPointer { $0.baseAddress! + n * k }, k, into: &split[n * k]) }
+        let swift = w.withUnsafeBytes { raw in
+            (0..<(rows * count)).map { i in split.withUnsafeBufferPointer { QuantizedDot.bf16Paired(raw.baseAddress! + (i % count) * 2 * k, $0.baseAddress! + (i / count) * k, k) } }
+        }
+        #expect(Self.close(swift, expected, x: x, w: w, rows: rows, count: count, k: k), "Swift form")
+        let matrix = try QuantizedMatrix(type: .bf16, rows: count, columns: k, bytes: w.withUnsafeBytes { Data($0) })
+        let y = QuantizedMatMul.forward(Tensor(shape: [rows, k], storage: x), weight: matrix)
+        #expect(Self.close(y.storage, expected, x: x, w: w, rows: rows, count: count, k: k), "through QuantizedMatMul")
+        guard KernelDispatch(cpu: kiln_cpu_features(), environment: [:]).avx512 else { return }
+        var kernel = [Float](repeating: .nan, count: rows * count)
+        kiln_bf16_widen_dot_avx512(split, Int32(rows), w, k, Int32(count), Int32(k), &kernel, count)
+        #expect(Self.close(kernel, expected, x: x, w: w, rows: rows, count: count, k: k), "kernel")
     }
 
     @Test("A bf16 matrix loaded for the fast arithmetic multiplies in bf16 at decode and prefill sizes", arguments: [1, 9, 70])

@@ -73,6 +73,12 @@ void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 void kiln_bf16_dot_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,
                           float *y, long ldc);
 
+/// y[n * ldc + o] = sum_j x[n, j] * w[o * ldw + j] for n < rows, o < count, w bfloat16 widened exactly to float32 and
+/// summed in float32: the exact path's decode product (AVX-512 F). k is a multiple of 32 and xs holds each x row split
+/// per 32 columns into its 16 even- then 16 odd-indexed values (`QuantizedDot.pairSplit`), k floats per row.
+void kiln_bf16_widen_dot_avx512(const float *xs, int rows, const unsigned short *w, long ldw, int count, int k, float *y,
+                                long ldc);
+
 /// The same product in the broadcast form (prefill): the weight rows are first repacked into `panels`, which holds
 /// ceil(count / 32) x ceil(k / 2) x 64 values.
 void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,

@@ -3,11 +3,13 @@
 // (bf16 at any row count, where the CPU has bf16 dot products); otherwise the exact
 // float32 paths, split as llama.cpp splits mul_mat:
 // - few rows of x (decoding): each output row is a dot product that widens W's blocks in registers, so
-//   the weights are read once, at their stored size, straight from the mapping;
+//   the weights are read once, at their stored size, straight from the mapping (bf16 four rows at a time in
+//   KilnKernels where the CPU has AVX-512);
 // - many rows (prefill): W is widened a tile of rows (≤ 16 MiB) at a time into a scratch buffer and multiplied by
 //   OpenBLAS, so the cost is the sgemm's, never a full Float32 copy of W.
 // Summation order differs from a dense matmul of the dequantised weights by float rounding only.
 import Foundation
+import KilnKernels
 import KilnTensor
 
 /// Matrix products against `QuantizedMatrix` weights.
@@ -79,7 +81,14 @@ public enum QuantizedMatMul {
             split.withUnsafeMutableBufferPointer { buffer in
                 for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
                 nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
-                Parallel.rows(outer, minimumPerTask: 64) { range in
+                // Chunks taken by whichever core is free: a static half each left one core waiting at every product.
+                Parallel.dynamicRows(outer, chunk: 64) { range in
+                    if TileDot.wide {
+                        let w = (base + range.lowerBound * weight.rowBytes).assumingMemoryBound(to: UInt16.self)
+                        kiln_bf16_widen_dot_avx512(xs, Int32(rows), w, weight.rowBytes / 2, Int32(range.count), Int32(columns),
+                                                   y + range.lowerBound, outer)
+                        return
+                    }
                     for o in range {
                         for n in 0..<rows {
                             y[n * outer + o] = QuantizedDot.bf16Paired(base + o * weight.rowBytes, xs + n * columns, columns)
