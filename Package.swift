@@ -133,6 +133,7 @@ let package = Package(
                 "KilnModels",
                 "KilnKnowledge",
                 "KilnTrain",
+                "KilnKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

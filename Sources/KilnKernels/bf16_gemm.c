@@ -2,7 +2,7 @@
 // path's form for bf16 weights. Activations are rounded to bf16 first (as PyTorch's bf16 models hold them); the weights
 // are read as stored. Two shapes:
 // - dot form (decode, few x rows): each weight row is read once, straight from its storage, 32 values a load, against
-//   up to four x rows; the lanes are summed at the end of the row;
+//   up to four x rows; the lanes are summed at the end of the row, and the rows `kiln_rows_ahead` on are prefetched;
 // - broadcast form (prefill): 32 weight rows are repacked so each 32-bit lane holds one row's pair of columns, then a
 //   pair of x values broadcast to all lanes meets 32 rows at once in 12 x 2 accumulators, no sums across lanes.
 // Both instructions treat subnormal inputs as zero and flush subnormal results, whatever MXCSR says.
@@ -29,12 +29,14 @@ BF16 void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out
 
 // An rn x cn block (rn, cn <= 4) of y in the dot form; constant rn and cn keep the accumulators in registers.
 BF16 INLINE void dot_block(const unsigned short *x, long ldx, const unsigned short *w, long ldw, int k, float *y,
-                           long ldc, const int rn, const int cn) {
+                           long ldc, long ahead, const int rn, const int cn) {
     __m512 acc[4][4];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     int p = 0;
     for (; p + 32 <= k; p += 32) {
+        if (ahead)
+            for (int j = 0; j < cn; j++) _mm_prefetch((const char *)(w + (j + ahead) * ldw + p), _MM_HINT_T0);
         __m512bh wv[4], xv[4];
         for (int j = 0; j < cn; j++) wv[j] = (__m512bh)_mm512_loadu_si512(w + j * ldw + p);
         for (int i = 0; i < rn; i++) xv[i] = (__m512bh)_mm512_loadu_si512(x + i * ldx + p);
@@ -55,21 +57,23 @@ BF16 INLINE void dot_block(const unsigned short *x, long ldx, const unsigned sho
 
 BF16 void kiln_bf16_dot_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,
                                float *y, long ldc) {
+    const long ahead = kiln_rows_ahead(ldw * 2);
+    kiln_prefetch_rows(w, ldw * 2, (long)k * 2, ahead < count ? ahead : count);
     for (int o = 0; o < count; o += 4) {
         const int cn = count - o < 4 ? count - o : 4;
         const unsigned short *wo = w + (long)o * ldw;
         int n = 0;
         if (cn == 4) {
-            for (; n + 4 <= rows; n += 4) dot_block(x + (long)n * k, k, wo, ldw, k, y + n * ldc + o, ldc, 4, 4);
+            for (; n + 4 <= rows; n += 4) dot_block(x + (long)n * k, k, wo, ldw, k, y + n * ldc + o, ldc, ahead, 4, 4);
         }
         for (; n < rows; n++) {
             const unsigned short *xn = x + (long)n * k;
             float *yn = y + n * ldc + o;
             switch (cn) {
-            case 4: dot_block(xn, k, wo, ldw, k, yn, ldc, 1, 4); break;
-            case 3: dot_block(xn, k, wo, ldw, k, yn, ldc, 1, 3); break;
-            case 2: dot_block(xn, k, wo, ldw, k, yn, ldc, 1, 2); break;
-            default: dot_block(xn, k, wo, ldw, k, yn, ldc, 1, 1); break;
+            case 4: dot_block(xn, k, wo, ldw, k, yn, ldc, ahead, 1, 4); break;
+            case 3: dot_block(xn, k, wo, ldw, k, yn, ldc, ahead, 1, 3); break;
+            case 2: dot_block(xn, k, wo, ldw, k, yn, ldc, ahead, 1, 2); break;
+            default: dot_block(xn, k, wo, ldw, k, yn, ldc, ahead, 1, 1); break;
             }
         }
     }

@@ -1,7 +1,9 @@
 // The machine's memory read bandwidth, the bound a decoding step runs against: every weight is read once per
 // token, so tokens/s can never exceed bandwidth ÷ weight bytes. Measured like STREAM's read kernels: a buffer
-// far larger than the caches, summed by every core in disjoint slices, best of several passes.
+// far larger than the caches, summed by every core in disjoint slices, best of several passes. The sum is
+// KilnKernels' prefetching loop: a bound the kernels can beat would flatter them.
 import Foundation
+import KilnKernels
 import KilnTensor
 
 /// Read bandwidth probe.
@@ -9,8 +11,9 @@ enum MemoryBandwidth {
     /// Bytes per second reading `bytes` (default 1 GiB) with all cores, best of `passes`.
     static func measure(bytes: Int = 1 << 30, passes: Int = 5) -> Double {
         let count = bytes / MemoryLayout<Float>.stride
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { buffer.deallocate() }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        defer { raw.deallocate() }
+        let buffer = raw.bindMemory(to: Float.self, capacity: count)
         // Touch every page first so the timing sees reads, not page faults.
         buffer.initialize(repeating: 1, count: count)
         nonisolated(unsafe) let base = UnsafePointer(buffer)
@@ -37,21 +40,6 @@ enum MemoryBandwidth {
         return Double(count * MemoryLayout<Float>.stride) / best
     }
 
-    /// Σ x over n floats with four independent SIMD accumulators (enough loads in flight to saturate memory).
-    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        typealias Lanes = SIMD16<Float>
-        var a = Lanes(), b = Lanes(), c = Lanes(), d = Lanes()
-        var i = 0
-        let raw = UnsafeRawPointer(x)
-        while i + 64 <= n {
-            a += raw.loadUnaligned(fromByteOffset: 4 * i, as: Lanes.self)
-            b += raw.loadUnaligned(fromByteOffset: 4 * (i + 16), as: Lanes.self)
-            c += raw.loadUnaligned(fromByteOffset: 4 * (i + 32), as: Lanes.self)
-            d += raw.loadUnaligned(fromByteOffset: 4 * (i + 48), as: Lanes.self)
-            i += 64
-        }
-        var total = (a + b + c + d).sum()
-        while i < n { total += x[i]; i += 1 }
-        return total
-    }
+    /// Σ x over n floats, as fast as this CPU reads memory.
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float { kiln_read_sum(x, n, KernelDispatch.current.avx512 ? 1 : 0) }
 }

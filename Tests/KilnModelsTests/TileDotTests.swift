@@ -27,7 +27,8 @@ struct TileDotTests {
             w.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
                     if wide {
-                        kiln_tile_dot_avx512(xp.baseAddress!, Int32(rows), wp.baseAddress!, Int32(count), Int32(columns), yp.baseAddress!, Int32(ldc))
+                        kiln_tile_dot_avx512(xp.baseAddress!, Int32(rows), wp.baseAddress!, Int32(count), Int32(columns), yp.baseAddress!, Int32(ldc),
+                                             kiln_rows_ahead(columns * 4))
                     } else {
                         TileDot.multiplyAVX2(xp.baseAddress!, rows: rows, wp.baseAddress!, count: count, columns: columns, into: yp.baseAddress!, ldc: ldc)
                     }

@@ -23,7 +23,11 @@ struct KernelTests {
         return Tensor(shape: shape, storage: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
     }
 
-    @Test("sgemm through OpenBLAS equals the naive loop", arguments: [(1, 1, 1), (3, 5, 7), (17, 64, 33), (128, 96, 257), (2, 1000, 64)])
+    // The last three take the decoding path (a few rows against at least 65,536 weights): dot products over the weight
+    // rows, AVX-512's 4 x 4 tile kernel with the rows ahead prefetched, and a width that is not a multiple of 16.
+    @Test("sgemm through OpenBLAS and the decoding dot products equal the naive loop",
+          arguments: [(1, 1, 1), (3, 5, 7), (17, 64, 33), (128, 96, 257), (2, 1000, 64), (1, 300, 257), (4, 1030, 96),
+                      (3, 77, 1024)])
     func matmulMatchesNaive(rows: Int, outer: Int, inner: Int) {
         let x = Self.random([rows, inner], seed: 1)
         let w = Self.random([outer, inner], seed: 2)

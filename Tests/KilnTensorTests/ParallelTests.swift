@@ -17,6 +17,37 @@ struct ParallelTests {
         #expect(visits.prefix(count).allSatisfy { $0 == 1 })
     }
 
+    @Test("Parallel.streamRows visits each row exactly once, in chunks of at most the chunk size",
+          arguments: [(0, 16), (1, 16), (17, 16), (1000, 16), (1000, 7), (100_000, 64)])
+    func streamCoversEveryRow(count: Int, chunk: Int) {
+        let visits = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, count))
+        defer { visits.deallocate() }
+        visits.initialize(repeating: 0)
+        nonisolated(unsafe) var longest = 0
+        let lock = NSLock()
+        Parallel.streamRows(count, chunk: chunk) { range in
+            for row in range { visits[row] += 1 }
+            lock.withLock { longest = max(longest, range.count) }
+        }
+        #expect(visits.prefix(count).allSatisfy { $0 == 1 })
+        #expect(longest <= chunk)
+    }
+
+    @Test("Parallel.streamRows inside another parallel job (the pool busy) still visits each row once")
+    func streamNested() {
+        let visits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4 * 300)
+        defer { visits.deallocate() }
+        visits.initialize(repeating: 0)
+        Parallel.rows(4) { outer in
+            for o in outer {
+                Parallel.streamRows(300, chunk: 16) { range in
+                    for row in range { visits[o * 300 + row] += 1 }
+                }
+            }
+        }
+        #expect(visits.allSatisfy { $0 == 1 })
+    }
+
     @Test("RMSNorm SIMD kernel equals the naive loop", arguments: [(1, 1), (3, 15), (5, 16), (7, 37), (400, 64), (64, 576)])
     func rmsNormMatchesNaive(rows: Int, width: Int) {
         let x = KernelTests.random([rows, width], seed: 41), w = KernelTests.random([width], seed: 42)

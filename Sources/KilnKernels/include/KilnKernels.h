@@ -49,12 +49,6 @@ void kiln_round_f16(float *x, long count);
 /// out[i] = x[i] as float16 bits (to nearest, ties to even): a float16 KV cache's rows.
 void kiln_to_f16(const float *x, unsigned short *out, long count);
 
-/// sum_i x[i] * h[i] with h float16, summed in float32: a query against a float16 key row.
-float kiln_dot_f16(const float *x, const unsigned short *h, long count);
-
-/// y[i] += a * h[i] with h float16: a weighted float16 value row added to an attention output.
-void kiln_axpy_f16(float a, const unsigned short *h, float *y, long count);
-
 /// scores[g * sstride + j] = scale * (q + g * qstride) . rows[j] for g < heads, j < count, rows float16 of `width`:
 /// one KV group's query heads against a chunk of a float16 key cache, each row widened once.
 void kiln_dots_f16(const float *q, long qstride, int heads, const unsigned short *rows, long count, long width, float scale,
@@ -65,6 +59,14 @@ void kiln_dots_f16(const float *q, long qstride, int heads, const unsigned short
 void kiln_weigh_f16(const float *p, long pstride, int heads, const unsigned short *rows, long count, long width, float *out,
                     long ostride);
 
+/// `kiln_dots_f16` over a float32 cache: scores[g * sstride + j] = scale * (q + g * qstride) . rows[j].
+void kiln_dots_f32(const float *q, long qstride, int heads, const float *rows, long count, long width, float scale,
+                   float *scores, long sstride);
+
+/// `kiln_weigh_f16` over a float32 cache: out[g * ostride + d] += sum_j p[g * pstride + j] * rows[j][d].
+void kiln_weigh_f32(const float *p, long pstride, int heads, const float *rows, long count, long width, float *out,
+                    long ostride);
+
 /// out[i] = x[i] rounded to bfloat16, to nearest with ties to even, subnormals to zero (AVX-512 BF16's conversion).
 void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 
@@ -72,6 +74,23 @@ void kiln_bf16_round_avx512(const float *x, long count, unsigned short *out);
 /// AVX-512 BF16 dot products: the dot form, weight rows read once in place (decode and decode batches).
 void kiln_bf16_dot_avx512(const unsigned short *x, int rows, const unsigned short *w, long ldw, int count, int k,
                           float *y, long ldc);
+
+/// How many weight rows of `rowBytes` ahead a decode kernel asks the CPU to load (a multiple of 4, about 16 KiB ahead;
+/// 0 for rows of 4 KiB or more). The hardware prefetcher ramps up on each row anew, so rows of one or two KiB read
+/// straight from memory reached only three quarters of the bandwidth a prefetching sum reaches (bf16 rows of 1,152 bytes:
+/// 24 -> 32 GB/s on 2 cores); long rows it streams well on its own, and prefetching those ran slower.
+static inline long kiln_rows_ahead(long rowBytes) {
+    if (rowBytes <= 0 || rowBytes >= 4096) return 0;
+    const long rows = (16384 + rowBytes - 1) / rowBytes;
+    return (rows + 3) / 4 * 4;
+}
+
+/// Asks the CPU to load `rows` rows of `rowBytes` from `w` (`ldwBytes` apart) at once: the start of a decode kernel's
+/// walk, which the prefetches `kiln_rows_ahead` rows ahead of each block would otherwise reach only one block at a time.
+static inline void kiln_prefetch_rows(const void *w, long ldwBytes, long rowBytes, long rows) {
+    for (long r = 0; r < rows; r++)
+        for (long b = 0; b < rowBytes; b += 64) __builtin_prefetch((const char *)w + r * ldwBytes + b, 0, 3);
+}
 
 /// y[n * ldc + o] = sum_j x[n, j] * w[o * ldw + j] for n < rows, o < count, w bfloat16 widened exactly to float32 and
 /// summed in float32: the exact path's decode product (AVX-512 F). k is a multiple of 32 and xs holds each x row split
@@ -90,8 +109,13 @@ void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned sho
 double kiln_bf16_speedup_avx512(void);
 
 /// y[n * ldc + o] = sum_k x[n * columns + k] * w[o * columns + k] for n < rows, o < count: a decode batch of x rows
-/// against a tile of widened weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks).
-void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);
+/// against weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks). The weight rows
+/// `ahead` rows on are prefetched as each block is read (`kiln_rows_ahead` for weights in memory, 0 for a tile in cache).
+void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc, long ahead);
+
+/// sum of x[0 ..< n], the memory read probe's loop: AVX-512 where `wide` (else AVX2), eight accumulators, each line
+/// prefetched 4 KiB ahead, so the figure is the memory's and not the hardware prefetcher's.
+float kiln_read_sum(const float *x, long n, int wide);
 
 /// out[i] = dot(query, vectors[ids[i] * dimension ..< (ids[i] + 1) * dimension]) for i < count (AVX-512): the
 /// distances of one HNSW expansion, four stored vectors per pass over the query.

@@ -40,7 +40,7 @@ enum BF16MatMul {
             nonisolated(unsafe) let (xb, y) = (UnsafePointer(buffer.baseAddress!), y)
             let w = base.assumingMemoryBound(to: UInt16.self)
             if rows <= dotRowLimit {
-                Parallel.dynamicRows(outer, chunk: 64) { range in
+                Parallel.streamRows(outer, chunk: 16) { range in
                     kiln_bf16_dot_avx512(xb, Int32(rows), w + range.lowerBound * columns, columns, Int32(range.count),
                                          Int32(columns), y + range.lowerBound, outer)
                 }

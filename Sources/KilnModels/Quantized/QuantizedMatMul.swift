@@ -81,8 +81,7 @@ public enum QuantizedMatMul {
             split.withUnsafeMutableBufferPointer { buffer in
                 for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
                 nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
-                // Chunks taken by whichever core is free: a static half each left one core waiting at every product.
-                Parallel.dynamicRows(outer, chunk: 64) { range in
+                Parallel.streamRows(outer, chunk: 16) { range in
                     if TileDot.wide {
                         let w = (base + range.lowerBound * weight.rowBytes).assumingMemoryBound(to: UInt16.self)
                         kiln_bf16_widen_dot_avx512(xs, Int32(rows), w, weight.rowBytes / 2, Int32(range.count), Int32(columns),

@@ -8,12 +8,8 @@
 import Foundation
 import KilnKernels
 
-/// Rows of a cache buffer, float32 or float16, as the decoding kernel reads them.
+/// Rows of a cache buffer, float32 or float16, as the decoding kernel reads them (KilnKernels' group kernels).
 protocol KVRows {
-    /// q · row j.
-    func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float
-    /// out += a · row j.
-    func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int)
     /// scores[g · sstride + j − keys.lowerBound] = scale · (q + g · qstride) · row j for the `heads` queries of a KV group.
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int)
@@ -22,42 +18,22 @@ protocol KVRows {
                into out: UnsafeMutablePointer<Float>, ostride: Int)
 }
 
-extension KVRows {
-    /// Row by row through `dot` (float32 rows).
-    func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
-                into scores: UnsafeMutablePointer<Float>, sstride: Int) {
-        for j in keys {
-            for g in 0..<heads { scores[g * sstride + j - keys.lowerBound] = scale * dot(q + g * qstride, row: j, width: width) }
-        }
-    }
-
-    /// Row by row through `addScaled` (float32 rows).
-    func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
-               into out: UnsafeMutablePointer<Float>, ostride: Int) {
-        for j in keys {
-            for g in 0..<heads where p[g * pstride + j - keys.lowerBound] != 0 {
-                addScaled(row: j, by: p[g * pstride + j - keys.lowerBound], into: out + g * ostride, width: width)
-            }
-        }
-    }
-}
-
 /// Float32 rows.
 struct FloatRows: KVRows {
     let base: UnsafePointer<Float>
-    @inline(__always) func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float { Vector.dot(q, base + j * width, width) }
-    @inline(__always) func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int) {
-        Vector.addScaled(base + j * width, by: a, into: out, width)
+    func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
+                into scores: UnsafeMutablePointer<Float>, sstride: Int) {
+        kiln_dots_f32(q, qstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, scale, scores, sstride)
+    }
+    func weigh(_ p: UnsafePointer<Float>, pstride: Int, heads: Int, keys: Range<Int>, width: Int,
+               into out: UnsafeMutablePointer<Float>, ostride: Int) {
+        kiln_weigh_f32(p, pstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, out, ostride)
     }
 }
 
 /// Float16 rows, widened by F16C as they are read.
 struct HalfRows: KVRows {
     let base: UnsafePointer<UInt16>
-    @inline(__always) func dot(_ q: UnsafePointer<Float>, row j: Int, width: Int) -> Float { kiln_dot_f16(q, base + j * width, width) }
-    @inline(__always) func addScaled(row j: Int, by a: Float, into out: UnsafeMutablePointer<Float>, width: Int) {
-        kiln_axpy_f16(a, base + j * width, out, width)
-    }
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int) {
         kiln_dots_f16(q, qstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, scale, scores, sstride)
