@@ -165,8 +165,9 @@ enum QuantizedInteger {
     /// Calls `body(first, count, start, chunk)` for weight rows first..<first+count (whole 4-row tiles, split across the
     /// cores) and activation rows start..<start+chunk (`rowChunk` at a time), covering all `outer` × `rows` outputs.
     static func split(outer: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
-        // Chunks of 64 weight rows (eight passes of the single-row kernel), handed to whichever core is free.
-        Parallel.dynamicRows(outer / 4 + (outer % 4 == 0 ? 0 : 1), chunk: 16) { tiles in
+        // Chunks of 64 weight rows (eight passes of the single-row kernel), each core walking its own share so the
+        // kernels' prefetches ahead stay on rows it reads next.
+        Parallel.streamRows(outer / 4 + (outer % 4 == 0 ? 0 : 1), chunk: 16) { tiles in
             let first = tiles.lowerBound * 4, count = min(tiles.upperBound * 4, outer) - first
             var start = 0
             while start < rows {
