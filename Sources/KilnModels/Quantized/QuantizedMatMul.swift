@@ -73,8 +73,6 @@ public enum QuantizedMatMul {
     static func fused(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                       y: UnsafeMutablePointer<Float>) {
         let (columns, outer) = (weight.columns, weight.rows)
-        // Σx per 32-block lets the Q4 offsets (Q4_1's m, Q4_0's −8) cost one multiply per block.
-        let blockSums = blockSums(x: x, rows: rows, columns: columns)
         nonisolated(unsafe) let y = y
         if weight.type == .bf16 && columns % 32 == 0 {
             var split = [Float](repeating: 0, count: rows * columns)
@@ -97,7 +95,8 @@ public enum QuantizedMatMul {
             }
             return
         }
-        blockSums.withUnsafeBufferPointer { sums in
+        // Σx per 32-block lets the Q4 offsets (Q4_1's m, Q4_0's −8) cost one multiply per block.
+        blockSums(x: x, rows: rows, columns: columns).withUnsafeBufferPointer { sums in
             Parallel.rows(outer, minimumPerTask: 64) { range in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: QuantizedDot.scratchCount) { scratch in
                     for o in range {
