@@ -24,12 +24,17 @@ __attribute__((target("avx2,fma"))) static inline __m256 reduce8(const __m256 *a
 // chained its eight multiply-adds on one register, and one shuffle tree sums all eight.
 __attribute__((target("avx2,fma"))) void kiln_dots_f32(const float *q, long qstride, int heads, const float *rows, long count,
                                                        long width, float scale, float *scores, long sstride) {
-    const long vectors = width / 8 * 8;
+    const long vectors = width / 8 * 8, rowBytes = width * (long)sizeof(float);
+    // The cache's rows come from memory in short runs the hardware prefetcher barely starts on: the first 16 are asked
+    // for at once, and each block of 8 asks for the block 16 rows on during the first head's pass.
+    kiln_prefetch_rows(rows, rowBytes, rowBytes, count < 16 ? count : 16);
     for (int g = 0; g < heads; g++) {
         const float *qg = q + g * qstride;
         float *out = scores + g * sstride;
         long j = 0;
         for (; j + 8 <= count; j += 8) {
+            if (g == 0 && j + 16 < count)
+                kiln_prefetch_rows(rows + (j + 16) * width, rowBytes, rowBytes, count - j - 16 < 8 ? count - j - 16 : 8);
             __m256 acc[8];
             for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_ps();
             for (long d = 0; d < vectors; d += 8) {
@@ -67,6 +72,7 @@ __attribute__((target("avx2,fma"))) void kiln_weigh_f32(const float *p, long pst
             __m256 acc[8];
             for (int v = 0; v < n; v++) acc[v] = _mm256_loadu_ps(og + d0 + 8 * v);
             for (long j = 0; j < count; j++) {
+                if (g == 0 && d0 == 0 && j + 16 < count) kiln_prefetch_rows(rows + (j + 16) * width, width * 4, width * 4, 1);
                 const __m256 weight = _mm256_set1_ps(pg[j]);
                 const float *row = rows + j * width + d0;
                 for (int v = 0; v < n; v++) acc[v] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(row + 8 * v), acc[v]);

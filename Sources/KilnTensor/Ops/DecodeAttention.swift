@@ -10,6 +10,8 @@ import KilnKernels
 
 /// Rows of a cache buffer, float32 or float16, as the decoding kernel reads them (KilnKernels' group kernels).
 protocol KVRows {
+    /// Asks the CPU to load rows `keys` (the start of a chunk's values, wanted once its scores are done).
+    func prefetch(keys: Range<Int>, width: Int)
     /// scores[g · sstride + j − keys.lowerBound] = scale · (q + g · qstride) · row j for the `heads` queries of a KV group.
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int)
@@ -21,6 +23,9 @@ protocol KVRows {
 /// Float32 rows.
 struct FloatRows: KVRows {
     let base: UnsafePointer<Float>
+    func prefetch(keys: Range<Int>, width: Int) {
+        kiln_prefetch_rows(base + keys.lowerBound * width, width * 4, width * 4, keys.count)
+    }
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int) {
         kiln_dots_f32(q, qstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, scale, scores, sstride)
@@ -34,6 +39,9 @@ struct FloatRows: KVRows {
 /// Float16 rows, widened by F16C as they are read.
 struct HalfRows: KVRows {
     let base: UnsafePointer<UInt16>
+    func prefetch(keys: Range<Int>, width: Int) {
+        kiln_prefetch_rows(base + keys.lowerBound * width, width * 2, width * 2, keys.count)
+    }
     func scores(_ q: UnsafePointer<Float>, qstride: Int, heads: Int, keys: Range<Int>, width: Int, scale: Float,
                 into scores: UnsafeMutablePointer<Float>, sstride: Int) {
         kiln_dots_f16(q, qstride, Int32(heads), base + keys.lowerBound * width, keys.count, width, scale, scores, sstride)
@@ -161,6 +169,8 @@ enum DecodeAttention {
                               scores: UnsafeMutablePointer<Float>, stride: Int, into slots: UnsafeMutablePointer<Float>,
                               slotStride: Int) {
         let width = d.headDim, count = keys.count
+        // The values' first rows load while the scores are formed; the weighing kernel prefetches the rest as it goes.
+        v.prefetch(keys: keys.prefix(32), width: width)
         scoreRows(q + d.qOffset(b, heads.lowerBound) + i * width, k, keys: keys, b: b, heads: heads, i: i, d, options, scale,
                   into: scores, stride: stride)
         for g in 0..<heads.count {
