@@ -25,32 +25,11 @@ public enum Parallel {
         }
     }
 
-    /// Calls `body` on disjoint ranges of at most `chunk` rows covering `0..<count`, each taken by whichever core is
-    /// free next: where a static split left the caller waiting on the worker at every product (14% of a decoding
-    /// step's main thread), the faster core now takes more of the chunks.
-    public static func dynamicRows(_ count: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
-        let tasks = min(cores, chunks)
-        if tasks <= 1 {
-            body(0..<count)
-            return
-        }
-        let next = ChunkCounter()
-        WorkerPool.shared.run(tasks: tasks) { _ in
-            while true {
-                let index = next.value.add(1, ordering: .relaxed).oldValue
-                guard index < chunks else { return }
-                body((index * chunk)..<min(count, (index + 1) * chunk))
-            }
-        }
-    }
-
     /// Calls `body` on disjoint chunks of at most `chunk` rows covering `0..<count`, each core walking its own
     /// contiguous share front to back, and a core done with its share taking the last chunk of the share with the most
     /// left. Decode kernels prefetch the rows ahead of where they read, which pays only along a contiguous walk: handing
-    /// out chunks in turn (`dynamicRows`) broke every walk at each chunk (bf16 decode products 10.5 -> 9.7 ms a token),
-    /// while one fixed share per core left the first core done waiting on the other.
+    /// out chunks in turn broke every walk at each chunk (bf16 decode products 10.5 -> 9.7 ms a token), while one fixed
+    /// share per core left the first core done waiting on the other (14% of a decoding step's main thread, once).
     public static func streamRows(_ count: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
@@ -72,11 +51,6 @@ public enum Parallel {
     public static func minimumRows(width: Int) -> Int {
         max(1, 16_384 / max(1, width))
     }
-}
-
-/// The next chunk of a `Parallel.dynamicRows` job, shared by the cores taking them.
-final class ChunkCounter: Sendable {
-    let value = Atomic<Int>(0)
 }
 
 /// The unclaimed chunks of each core's share in a `Parallel.streamRows` job: one word per share holding the next chunk

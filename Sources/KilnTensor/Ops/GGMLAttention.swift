@@ -125,7 +125,7 @@ enum GGMLAttention {
                             output.withMutablePointer { op in
                                 nonisolated(unsafe) let (kb, vb, qb, sb, pb, op) = (kb.baseAddress!, vb.baseAddress!, qb.baseAddress!,
                                                                                     sb.baseAddress!, pb.baseAddress!, op)
-                                Parallel.dynamicRows(rows * runs, chunk: 1) { units in
+                                Parallel.streamRows(rows * runs, chunk: 1) { units in
                                     for unit in units {
                                         let (row, first) = (unit / runs, unit % runs * 256)
                                         kiln_ggml_scores(qb + row * d.headDim, kb + kv(row) * slab + first * d.headDim, d.headDim,
@@ -140,7 +140,7 @@ enum GGMLAttention {
                                         kiln_ggml_scale_to_f16(s, extent, Float(1.0 / sum), pb + row * extent)
                                     }
                                 }
-                                Parallel.dynamicRows(rows * bands, chunk: 1) { units in
+                                Parallel.streamRows(rows * bands, chunk: 1) { units in
                                     withUnsafeTemporaryAllocation(of: Float.self, capacity: 64 * 32) { partial in
                                         for unit in units {
                                             let (row, channel) = (unit / bands, unit % bands * 32)
