@@ -80,7 +80,7 @@ public enum QuantizedMatMul {
                 for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
                 nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
                 Parallel.streamRows(outer, chunk: 16) { range in
-                    if TileDot.wide {
+                    if KernelDispatch.current.avx512 {
                         let w = (base + range.lowerBound * weight.rowBytes).assumingMemoryBound(to: UInt16.self)
                         kiln_bf16_widen_dot_avx512(xs, Int32(rows), w, weight.rowBytes / 2, Int32(range.count), Int32(columns),
                                                    y + range.lowerBound, outer)
