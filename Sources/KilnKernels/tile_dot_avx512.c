@@ -1,22 +1,21 @@
 // TileDot's AVX-512 form: four x rows against four weight rows at a time, sixteen lanes wide. Sixteen accumulators and
 // eight operands fit AVX-512's 32 registers (AVX2's 16 held only 4 x 2 eight-lane blocks without spilling), so each
-// loaded vector feeds four fused multiply-adds. A masked load covers a width that is not a multiple of sixteen. Float32
-// decoding runs its weights in place through it too, with the rows ahead prefetched (`kiln_rows_ahead`).
+// loaded vector feeds four fused multiply-adds. A masked load covers a width that is not a multiple of sixteen. (Float32
+// decoding, which reads its weights from memory, takes `kiln_f32_stream_dot_avx512`: four rows a row apart are four
+// streams, which the hardware prefetchers follow worse than one.)
 #include "KilnKernels.h"
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx512f,avx512vl,fma")))
 
 // An rn x cn block (rn, cn <= 4) of y; with constant rn and cn the compiler keeps the accumulators in registers.
-TARGET static inline void block(const float *x, const float *w, int k, float *y, int ldc, long ahead, const int rn,
+TARGET static inline void block(const float *x, const float *w, int k, float *y, int ldc, const int rn,
                                 const int cn) {
     __m512 acc[4][4];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     int p = 0;
     for (; p + 16 <= k; p += 16) {
-        if (ahead)
-            for (int j = 0; j < cn; j++) _mm_prefetch((const char *)(w + (j + ahead) * k + p), _MM_HINT_T0);
         __m512 wv[4], xv[4];
         for (int j = 0; j < cn; j++) wv[j] = _mm512_loadu_ps(w + j * k + p);
         for (int i = 0; i < rn; i++) xv[i] = _mm512_loadu_ps(x + i * k + p);
@@ -35,21 +34,19 @@ TARGET static inline void block(const float *x, const float *w, int k, float *y,
         for (int j = 0; j < cn; j++) y[i * ldc + j] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
-TARGET void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc,
-                                 long ahead) {
-    kiln_prefetch_rows(w, (long)columns * 4, (long)columns * 4, ahead < count ? ahead : count);
+TARGET void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc) {
     for (int o = 0; o < count; o += 4) {
         const int cn = count - o < 4 ? count - o : 4;
         int n = 0;
         if (cn == 4) {
-            for (; n + 4 <= rows; n += 4) block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, ahead, 4, 4);
+            for (; n + 4 <= rows; n += 4) block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, 4, 4);
         }
         for (; n < rows; n++) {
             switch (cn) {
-            case 4: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, ahead, 1, 4); break;
-            case 3: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, ahead, 1, 3); break;
-            case 2: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, ahead, 1, 2); break;
-            default: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, ahead, 1, 1); break;
+            case 4: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, 1, 4); break;
+            case 3: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, 1, 3); break;
+            case 2: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, 1, 2); break;
+            default: block(x + n * columns, w + o * columns, columns, y + n * ldc + o, ldc, 1, 1); break;
             }
         }
     }

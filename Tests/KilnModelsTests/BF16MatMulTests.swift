@@ -117,6 +117,31 @@ struct BF16MatMulTests {
         #expect(Self.close(kernel, expected, x: x, w: w, rows: rows, count: count, k: k), "kernel")
     }
 
+    @Test("Exact bf16 weights sharing one decode product each get their own product and bias", arguments: [1, 3])
+    func sharedDecodeProduct(rows: Int) throws {
+        var stream = Stream(state: 41 + UInt64(rows))
+        // Row counts off the 16-row chunk, so chunks straddle two weights.
+        let (counts, k) = ([37, 16, 50], 64)
+        let ws = counts.map { Self.weights(count: $0, k: k, stream: &stream) }
+        let matrices = try zip(counts, ws).map { try QuantizedMatrix(type: .bf16, rows: $0, columns: k, bytes: $1.withUnsafeBytes { Data($0) }) }
+        let x = (0..<(rows * k)).map { _ in stream.uniform() * 4 }
+        let bias = (0..<counts[1]).map { Float($0) - 7.5 }
+        let input = Tensor(shape: [rows, k], storage: x)
+        let ys = QuantizedMatMul.forward(input, sharing: matrices, biases: [nil, Tensor(shape: [counts[1]], storage: bias), nil])
+        #expect(ys.map(\.shape) == counts.map { [rows, $0] })
+        for i in counts.indices {
+            var expected = [Float](repeating: 0, count: rows * counts[i])
+            for n in 0..<rows {
+                for o in 0..<counts[i] {
+                    var sum = i == 1 ? Double(bias[o]) : 0
+                    for j in 0..<k { sum += Double(x[n * k + j]) * Double(Float(bitPattern: UInt32(ws[i][o * k + j]) << 16)) }
+                    expected[n * counts[i] + o] = Float(sum)
+                }
+            }
+            #expect(Self.close(ys[i].storage, expected, x: x, w: ws[i], rows: rows, count: counts[i], k: k), "weight \(i)")
+        }
+    }
+
     @Test("A bf16 matrix loaded for the fast arithmetic multiplies in bf16 at decode and prefill sizes", arguments: [1, 9, 70])
     func fastPathThroughMatMul(rows: Int) throws {
         var stream = Stream(state: 23 + UInt64(rows))

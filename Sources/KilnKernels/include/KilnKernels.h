@@ -108,10 +108,16 @@ void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned sho
 /// and Emerald Rapids measured 0.5, AMD's Zen 4 about 2): the broadcast form pays only where it is above 1.
 double kiln_bf16_speedup_avx512(void);
 
+/// Bytes ahead of the read position that the streaming decode kernel prefetches (512 B to 8 KB measured alike on Zen 5).
+#define KILN_STREAM_AHEAD 2048
+
+/// y[n * ldc + o] = sum_j x[n * k + j] * w[o * ldw + j] for n < rows, o < count, float32: decoding's product, each weight
+/// row read once in place, front to back, and dotted with every x row while in L1 (AVX-512 F).
+void kiln_f32_stream_dot_avx512(const float *x, int rows, const float *w, long ldw, int count, int k, float *y, long ldc);
+
 /// y[n * ldc + o] = sum_k x[n * columns + k] * w[o * columns + k] for n < rows, o < count: a decode batch of x rows
-/// against weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks). The weight rows
-/// `ahead` rows on are prefetched as each block is read (`kiln_rows_ahead` for weights in memory, 0 for a tile in cache).
-void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc, long ahead);
+/// against weight rows, both row-major with the reduction along their rows (AVX-512, 4 x 4 blocks; a tile in cache).
+void kiln_tile_dot_avx512(const float *x, int rows, const float *w, int count, int columns, float *y, int ldc);
 
 /// sum of x[0 ..< n], the memory read probe's loop: AVX-512 where `wide` (else AVX2), eight accumulators, each line
 /// prefetched 4 KiB ahead, so the figure is the memory's and not the hardware prefetcher's.

@@ -132,14 +132,25 @@ struct LlamaLinear: Sendable {
         if let slots, let rows = AdapterSlots.routing { slots.apply(name, to: &y, input: x, rows: rows) }
     }
 
-    /// Projections of the same x (q, k, v; gate, up): Float32 weights share one product, which transposes x once.
+    /// Projections of the same x (q, k, v; gate, up) as one product: Float32 weights transpose x once for prefill, and
+    /// Float32 and exact bf16 weights share one hand-out of rows when decoding.
     static func apply(_ layers: [LlamaLinear], to x: Tensor) -> [Tensor] {
         let dense = layers.compactMap { layer -> Tensor? in
             if case .dense(let w) = layer.weight { return w }
             return nil
         }
-        guard dense.count == layers.count else { return layers.map { $0(x) } }
-        var outputs = MatMul.forward(x, sharing: dense, biases: layers.map(\.bias))
+        let stored = layers.compactMap { layer -> QuantizedMatrix? in
+            if case .quantized(let q) = layer.weight { return q }
+            return nil
+        }
+        var outputs: [Tensor]
+        if dense.count == layers.count {
+            outputs = MatMul.forward(x, sharing: dense, biases: layers.map(\.bias))
+        } else if stored.count == layers.count {
+            outputs = QuantizedMatMul.forward(x, sharing: stored, biases: layers.map(\.bias))
+        } else {
+            return layers.map { $0(x) }
+        }
         for (i, layer) in layers.enumerated() { layer.addUpdates(to: &outputs[i], input: x) }
         return outputs
     }

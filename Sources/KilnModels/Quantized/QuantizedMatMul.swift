@@ -75,24 +75,7 @@ public enum QuantizedMatMul {
         let (columns, outer) = (weight.columns, weight.rows)
         nonisolated(unsafe) let y = y
         if weight.type == .bf16 && columns % 32 == 0 {
-            var split = [Float](repeating: 0, count: rows * columns)
-            split.withUnsafeMutableBufferPointer { buffer in
-                for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
-                nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
-                Parallel.streamRows(outer, chunk: 16) { range in
-                    if KernelDispatch.current.avx512 {
-                        let w = (base + range.lowerBound * weight.rowBytes).assumingMemoryBound(to: UInt16.self)
-                        kiln_bf16_widen_dot_avx512(xs, Int32(rows), w, weight.rowBytes / 2, Int32(range.count), Int32(columns),
-                                                   y + range.lowerBound, outer)
-                        return
-                    }
-                    for o in range {
-                        for n in 0..<rows {
-                            y[n * outer + o] = QuantizedDot.bf16Paired(base + o * weight.rowBytes, xs + n * columns, columns)
-                        }
-                    }
-                }
-            }
+            bf16Decode(x: x, rows: rows, parts: [DecodePart(weight, base: base, y: y)])
             return
         }
         // Σx per 32-block lets the Q4 offsets (Q4_1's m, Q4_0's −8) cost one multiply per block.

@@ -12,7 +12,7 @@ enum TileDot {
     static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: UnsafePointer<Float>, count: Int, columns: Int,
                          into y: UnsafeMutablePointer<Float>, ldc: Int) {
         if wide {
-            kiln_tile_dot_avx512(x, Int32(rows), w, Int32(count), Int32(columns), y, Int32(ldc), 0)
+            kiln_tile_dot_avx512(x, Int32(rows), w, Int32(count), Int32(columns), y, Int32(ldc))
             return
         }
         multiplyAVX2(x, rows: rows, w, count: count, columns: columns, into: y, ldc: ldc)

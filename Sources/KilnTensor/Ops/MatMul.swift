@@ -12,18 +12,15 @@ public enum MatMul {
         let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
         if let bias { precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs") }
         if !decoding && inner > 0 && WideGemm.handles(rows: rows) { return forward(x, sharing: [weight], biases: [bias])[0] }
-        // sgemm with beta 0 writes every element; the decoding path and a bias accumulate into what is there.
-        var y = bias == nil && !decoding && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
+        // sgemm with beta 0 writes every element; a bias is accumulated into.
+        var y = bias == nil && inner > 0 ? Tensor(unfilled: Array(x.shape.dropLast()) + [outer])
             : Tensor(zeros: Array(x.shape.dropLast()) + [outer])
         if let bias {
             for row in 0..<rows {
                 for column in 0..<outer { y.storage[row * outer + column] = bias.storage[column] }
             }
         }
-        if decoding {
-            decodeForward(x, weight: weight, rows: rows, inner: inner, outer: outer, into: &y)
-            return y
-        }
+        if decoding { return forward(x, sharing: [weight], biases: [bias])[0] }
         x.storage.withUnsafeBufferPointer { xp in
             weight.storage.withUnsafeBufferPointer { wp in
                 y.storage.withUnsafeMutableBufferPointer { yp in
@@ -36,10 +33,16 @@ public enum MatMul {
     }
 
     /// `forward` of up to three weights against the same x (a layer's q, k and v, or gate and up): on the prefill kernel
-    /// x is transposed once and the cores share the stripes of all of them; elsewhere each is its own `forward`.
+    /// x is transposed once and the cores share the stripes of all of them; decoding, the cores share one hand-out of
+    /// all of their rows; elsewhere each is its own `forward`.
     public static func forward(_ x: Tensor, sharing weights: [Tensor], biases: [Tensor?]) -> [Tensor] {
         precondition(weights.count == biases.count, "\(weights.count) weights but \(biases.count) biases")
         let (rows, inner) = dims(x)
+        if rows <= decodeRowLimit, inner > 0, !weights.isEmpty,
+           weights.allSatisfy({ $0.rank == 2 && $0.shape[1] == inner && $0.shape[0] * inner >= 65_536 }),
+           zip(weights, biases).allSatisfy({ $1 == nil || $1!.count == $0.shape[0] }) {
+            return decodeForward(x, rows: rows, inner: inner, weights: weights, biases: biases)
+        }
         guard (1...3).contains(weights.count), inner > 0, WideGemm.handles(rows: rows),
               weights.allSatisfy({ $0.rank == 2 && $0.shape[1] == inner }),
               zip(weights, biases).allSatisfy({ $1 == nil || $1!.count == $0.shape[0] }) else {
@@ -75,38 +78,6 @@ public enum MatMul {
         return tensors[collected.count].withPointer { withPointers(tensors, collected + [$0], body) }
     }
 
-    /// x rows at or below which `forward` uses dot products instead of sgemm.
-    static let decodeRowLimit = 4
-
-    /// y += x Wᵀ for a few rows (decoding): one pass over W, each output row's dots with every x row, output rows
-    /// split across the cores. OpenBLAS's sgemm packs all of W first, which for one row costs more than the product.
-    /// With AVX-512, KilnKernels' tile kernel reads four weight rows at a time and prefetches the rows ahead: the
-    /// Swift loop's one row at a time read memory at two thirds of the rate a prefetching sum reaches.
-    static func decodeForward(_ x: Tensor, weight: Tensor, rows: Int, inner: Int, outer: Int, into y: inout Tensor) {
-        let ahead = kiln_rows_ahead(inner * MemoryLayout<Float>.stride)
-        x.withPointer { xp in
-            weight.withPointer { wp in
-                y.withMutablePointer { yp in
-                    nonisolated(unsafe) let (xs, ws, ys) = (xp, wp, yp)
-                    Parallel.streamRows(outer, chunk: 16) { range in
-                        if KernelDispatch.current.avx512 {
-                            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * range.count) { dots in
-                                kiln_tile_dot_avx512(xs, Int32(rows), ws + range.lowerBound * inner, Int32(range.count),
-                                                     Int32(inner), dots.baseAddress!, Int32(range.count), ahead)
-                                for n in 0..<rows {
-                                    for (i, o) in range.enumerated() { ys[n * outer + o] += dots[n * range.count + i] }
-                                }
-                            }
-                            return
-                        }
-                        for o in range {
-                            for n in 0..<rows { ys[n * outer + o] += Vector.dot2(ws + o * inner, xs + n * inner, inner) }
-                        }
-                    }
-                }
-            }
-        }
-    }
 
     /// Backward of `forward`: returns dx = dy W, and accumulates dW += dyᵀ x and db += Σ dy (llm.c's `+=`).
     /// In the forward pass this was: y = x Wᵀ + b. dy is (N, OC).
