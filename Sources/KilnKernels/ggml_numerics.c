@@ -325,21 +325,33 @@ void kiln_ggml_weigh(const unsigned short *p, const unsigned short *v, long ld, 
     if (wide) weigh16(p, v, ld, keys, dim, out, partial, chain); else weigh8(p, v, ld, keys, dim, out, partial, chain);
 }
 
-// tinyBLAS scores of one query (float16 values widened, `dim` a multiple of 16) against 16 keys at a time from keys
-// transposed to kt[l * ldt + key] (float): accumulator l of each key is a lane of acc[l], so the tree runs across
-// sixteen vectors and leaves sixteen keys' scores in one.
-__attribute__((target("avx512f,avx512dq"))) void kiln_ggml_scores_chain16(const float *q, const float *kt, long ldt, long keys,
-                                                                          long dim, float *out) {
+// tinyBLAS scores of up to 8 queries (float16 values widened, `dim` a multiple of 16) against 16 keys at a time from keys
+// transposed to kt[l * ldt + key] (float): accumulator l of each key is a lane of a vector summing dims l, l + 16, ... in
+// order, and a tree across the sixteen vectors leaves sixteen keys' scores in one. Each key line feeds every query of
+// the block: one query at a time loaded every line for 16 multiply-adds, and prefill at 2,048 tokens spent most of its
+// time on those loads from L2.
+__attribute__((target("avx512f,avx512dq"))) void kiln_ggml_scores_chain16_rows(const float *q, long ldq, int rows,
+                                                                               const float *kt, long ldt, long keys,
+                                                                               long dim, float *out, long ldo) {
+    if (rows <= 0) return;
+    if (rows > 8) rows = 8;
     for (long key = 0; key < keys; key += 16) {
-        __m512 acc[16];
-        for (int l = 0; l < 16; l++) acc[l] = _mm512_setzero_ps();
-        for (long c = 0; c < dim; c += 16)
-            for (int l = 0; l < 16; l++)
-                acc[l] = _mm512_fmadd_ps(_mm512_loadu_ps(kt + (c + l) * ldt + key), _mm512_set1_ps(q[c + l]), acc[l]);
-        __m512 a[8], b[4];
-        for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(acc[i], acc[i + 8]);
-        for (int i = 0; i < 4; i++) b[i] = _mm512_add_ps(a[i], a[i + 4]);
-        _mm512_storeu_ps(out + key, _mm512_add_ps(_mm512_add_ps(b[0], b[2]), _mm512_add_ps(b[1], b[3])));
+        __m512 lanes[8][16];
+        for (int l = 0; l < 16; l++) {
+            __m512 acc[8];
+            for (int r = 0; r < 8; r++) acc[r] = _mm512_setzero_ps();
+            for (long c = 0; c < dim; c += 16) {
+                const __m512 k = _mm512_loadu_ps(kt + (c + l) * ldt + key);
+                for (int r = 0; r < rows; r++) acc[r] = _mm512_fmadd_ps(k, _mm512_set1_ps(q[r * ldq + c + l]), acc[r]);
+            }
+            for (int r = 0; r < rows; r++) lanes[r][l] = acc[r];
+        }
+        for (int r = 0; r < rows; r++) {
+            __m512 a[8], b[4];
+            for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(lanes[r][i], lanes[r][i + 8]);
+            for (int i = 0; i < 4; i++) b[i] = _mm512_add_ps(a[i], a[i + 4]);
+            _mm512_storeu_ps(out + r * ldo + key, _mm512_add_ps(_mm512_add_ps(b[0], b[2]), _mm512_add_ps(b[1], b[3])));
+        }
     }
 }
 

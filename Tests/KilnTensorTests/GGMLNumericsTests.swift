@@ -80,18 +80,23 @@ struct GGMLNumericsTests {
         }
     }
 
-    @Test("Transposed 16-key tinyBLAS scores equal the row kernel", arguments: [64, 128])
-    func transposedScores(dim: Int) {
+    @Test("Transposed 16-key tinyBLAS scores of a block of queries equal the row kernel's, query by query",
+          arguments: [(64, 1), (128, 5), (64, 8)])
+    func transposedScores(dim: Int, queries: Int) {
         guard KernelDispatch.current.avx512 else { return }
         let keys = 37, padded = 48
-        let (q, qf) = Self.halves(dim, seed: 7)
+        let halves = (0..<queries).map { Self.halves(dim, seed: 7 + UInt64($0) * 11) }
         let (k, kf) = Self.halves(keys * dim, seed: 8)
         var kt = [Float](repeating: 0, count: dim * padded)
         for j in 0..<keys { for l in 0..<dim { kt[l * padded + j] = kf[j * dim + l] } }
-        var out = [Float](repeating: 0, count: padded), rows = [Float](repeating: 0, count: keys)
-        kiln_ggml_scores_chain16(qf, kt, padded, keys, dim, &out)
-        kiln_ggml_scores(q, k, dim, keys, dim, &rows, 1, 1)
-        #expect(Self.same(Array(out.prefix(keys)), rows))
+        let qf = halves.flatMap(\.1)
+        var out = [Float](repeating: .nan, count: queries * padded)
+        kiln_ggml_scores_chain16_rows(qf, dim, Int32(queries), kt, padded, keys, dim, &out, padded)
+        for r in 0..<queries {
+            var row = [Float](repeating: 0, count: keys)
+            kiln_ggml_scores(halves[r].0, k, dim, keys, dim, &row, 1, 1)
+            #expect(Self.same(Array(out[(r * padded)..<(r * padded + keys)]), row), "query \(r)")
+        }
     }
 
     @Test("Weighted-value kernels equal the reference, zero weights skipped", arguments: [(37, 64), (130, 64), (64, 20)])

@@ -171,9 +171,11 @@ double kiln_ggml_softmax(long n, float *y, const float *x, float max, int wide);
 void kiln_ggml_scores(const unsigned short *q, const unsigned short *k, long ld, long keys, long dim, float *out, int chain,
                       int wide);
 
-/// `kiln_ggml_scores` in tinyBLAS's 16-lane order for 16 keys at a time, keys transposed to kt[l * ldt + key] (float,
-/// keys rounded up to 16 columns); q is the float16 query widened.
-void kiln_ggml_scores_chain16(const float *q, const float *kt, long ldt, long keys, long dim, float *out);
+/// `kiln_ggml_scores` in tinyBLAS's 16-lane order for `rows` (<= 8) queries `ldq` apart and 16 keys at a time, keys
+/// transposed to kt[l * ldt + key] (float, keys rounded up to 16 columns), each query the float16 values widened; query
+/// r's scores go to out + r * ldo.
+void kiln_ggml_scores_chain16_rows(const float *q, long ldq, int rows, const float *kt, long ldt, long keys, long dim,
+                                   float *out, long ldo);
 
 /// out[d] = sum_pos p[pos] * v[pos * ld + d] for pos < keys, d < dim (float16 p and v), in llama.cpp's order for the
 /// same `chain` choice; `partial` holds 64 * dim floats.

@@ -40,55 +40,73 @@ enum GGMLAttention {
                 half.keys.withUnsafeBufferPointer { kb in
                     half.values.withUnsafeBufferPointer { vb in
                         transposed.withUnsafeBufferPointer { tb in
-                            let rows = d.batch * d.heads * d.queries
-                            Parallel.rows(rows, minimumPerTask: max(1, 1024 / max(1, d.keys))) { range in
+                            // The 16-lane kernel takes a block of a head's consecutive queries at once (each key line then
+                            // serves all of them); other forms one query at a time.
+                            let block = chainScores && wide ? blockQueries : 1
+                            let blocksPerHead = (d.queries + block - 1) / block
+                            Parallel.streamRows(d.batch * d.heads * blocksPerHead, chunk: 1) { units in
                                 var q16 = [UInt16](repeating: 0, count: d.headDim)
-                                var qWide = [Float](repeating: 0, count: d.headDim)
-                                var scores = [Float](repeating: 0, count: padded)
+                                var qWide = [Float](repeating: 0, count: block * d.headDim)
+                                var scores = [Float](repeating: 0, count: block * padded)
                                 var p16 = [UInt16](repeating: 0, count: padded)
                                 var partial = [Float](repeating: 0, count: 64 * d.headDim)
-                                for row in range {
-                                    let (b, h, i) = (row / (d.heads * d.queries), (row / d.queries) % d.heads, row % d.queries)
+                                var ends = [Int](repeating: 0, count: block)
+                                for unit in units {
+                                    let (b, h) = (unit / blocksPerHead / d.heads, unit / blocksPerHead % d.heads)
+                                    let first = unit % blocksPerHead * block, count = min(block, d.queries - first)
                                     let kv = (b * d.kvHeads + h / group)
-                                    kiln_to_f16(qp + d.qOffset(b, h) + i * d.headDim, &q16, d.headDim)
-                                    // Keys past the last visible one are −∞ whatever their product: left out of it.
-                                    var end = options.causal ? min(d.keys, i + d.keys - d.queries + 1) : d.keys
-                                    while !plain && end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
-                                    let extent = (end + 15) / 16 * 16
-                                    scores.withUnsafeMutableBufferPointer { s in
-                                        let s = s.baseAddress!
-                                        if chainScores && wide {
-                                            for l in 0..<d.headDim { qWide[l] = Float(Float16(bitPattern: q16[l])) }
-                                            kiln_ggml_scores_chain16(qWide, tb.baseAddress! + kv * d.headDim * padded, padded, end,
-                                                                     d.headDim, s)
-                                        } else {
-                                            kiln_ggml_scores(q16, kb.baseAddress! + kv * slab, d.headDim, end, d.headDim, s,
-                                                             chainScores ? 1 : 0, wide ? 1 : 0)
+                                    for r in 0..<count {
+                                        // Keys past the last visible one are −∞ whatever their product: left out of it.
+                                        let i = first + r
+                                        var end = options.causal ? min(d.keys, i + d.keys - d.queries + 1) : d.keys
+                                        while !plain && end > 0 && !d.allowed(b, i, end - 1, options) { end -= 1 }
+                                        ends[r] = end
+                                    }
+                                    if block > 1 {
+                                        for r in 0..<count {
+                                            kiln_to_f16(qp + d.qOffset(b, h) + (first + r) * d.headDim, &q16, d.headDim)
+                                            for l in 0..<d.headDim { qWide[r * d.headDim + l] = Float(Float16(bitPattern: q16[l])) }
                                         }
-                                        var maximum: Float
-                                        if plain && options.bias == nil {
-                                            maximum = kiln_ggml_scale_max(s, end, extent, scale)
-                                        } else {
-                                            maximum = -.infinity
-                                            for j in 0..<extent {
-                                                // ggml scales the product, then adds the mask (0 or −∞) and any bias.
-                                                if j < end && (plain || d.allowed(b, i, j, options)) {
-                                                    s[j] *= scale
-                                                    if let bias = options.bias {
-                                                        s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
+                                        // Rows whose last visible key comes sooner get a few products past it, which the
+                                        // mask below overwrites.
+                                        kiln_ggml_scores_chain16_rows(qWide, d.headDim, Int32(count), tb.baseAddress! + kv * d.headDim * padded,
+                                                                      padded, ends.prefix(count).max()!, d.headDim, &scores, padded)
+                                    }
+                                    for r in 0..<count {
+                                        let (i, end) = (first + r, ends[r])
+                                        let extent = (end + 15) / 16 * 16
+                                        scores.withUnsafeMutableBufferPointer { s in
+                                            let s = s.baseAddress! + r * padded
+                                            if block == 1 {
+                                                kiln_to_f16(qp + d.qOffset(b, h) + i * d.headDim, &q16, d.headDim)
+                                                kiln_ggml_scores(q16, kb.baseAddress! + kv * slab, d.headDim, end, d.headDim, s,
+                                                                 chainScores ? 1 : 0, wide ? 1 : 0)
+                                            }
+                                            var maximum: Float
+                                            if plain && options.bias == nil {
+                                                maximum = kiln_ggml_scale_max(s, end, extent, scale)
+                                            } else {
+                                                maximum = -.infinity
+                                                for j in 0..<extent {
+                                                    // ggml scales the product, then adds the mask (0 or −∞) and any bias.
+                                                    if j < end && (plain || d.allowed(b, i, j, options)) {
+                                                        s[j] *= scale
+                                                        if let bias = options.bias {
+                                                            s[j] += bias.storage[d.biasOffset(b, h, i, bias.count) + j]
+                                                        }
+                                                        maximum = max(maximum, s[j])
+                                                    } else {
+                                                        s[j] = -.infinity
                                                     }
-                                                    maximum = max(maximum, s[j])
-                                                } else {
-                                                    s[j] = -.infinity
                                                 }
                                             }
+                                            let out = op + d.qOffset(b, h) + i * d.headDim
+                                            guard maximum > -.infinity else { return }  // nothing visible: zeros
+                                            let sum = kiln_ggml_softmax(extent, s, s, maximum, wide ? 1 : 0)
+                                            kiln_ggml_scale_to_f16(s, extent, Float(1.0 / sum), &p16)
+                                            kiln_ggml_weigh(p16, vb.baseAddress! + kv * slab, d.headDim, end, d.headDim, out, &partial,
+                                                            chainValues ? 1 : 0, wide ? 1 : 0)
                                         }
-                                        let out = op + d.qOffset(b, h) + i * d.headDim
-                                        guard maximum > -.infinity else { return }  // nothing visible: zeros
-                                        let sum = kiln_ggml_softmax(extent, s, s, maximum, wide ? 1 : 0)
-                                        kiln_ggml_scale_to_f16(s, extent, Float(1.0 / sum), &p16)
-                                        kiln_ggml_weigh(p16, vb.baseAddress! + kv * slab, d.headDim, end, d.headDim, out, &partial,
-                                                        chainValues ? 1 : 0, wide ? 1 : 0)
                                     }
                                 }
                             }
@@ -99,6 +117,9 @@ enum GGMLAttention {
         }
         return output
     }
+
+    /// Queries of one head whose scores the 16-lane kernel forms together (`kiln_ggml_scores_chain16_rows`).
+    static let blockQueries = 8
 
     /// Keys from which a decoding step splits its rows (`step`): below, one row per task costs less than three hand-offs.
     static let splitKeys = 256
