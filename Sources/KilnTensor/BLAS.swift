@@ -14,6 +14,13 @@ public enum BLAS {
     /// The threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
+    /// Whether the kernel family OpenBLAS chose (`openblas_get_corename`) uses AVX-512: a library older than the CPU
+    /// falls back to an AVX2 family ("Haswell", "Zen"), and OPENBLAS_CORETYPE can force one.
+    public static let hasAVX512Kernels: Bool = {
+        let name = String(cString: openblas_get_corename()).lowercased()
+        return ["skylakex", "cooperlake", "sapphirerapids"].contains { name.contains($0) }
+    }()
+
     /// `C = alpha · op(A) · op(B) + beta · C` for row-major matrices; `op(A)` is M×K, `op(B)` is K×N, C is M×N.
     /// - Parameters:
     ///   - transposeA: use Aᵀ (A is stored K×M).

@@ -6,7 +6,8 @@
 //   the weights are read once, at their stored size, straight from the mapping (bf16 four rows at a time in
 //   KilnKernels where the CPU has AVX-512);
 // - many rows (prefill): W is widened a tile of rows (≤ 16 MiB) at a time into a scratch buffer and multiplied by
-//   OpenBLAS, so the cost is the sgemm's, never a full Float32 copy of W.
+//   OpenBLAS (or Kiln's AVX-512 product where `WideGemm.handles` the rows), so the cost is the sgemm's, never a full
+//   Float32 copy of W.
 // Summation order differs from a dense matmul of the dequantised weights by float rounding only.
 import Foundation
 import KilnKernels
@@ -128,7 +129,11 @@ public enum QuantizedMatMul {
                     weight.dequantizeRows((first + range.lowerBound)..<(first + range.upperBound), base: base,
                                           into: widened + range.lowerBound * columns)
                 }
-                BLAS.sgemm(transposeB: true, m: rows, n: count, k: columns, a: x, b: widened, c: y + start, ldc: outer)
+                if WideGemm.handles(rows: rows) {
+                    WideGemm.multiply(x, rows: rows, inner: columns, widened, outer: count, into: y + start, ldy: outer)
+                } else {
+                    BLAS.sgemm(transposeB: true, m: rows, n: count, k: columns, a: x, b: widened, c: y + start, ldc: outer)
+                }
                 start += count
             }
         }

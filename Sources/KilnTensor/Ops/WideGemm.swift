@@ -19,12 +19,14 @@ public enum WideGemm {
     /// x rows from which the kernel beats sgemm (below it the 16-token lanes are mostly padding).
     static let minimumRows = 8
 
-    /// x rows up to which it does: at 512 tokens OpenBLAS's packed panels run 0.7–0.9× the time of these transposes and
-    /// stripes (`kiln-bench prefill-gemm`, docs/benchmarks.md), at 128 these run 1.0–1.4× faster.
-    static let maximumRows = 256
+    /// x rows up to which it does: at 512 tokens OpenBLAS's AVX-512 packed panels run 0.7–0.9× the time of these
+    /// transposes and stripes (`kiln-bench prefill-gemm`, docs/benchmarks.md), at 128 these run 1.0–1.4× faster (Intel).
+    /// Where OpenBLAS runs an AVX2 kernel on this AVX-512 CPU (its detection predates the CPU, or OPENBLAS_CORETYPE forces
+    /// one), this kernel ran 1.2–1.7× faster at every size (AMD Zen 5 under a forced Haswell core), so it takes them all.
+    static let maximumRows = BLAS.hasAVX512Kernels ? 256 : Int.max
 
-    /// Whether `MatMul.forward` should take this kernel for an x of `rows` rows.
-    static func handles(rows: Int) -> Bool { available && (minimumRows...maximumRows).contains(rows) }
+    /// Whether `MatMul.forward` (and the widened tiles of stored weights) should take this kernel for an x of `rows` rows.
+    public static func handles(rows: Int) -> Bool { available && rows >= minimumRows && rows <= maximumRows }
 
     /// One weight of `multiply(_:rows:inner:products:)`: y (m × outer) = x · wᵀ (+ bias), y overwritten.
     public struct Product: @unchecked Sendable {
@@ -34,19 +36,23 @@ public enum WideGemm {
         public var outer: Int
         /// (outer) or nil.
         public var bias: UnsafePointer<Float>?
-        /// (m, outer) result.
+        /// (m, outer) result, rows `outputStride` apart.
         public var output: UnsafeMutablePointer<Float>
+        /// Floats between two rows of `output`: `outer`, or more for a block of columns inside a wider y.
+        public var outputStride: Int
 
-        /// The product of `weight` (outer rows) into `output`, with `bias` if given.
-        public init(weight: UnsafePointer<Float>, outer: Int, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>) {
+        /// The product of `weight` (outer rows) into `output` (rows `outputStride` apart, default `outer`), with `bias`.
+        public init(weight: UnsafePointer<Float>, outer: Int, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
+                    outputStride: Int? = nil) {
             (self.weight, self.outer, self.bias, self.output) = (weight, outer, bias, output)
+            self.outputStride = outputStride ?? outer
         }
     }
 
-    /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n; y is overwritten.
+    /// y[t · ldy + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n (ldy defaults to n); y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
-                                bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>) {
-        multiply(x, rows: m, inner: k, products: [Product(weight: w, outer: n, bias: bias, output: y)])
+                                bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
+        multiply(x, rows: m, inner: k, products: [Product(weight: w, outer: n, bias: bias, output: y, outputStride: ldy)])
     }
 
     /// Several weights against the same x (a layer's q, k and v, or gate and up): x is transposed once, and the cores
@@ -83,9 +89,9 @@ public enum WideGemm {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < stripes.count else { break }
                 let (product, start) = stripes[index]
-                let n = product.outer, count = min(stripeRows, n - start)
+                let count = min(stripeRows, product.outer - start)
                 kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), product.weight + start * k, product.bias.map { $0 + start },
-                                         Int32(count), stripe, product.output + start, n, Int32(m))
+                                         Int32(count), stripe, product.output + start, product.outputStride, Int32(m))
             }
         }
     }
