@@ -120,6 +120,37 @@ struct QuantizedIntegerTests {
         Self.expectDequantised(y.storage, weight: weight, q: q, d: d, perScale: kQuant ? 256 : 32, rows: xrows, tolerance: 1e-4)
     }
 
+    @Test("The AVX-512 round trips equal the Swift forms bit for bit: exact ties, a zero block, a negative largest value first",
+          arguments: [32, 256])
+    func roundTripKernels(block: Int) {
+        guard KernelDispatch(cpu: kiln_cpu_features(), environment: [:]).avx512 else { return }
+        var stream = Stream(state: 313 + UInt64(block))
+        var x = (0..<(6 * block)).map { _ in stream.uniform() * 5 }
+        // Block 1: all zero. Block 2: amax 127 with ties at halves and −127 before +127. Block 3: tiny values.
+        for j in 0..<block { x[block + j] = 0 }
+        for j in 0..<block { x[2 * block + j] = Float(j % 9) - 4.5 }
+        x[2 * block] = -127
+        x[2 * block + 7] = 127
+        for j in 0..<block { x[3 * block + j] *= 1e-6 }
+        let blocks = x.count / block
+        var kernel = [Float](repeating: .nan, count: x.count), swift = [Float](repeating: .nan, count: x.count)
+        x.withUnsafeBufferPointer { xp in
+            if block == 32 { kiln_q8_0_round_trip_avx512(xp.baseAddress!, blocks, &kernel) } else { kiln_q8_k_round_trip_avx512(xp.baseAddress!, blocks, &kernel) }
+            swift.withUnsafeMutableBufferPointer { out in
+                for b in 0..<blocks {
+                    if block == 32 {
+                        QuantizedInteger.roundTrip32(xp.baseAddress! + b * 32, into: out.baseAddress! + b * 32)
+                    } else {
+                        QuantizedInteger.roundTrip256(xp.baseAddress! + b * 256, into: out.baseAddress! + b * 256)
+                    }
+                }
+            }
+        }
+        #expect(kernel.map(\.bitPattern) == swift.map(\.bitPattern))
+        // The Swift form's own anchor: block 2 keeps ±127 exactly (scale 1) and rounds the halves to even.
+        #expect(swift[2 * block] == -127 && swift[2 * block + 1] == -4 && swift[2 * block + 2] == -2)
+    }
+
     @Test("Activations quantise as llama.cpp's AVX2 quantiser: scale amax/127 stored as float16, values x·127/amax rounded half to even")
     func activationRounding() {
         // Block 0 has amax 127, so 127/amax is exactly 1 and the halves below are exact ties; block 1's scale 0.02 is not a

@@ -108,6 +108,13 @@ void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned sho
 /// and Emerald Rapids measured 0.5, AMD's Zen 4 about 2): the broadcast form pays only where it is above 1.
 double kiln_bf16_speedup_avx512(void);
 
+/// out = x with each 32-value block replaced by its Q8_0 quantisation and back (scale amax / 127 rounded to float16,
+/// values x · 127 / amax rounded half to even): `QuantizedInteger.roundTrip32`'s arithmetic, AVX-512.
+void kiln_q8_0_round_trip_avx512(const float *x, long blocks, float *out);
+
+/// out = x with each 256-value block replaced by its Q8_K quantisation and back (`QuantizedInteger.roundTrip256`).
+void kiln_q8_k_round_trip_avx512(const float *x, long blocks, float *out);
+
 /// Bytes ahead of the read position that the streaming decode kernel prefetches (512 B to 8 KB measured alike on Zen 5).
 #define KILN_STREAM_AHEAD 2048
 

@@ -82,9 +82,17 @@ enum QuantizedInteger {
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             nonisolated(unsafe) let out = out.baseAddress!
             let blockSize = QuantizedIntegerK.supports(type) ? 256 : 32
+            let wide = KernelDispatch.current.avx512
             Parallel.rows(count / blockSize, minimumPerTask: 256) { blocks in
-                for block in blocks {
-                    if blockSize == 32 { roundTrip32(x + block * 32, into: out + block * 32) } else { roundTrip256(x + block * 256, into: out + block * 256) }
+                let (start, n) = (x + blocks.lowerBound * blockSize, blocks.count)
+                if wide && blockSize == 32 {
+                    kiln_q8_0_round_trip_avx512(start, n, out + blocks.lowerBound * 32)
+                } else if wide {
+                    kiln_q8_k_round_trip_avx512(start, n, out + blocks.lowerBound * 256)
+                } else {
+                    for block in blocks {
+                        if blockSize == 32 { roundTrip32(x + block * 32, into: out + block * 32) } else { roundTrip256(x + block * 256, into: out + block * 256) }
+                    }
                 }
             }
             initialized = count
