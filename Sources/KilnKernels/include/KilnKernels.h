@@ -108,6 +108,10 @@ void kiln_bf16_gemm_avx512(const unsigned short *x, int rows, const unsigned sho
 /// and Emerald Rapids measured 0.5, AMD's Zen 4 about 2): the broadcast form pays only where it is above 1.
 double kiln_bf16_speedup_avx512(void);
 
+/// Widens `count` consecutive blocks of `type` (KILN_Q4_0, KILN_Q4_1 or KILN_Q8_0) to 32 floats each, exactly as
+/// `GGUFQuant.dequantizeBlock` (AVX-512 BW); returns 0, writing nothing, for any other type.
+int kiln_widen_blocks_avx512(int type, const void *blocks, long count, float *out);
+
 /// out = x with each 32-value block replaced by its Q8_0 quantisation and back (scale amax / 127 rounded to float16,
 /// values x · 127 / amax rounded half to even): `QuantizedInteger.roundTrip32`'s arithmetic, AVX-512.
 void kiln_q8_0_round_trip_avx512(const float *x, long blocks, float *out);

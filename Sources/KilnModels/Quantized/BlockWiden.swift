@@ -2,6 +2,8 @@
 // once per step: the values are exactly `GGUFQuant.dequantizeBlock`'s (each a product, then a sum, never fused), only
 // computed in SIMD registers instead of one byte at a time.
 import Foundation
+import KilnKernels
+import KilnTensor
 
 /// Vector widening of the common block types.
 enum BlockWiden {
@@ -12,7 +14,24 @@ enum BlockWiden {
     }
 
     /// Widens `blocks` consecutive blocks at `p` into `out` (32 floats each); false for a type this does not cover.
+    /// KilnKernels' AVX-512 form runs where the CPU allows, these lanes elsewhere.
     static func widen(_ type: GGMLType, _ p: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
+        if KernelDispatch.current.avx512, let code = kernelCode(type) { return kiln_widen_blocks_avx512(code, p, blocks, out) != 0 }
+        return widenLanes(type, p, blocks: blocks, into: out)
+    }
+
+    /// The KilnKernels code of the types `kiln_widen_blocks_avx512` covers.
+    static func kernelCode(_ type: GGMLType) -> Int32? {
+        switch type {
+        case .q4_0: Int32(KILN_Q4_0)
+        case .q4_1: Int32(KILN_Q4_1)
+        case .q8_0: Int32(KILN_Q8_0)
+        default: nil
+        }
+    }
+
+    /// `widen` in Swift's SIMD lanes: the AVX2 path and the kernel's reference.
+    static func widenLanes(_ type: GGMLType, _ p: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
         let table = QuantizedDot.halfTable
         var (p, o) = (p, out)
         switch type {

@@ -44,7 +44,10 @@ enum GGMLAttention {
                             // serves all of them); other forms one query at a time.
                             let block = chainScores && wide ? blockQueries : 1
                             let blocksPerHead = (d.queries + block - 1) / block
-                            Parallel.streamRows(d.batch * d.heads * blocksPerHead, chunk: 1) { units in
+                            let units = d.batch * d.heads * blocksPerHead
+                            // A short row (a decoding step's few keys) is not worth a hand-off: about 1,024 keys a task.
+                            let split = units * block >= 2 * max(1, 1024 / max(1, d.keys))
+                            Parallel.streamRows(units, chunk: split ? 1 : units) { units in
                                 var q16 = [UInt16](repeating: 0, count: d.headDim)
                                 var qWide = [Float](repeating: 0, count: block * d.headDim)
                                 var scores = [Float](repeating: 0, count: block * padded)
