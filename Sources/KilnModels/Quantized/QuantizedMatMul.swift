@@ -6,8 +6,8 @@
 //   the weights are read once, at their stored size, straight from the mapping (bf16 four rows at a time in
 //   KilnKernels where the CPU has AVX-512);
 // - many rows (prefill): W is widened a tile of rows (≤ 16 MiB) at a time into a scratch buffer and multiplied by
-//   OpenBLAS (or Kiln's AVX-512 product where `WideGemm.handles` the rows), so the cost is the sgemm's, never a full
-//   Float32 copy of W.
+//   OpenBLAS, so the cost is the sgemm's, never a full Float32 copy of W; where Kiln's AVX-512 product `WideGemm.handles`
+//   the rows, it widens each 48-row stripe in cache instead.
 // Summation order differs from a dense matmul of the dequantised weights by float rounding only.
 import Foundation
 import KilnKernels
@@ -116,6 +116,13 @@ public enum QuantizedMatMul {
     static func tiled(x: UnsafePointer<Float>, rows: Int, weight: QuantizedMatrix, base: UnsafeRawPointer,
                       y: UnsafeMutablePointer<Float>) {
         let (columns, outer) = (weight.columns, weight.rows)
+        if WideGemm.handles(rows: rows) {
+            // Kiln's product widens each 48-row stripe in cache as it goes: no float32 tile written to memory and read back.
+            nonisolated(unsafe) let base = base
+            WideGemm.multiply(x, rows: rows, inner: columns, products: [
+                WideGemm.Product(outer: outer, widening: { weight.dequantizeRows($0, base: base, into: $1) }, output: y)])
+            return
+        }
         let tile = min(max(64, tileFloats / columns), outer)
         // sgemm with beta 0 writes every element the widening does not, so the scratch needs no zeroing pass.
         var scratch = [Float](unsafeUninitializedCapacity: tile * columns) { _, count in count = tile * columns }
@@ -129,11 +136,7 @@ public enum QuantizedMatMul {
                     weight.dequantizeRows((first + range.lowerBound)..<(first + range.upperBound), base: base,
                                           into: widened + range.lowerBound * columns)
                 }
-                if WideGemm.handles(rows: rows) {
-                    WideGemm.multiply(x, rows: rows, inner: columns, widened, outer: count, into: y + start, ldy: outer)
-                } else {
-                    BLAS.sgemm(transposeB: true, m: rows, n: count, k: columns, a: x, b: widened, c: y + start, ldc: outer)
-                }
+                BLAS.sgemm(transposeB: true, m: rows, n: count, k: columns, a: x, b: widened, c: y + start, ldc: outer)
                 start += count
             }
         }

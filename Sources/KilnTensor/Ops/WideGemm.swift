@@ -28,10 +28,16 @@ public enum WideGemm {
     /// Whether `MatMul.forward` (and the widened tiles of stored weights) should take this kernel for an x of `rows` rows.
     public static func handles(rows: Int) -> Bool { available && rows >= minimumRows && rows <= maximumRows }
 
+    /// Writes float32 weight rows `range` (k floats each) into the buffer: a stored matrix widened a stripe at a time.
+    public typealias Widening = (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+
     /// One weight of `multiply(_:rows:inner:products:)`: y (m × outer) = x · wᵀ (+ bias), y overwritten.
     public struct Product: @unchecked Sendable {
-        /// (outer, k) weight rows.
+        /// (outer, k) weight rows (unused when `widening` is set).
         public var weight: UnsafePointer<Float>
+        /// Where the weight rows come from instead of `weight`: each stripe is widened into a per-core buffer that stays
+        /// in cache, so a stored matrix never goes through memory as float32.
+        public var widening: Widening?
         /// Rows of the weight, columns of y.
         public var outer: Int
         /// (outer) or nil.
@@ -46,6 +52,12 @@ public enum WideGemm {
                     outputStride: Int? = nil) {
             (self.weight, self.outer, self.bias, self.output) = (weight, outer, bias, output)
             self.outputStride = outputStride ?? outer
+        }
+
+        /// The product of a stored matrix of `outer` rows, widened a stripe at a time by `widening`, into `output`.
+        public init(outer: Int, widening: @escaping Widening, output: UnsafeMutablePointer<Float>, outputStride: Int? = nil) {
+            self.init(weight: UnsafePointer(output), outer: outer, output: output, outputStride: outputStride)
+            self.widening = widening
         }
     }
 
@@ -82,15 +94,22 @@ public enum WideGemm {
         let next = Atomic<Int>(0)
         let work = m * k * products.reduce(0) { $0 + $1.outer }
         let tasks = min(Parallel.cores, stripes.count, max(1, work / (1 << 18)))
+        let widens = products.contains { $0.widening != nil }
         WorkerPool.shared.run(tasks: tasks) { _ in
             let stripe = UnsafeMutablePointer<Float>.allocate(capacity: stripeRows * mp)
-            defer { stripe.deallocate() }
+            let rows = UnsafeMutablePointer<Float>.allocate(capacity: widens ? stripeRows * k : 0)
+            defer { stripe.deallocate(); rows.deallocate() }
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < stripes.count else { break }
                 let (product, start) = stripes[index]
                 let count = min(stripeRows, product.outer - start)
-                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), product.weight + start * k, product.bias.map { $0 + start },
+                var weight = product.weight + start * k
+                if let widening = product.widening {
+                    widening(start..<(start + count), rows)
+                    weight = UnsafePointer(rows)
+                }
+                kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), weight, product.bias.map { $0 + start },
                                          Int32(count), stripe, product.output + start, product.outputStride, Int32(m))
             }
         }
