@@ -79,14 +79,53 @@ BF16 void kiln_bf16_dot_avx512(const unsigned short *x, int rows, const unsigned
     }
 }
 
+// r[c] = column c of the 16 x 16 matrix of 32-bit values whose row i was r[i]: pairs within 128-bit lanes, then quads,
+// then the lanes themselves.
+BF16 INLINE void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16], v[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    // u[4g + j]: in lane L, column 4L + j of rows 4g ... 4g + 3.
+    for (int g = 0; g < 4; g++) {
+        u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+        u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+    }
+    // v[8h + j] (j < 4): columns j and 8 + j of rows 8h ... 8h + 7; v[8h + 4 + j]: columns 4 + j and 12 + j.
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 4; j++) {
+            v[8 * h + j] = _mm512_shuffle_i32x4(u[8 * h + j], u[8 * h + 4 + j], 0x88);
+            v[8 * h + 4 + j] = _mm512_shuffle_i32x4(u[8 * h + j], u[8 * h + 4 + j], 0xDD);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(v[j], v[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_i32x4(v[j], v[8 + j], 0xDD);
+    }
+}
+
 // Packs `cn` (<= 32) weight rows into the panel: 32-bit lane r of pair p holds row r's columns 2p and 2p + 1; rows past
-// cn are zero. An odd k's last pair gets a zero partner, which adds nothing.
-INLINE void pack_panel(const unsigned short *w, long ldw, int cn, int k, unsigned short *panel) {
+// cn are zero. An odd k's last pair gets a zero partner, which adds nothing. Sixteen pairs of sixteen rows at a time go
+// through a register transpose: element by element the packing cost as much as a fifth of a bf16 prefill.
+BF16 INLINE void pack_panel(const unsigned short *w, long ldw, int cn, int k, unsigned short *panel) {
     const int pairs = (k + 1) / 2;
-    memset(panel, 0, (size_t)pairs * 64 * sizeof(unsigned short));
+    int p0 = 0;
+    for (; p0 + 16 <= k / 2; p0 += 16)
+        for (int half = 0; half < 2; half++) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) {
+                const int row = 16 * half + i;
+                r[i] = row < cn ? _mm512_loadu_si512(w + (long)row * ldw + 2 * p0) : _mm512_setzero_si512();
+            }
+            transpose16(r);
+            for (int c = 0; c < 16; c++) _mm512_storeu_si512(panel + (long)(p0 + c) * 64 + 32 * half, r[c]);
+        }
+    memset(panel + (long)p0 * 64, 0, (size_t)(pairs - p0) * 64 * sizeof(unsigned short));
     for (int r = 0; r < cn; r++) {
         const unsigned short *row = w + (long)r * ldw;
-        for (int p = 0; p < k / 2; p++) {
+        for (int p = p0; p < k / 2; p++) {
             panel[p * 64 + 2 * r] = row[2 * p];
             panel[p * 64 + 2 * r + 1] = row[2 * p + 1];
         }

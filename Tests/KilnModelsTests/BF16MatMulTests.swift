@@ -71,7 +71,7 @@ struct BF16MatMulTests {
         guard Self.native else { return }
         var stream = Stream(state: 11)
         for (rows, count, k) in [(1, 1, 2), (1, 5, 64), (3, 7, 31), (4, 4, 100), (5, 33, 96), (13, 40, 33), (25, 70, 64),
-                                 (100, 32, 18), (97, 65, 7)] {
+                                 (100, 32, 18), (97, 65, 7), (20, 50, 577)] {
             let x = (0..<(rows * k)).map { _ in stream.uniform() * 4 }
             let w = Self.weights(count: count, k: k, stream: &stream)
             let expected = BF16MatMul.reference(x: x, rows: rows, w: w, count: count, k: k)
