@@ -50,6 +50,19 @@ public enum Parallel {
         }
     }
 
+    /// `streamRows` over the rows of several parts laid end to end (a layer's q, k and v weights): one hand-out for all
+    /// of them, `body(part, rows)` getting each chunk's rows within its part, a chunk that straddles two parts in two calls.
+    public static func streamRows(parts sizes: [Int], chunk: Int, _ body: (Int, Range<Int>) -> Void) {
+        let starts = sizes.reduce(into: [0]) { $0.append($0.last! + $1) }
+        starts.withUnsafeBufferPointer { starts in
+            streamRows(starts.last!, chunk: chunk) { range in
+                for part in 0..<(starts.count - 1) where starts[part] < range.upperBound && range.lowerBound < starts[part + 1] {
+                    body(part, (max(range.lowerBound, starts[part]) - starts[part])..<(min(range.upperBound, starts[part + 1]) - starts[part]))
+                }
+            }
+        }
+    }
+
     /// The rows per task below which splitting costs more than it saves, for a row of `width` elements:
     /// about 16K elements of work per task.
     public static func minimumRows(width: Int) -> Int {

@@ -34,31 +34,6 @@ struct WideGemmTests {
         }
     }
 
-    @Test("A block of columns inside a wider y: rows ldy apart, the columns around it untouched (AVX-512 only)")
-    func outputStride() {
-        guard WideGemm.available else { return }
-        let (m, k, n, ldy, offset) = (21, 70, 53, 64, 5)
-        let x = Self.values(m * k, seed: 17), w = Self.values(n * k, seed: 19)
-        var y = [Float](repeating: .nan, count: m * ldy)
-        x.withUnsafeBufferPointer { xp in
-            w.withUnsafeBufferPointer { wp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    WideGemm.multiply(xp.baseAddress!, rows: m, inner: k, wp.baseAddress!, outer: n, into: yp.baseAddress! + offset, ldy: ldy)
-                }
-            }
-        }
-        for t in 0..<m {
-            for o in 0..<ldy {
-                guard (offset..<(offset + n)).contains(o) else {
-                    #expect(y[t * ldy + o].isNaN, "y[\(t), \(o)] outside the block was written")
-                    continue
-                }
-                let expected = (0..<k).reduce(0.0) { $0 + Double(x[t * k + $1]) * Double(w[(o - offset) * k + $1]) }
-                #expect(abs(Double(y[t * ldy + o]) - expected) <= 1e-5 * 2, "y[\(t), \(o)]")
-            }
-        }
-    }
-
     @Test("Weights sharing one x (q, k, v) give each product's Double sums, bias or not, across stripe and chunk boundaries",
           arguments: [77, 1, 3])
     func sharedInput(m: Int) {

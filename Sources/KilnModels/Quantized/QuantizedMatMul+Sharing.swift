@@ -7,9 +7,6 @@ import KilnKernels
 import KilnTensor
 
 extension QuantizedMatMul {
-    /// Rows handed to a core at a time in a decode product (4 kernel blocks of 4 rows).
-    static let decodeChunk = 16
-
     /// One weight of a shared decode product: its shape, where its blocks start and where its (x rows, outer) outputs
     /// go. Plain values only: the cores copy parts at every chunk, and a held `QuantizedMatrix` would cost a retain
     /// and a release each time (7% of a bf16 decoding step once).
@@ -36,26 +33,21 @@ extension QuantizedMatMul {
               weights.allSatisfy({ sharesBF16Decode($0, columns: inner) }) else {
             return zip(weights, biases).map { forward(x, weight: $0, bias: $1) }
         }
-        let offsets = weights.reduce(into: [0]) { $0.append($0.last! + rows * $1.rows) }
-        var joined = [Float](repeating: 0, count: offsets.last!)
+        let outers = weights.map(\.rows)
+        var joined = [Float](repeating: 0, count: rows * outers.reduce(0, +))
         x.withPointer { xp in
             joined.withUnsafeMutableBufferPointer { out in
                 withBases(weights) { bases in
-                    let parts = weights.indices.map { DecodePart(weights[$0], base: bases[$0], y: out.baseAddress! + offsets[$0]) }
+                    var offset = 0
+                    let parts = weights.indices.map { i in
+                        defer { offset += rows * outers[i] }
+                        return DecodePart(weights[i], base: bases[i], y: out.baseAddress! + offset)
+                    }
                     bf16Decode(x: xp, rows: rows, parts: parts)
                 }
             }
         }
-        return weights.indices.map { i in
-            var y = Tensor(shape: Array(x.shape.dropLast()) + [weights[i].rows], storage: Array(joined[offsets[i]..<offsets[i + 1]]))
-            if let bias = biases[i] {
-                precondition(bias.count == weights[i].rows, "bias has \(bias.count) elements for \(weights[i].rows) outputs")
-                for row in 0..<rows {
-                    for column in 0..<weights[i].rows { y.storage[row * weights[i].rows + column] += bias.storage[column] }
-                }
-            }
-            return y
-        }
+        return MatMul.splitOutputs(joined, rows: rows, leading: Array(x.shape.dropLast()), outers: outers, biases: biases)
     }
 
     /// Whether `weight` takes the exact bf16 decode product against x rows of `columns` values.
@@ -64,23 +56,16 @@ extension QuantizedMatMul {
     }
 
     /// y = x Wᵀ for every part, x (rows, columns) with columns a multiple of 32, W widened from bf16 exactly in
-    /// registers: x is split per 32 columns once, and the cores walk the rows of all parts as one run of `decodeChunk`s.
+    /// registers: x is split per 32 columns once, and the cores walk the rows of all parts as one run of chunks.
     static func bf16Decode(x: UnsafePointer<Float>, rows: Int, parts: [DecodePart]) {
         guard let columns = parts.first?.columns else { return }
-        let starts = parts.reduce(into: [0]) { $0.append($0.last! + $1.outer) }
         var split = [Float](repeating: 0, count: rows * columns)
         split.withUnsafeMutableBufferPointer { buffer in
             for n in 0..<rows { QuantizedDot.pairSplit(x + n * columns, columns, into: buffer.baseAddress! + n * columns) }
             nonisolated(unsafe) let xs = UnsafePointer(buffer.baseAddress!)
             parts.withUnsafeBufferPointer { parts in
-                starts.withUnsafeBufferPointer { starts in
-                    Parallel.streamRows(starts.last!, chunk: decodeChunk) { range in
-                        // A chunk may straddle two parts; each piece goes to its own weight.
-                        for i in parts.indices where starts[i] < range.upperBound && range.lowerBound < starts[i + 1] {
-                            let local = (max(range.lowerBound, starts[i]) - starts[i])..<(min(range.upperBound, starts[i + 1]) - starts[i])
-                            bf16DecodeRows(xs, rows: rows, part: parts[i], local)
-                        }
-                    }
+                Parallel.streamRows(parts: parts.map(\.outer), chunk: MatMul.decodeChunk) {
+                    bf16DecodeRows(xs, rows: rows, part: parts[$0], $1)
                 }
             }
         }

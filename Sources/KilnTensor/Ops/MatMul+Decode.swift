@@ -8,8 +8,11 @@ extension MatMul {
     /// x rows at or below which `forward` uses dot products instead of sgemm.
     static let decodeRowLimit = 4
 
-    /// Output rows handed to a core at a time.
-    static let decodeChunk = 16
+    /// Output rows handed to a core at a time by a decode product (`Parallel.streamRows`).
+    public static let decodeChunk = 16
+
+    /// Whether `forward` takes a weight of (outer, inner) against `rows` rows of x as a decode product.
+    static func decodes(rows: Int, outer: Int, inner: Int) -> Bool { rows <= decodeRowLimit && outer * inner >= 65_536 }
 
     /// One weight of a decode product: its (outer, inner) rows and the (x rows, outer) outputs they write.
     struct DecodePart: @unchecked Sendable {
@@ -21,42 +24,43 @@ extension MatMul {
     /// y_i = x W_iᵀ + b_i for each weight, x a few rows: each output row the dot products of one weight row (read once,
     /// front to back) with every x row, the rows of all weights split across the cores in one run of chunks.
     static func decodeForward(_ x: Tensor, rows: Int, inner: Int, weights: [Tensor], biases: [Tensor?]) -> [Tensor] {
-        let starts = weights.reduce(into: [0]) { $0.append($0.last! + $1.shape[0]) }
+        let outers = weights.map { $0.shape[0] }
         // Every part writes its rows of one buffer, (x rows, outer) after (x rows, outer), which the outputs then take.
-        var joined = [Float](repeating: 0, count: rows * starts.last!)
+        var joined = [Float](repeating: 0, count: rows * outers.reduce(0, +))
         x.withPointer { xp in
             withPointers(weights) { ws in
                 joined.withUnsafeMutableBufferPointer { out in
-                    let parts = weights.indices.map {
-                        DecodePart(weight: ws[$0], outer: weights[$0].shape[0], y: out.baseAddress! + rows * starts[$0])
+                    var offset = 0
+                    let parts = weights.indices.map { i in
+                        defer { offset += rows * outers[i] }
+                        return DecodePart(weight: ws[i], outer: outers[i], y: out.baseAddress! + offset)
                     }
                     nonisolated(unsafe) let xs = xp
                     parts.withUnsafeBufferPointer { parts in
-                        starts.withUnsafeBufferPointer { starts in
-                            Parallel.streamRows(starts.last!, chunk: decodeChunk) { range in
-                                // A chunk may straddle two weights; each piece goes to its own.
-                                for i in parts.indices where starts[i] < range.upperBound && range.lowerBound < starts[i + 1] {
-                                    let local = (max(range.lowerBound, starts[i]) - starts[i])..<(min(range.upperBound, starts[i + 1]) - starts[i])
-                                    decodeRows(xs, rows: rows, inner: inner, part: parts[i], local)
-                                }
-                            }
-                        }
+                        Parallel.streamRows(parts: outers, chunk: decodeChunk) { decodeRows(xs, rows: rows, inner: inner, part: parts[$0], $1) }
                     }
                 }
             }
         }
-        var outputs = weights.indices.map { i in
-            Tensor(shape: Array(x.shape.dropLast()) + [weights[i].shape[0]],
-                   storage: Array(joined[(rows * starts[i])..<(rows * starts[i + 1])]))
-        }
-        for (i, bias) in biases.enumerated() {
-            guard let bias else { continue }
-            let outer = weights[i].shape[0]
-            for row in 0..<rows {
-                for column in 0..<outer { outputs[i].storage[row * outer + column] += bias.storage[column] }
+        return splitOutputs(joined, rows: rows, leading: Array(x.shape.dropLast()), outers: outers, biases: biases)
+    }
+
+    /// The outputs of a decode product written end to end into `joined`: part i's (rows, outers[i]) block as a tensor of
+    /// shape `leading + [outers[i]]`, `biases[i]` added to each row. A single part takes the buffer itself, uncopied.
+    public static func splitOutputs(_ joined: [Float], rows: Int, leading: [Int], outers: [Int], biases: [Tensor?]) -> [Tensor] {
+        var offset = 0
+        return outers.indices.map { i in
+            let outer = outers[i]
+            defer { offset += rows * outer }
+            var y = Tensor(shape: leading + [outer], storage: outers.count == 1 ? joined : Array(joined[offset..<(offset + rows * outer)]))
+            if let bias = biases[i] {
+                precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs")
+                for row in 0..<rows {
+                    for column in 0..<outer { y.storage[row * outer + column] += bias.storage[column] }
+                }
             }
+            return y
         }
-        return outputs
     }
 
     /// Output rows `range` of one part: KilnKernels' streaming kernel with AVX-512, else Swift's dot product.

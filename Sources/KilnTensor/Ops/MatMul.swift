@@ -9,7 +9,7 @@ public enum MatMul {
         let (rows, inner) = dims(x)
         let (outer, weightInner) = dims(weight)
         precondition(inner == weightInner, "x has \(inner) columns but weight expects \(weightInner)")
-        let decoding = rows <= decodeRowLimit && outer * inner >= 65_536
+        let decoding = decodes(rows: rows, outer: outer, inner: inner)
         if let bias { precondition(bias.count == outer, "bias has \(bias.count) elements for \(outer) outputs") }
         if !decoding && inner > 0 && WideGemm.handles(rows: rows) { return forward(x, sharing: [weight], biases: [bias])[0] }
         // sgemm with beta 0 writes every element; a bias is accumulated into.
@@ -38,8 +38,8 @@ public enum MatMul {
     public static func forward(_ x: Tensor, sharing weights: [Tensor], biases: [Tensor?]) -> [Tensor] {
         precondition(weights.count == biases.count, "\(weights.count) weights but \(biases.count) biases")
         let (rows, inner) = dims(x)
-        if rows <= decodeRowLimit, inner > 0, !weights.isEmpty,
-           weights.allSatisfy({ $0.rank == 2 && $0.shape[1] == inner && $0.shape[0] * inner >= 65_536 }),
+        if inner > 0, !weights.isEmpty,
+           weights.allSatisfy({ $0.rank == 2 && $0.shape[1] == inner && decodes(rows: rows, outer: $0.shape[0], inner: inner) }),
            zip(weights, biases).allSatisfy({ $1 == nil || $1!.count == $0.shape[0] }) {
             return decodeForward(x, rows: rows, inner: inner, weights: weights, biases: biases)
         }

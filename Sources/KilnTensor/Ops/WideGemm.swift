@@ -25,7 +25,8 @@ public enum WideGemm {
     /// one), this kernel ran 1.2–1.7× faster at every size (AMD Zen 5 under a forced Haswell core), so it takes them all.
     static let maximumRows = BLAS.hasAVX512Kernels ? 256 : Int.max
 
-    /// Whether `MatMul.forward` (and the widened tiles of stored weights) should take this kernel for an x of `rows` rows.
+    /// Whether `MatMul.forward` (and the prefill of stored weights, widened a stripe at a time) should take this kernel for
+    /// an x of `rows` rows.
     public static func handles(rows: Int) -> Bool { available && rows >= minimumRows && rows <= maximumRows }
 
     /// Writes float32 weight rows `range` (k floats each) into the buffer: a stored matrix widened a stripe at a time.
@@ -42,29 +43,25 @@ public enum WideGemm {
         public var outer: Int
         /// (outer) or nil.
         public var bias: UnsafePointer<Float>?
-        /// (m, outer) result, rows `outputStride` apart.
+        /// (m, outer) result.
         public var output: UnsafeMutablePointer<Float>
-        /// Floats between two rows of `output`: `outer`, or more for a block of columns inside a wider y.
-        public var outputStride: Int
 
-        /// The product of `weight` (outer rows) into `output` (rows `outputStride` apart, default `outer`), with `bias`.
-        public init(weight: UnsafePointer<Float>, outer: Int, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
-                    outputStride: Int? = nil) {
+        /// The product of `weight` (outer rows) into `output`, with `bias` if given.
+        public init(weight: UnsafePointer<Float>, outer: Int, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>) {
             (self.weight, self.outer, self.bias, self.output) = (weight, outer, bias, output)
-            self.outputStride = outputStride ?? outer
         }
 
         /// The product of a stored matrix of `outer` rows, widened a stripe at a time by `widening`, into `output`.
-        public init(outer: Int, widening: @escaping Widening, output: UnsafeMutablePointer<Float>, outputStride: Int? = nil) {
-            self.init(weight: UnsafePointer(output), outer: outer, output: output, outputStride: outputStride)
+        public init(outer: Int, widening: @escaping Widening, output: UnsafeMutablePointer<Float>) {
+            self.init(weight: UnsafePointer(output), outer: outer, output: output)
             self.widening = widening
         }
     }
 
-    /// y[t · ldy + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n (ldy defaults to n); y is overwritten.
+    /// y[t · n + o] = Σ_p x[t · k + p] · w[o · k + p] (+ bias[o]) for t < m, o < n; y is overwritten.
     public static func multiply(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int, _ w: UnsafePointer<Float>, outer n: Int,
-                                bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
-        multiply(x, rows: m, inner: k, products: [Product(weight: w, outer: n, bias: bias, output: y, outputStride: ldy)])
+                                bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>) {
+        multiply(x, rows: m, inner: k, products: [Product(weight: w, outer: n, bias: bias, output: y)])
     }
 
     /// Several weights against the same x (a layer's q, k and v, or gate and up): x is transposed once, and the cores
@@ -110,7 +107,7 @@ public enum WideGemm {
                     weight = UnsafePointer(rows)
                 }
                 kiln_sgemm_stripe_avx512(xts, Int32(mp), Int32(k), weight, product.bias.map { $0 + start },
-                                         Int32(count), stripe, product.output + start, product.outputStride, Int32(m))
+                                         Int32(count), stripe, product.output + start, product.outer, Int32(m))
             }
         }
     }
